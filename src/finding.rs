@@ -1,0 +1,169 @@
+//! The findings model: what trailproof found about the evidence, in a stable public vocabulary.
+use serde::Serialize;
+
+/// A finding kind. The snake_case names are a stable public interface (JSON `kind`), frozen by a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    DigestMissing,
+    DigestSignatureInvalid,
+    DigestFormatInvalid,
+    DigestMoved,
+    DigestKeyUnknown,
+    DigestChainMismatch,
+    DigestChainGap,
+    DigestTailMissing,
+    LogMissing,
+    LogHashMismatch,
+    LogFormatInvalid,
+    LogUnreferenced,
+    AccessError,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 13] = [
+        FindingKind::DigestMissing,
+        FindingKind::DigestSignatureInvalid,
+        FindingKind::DigestFormatInvalid,
+        FindingKind::DigestMoved,
+        FindingKind::DigestKeyUnknown,
+        FindingKind::DigestChainMismatch,
+        FindingKind::DigestChainGap,
+        FindingKind::DigestTailMissing,
+        FindingKind::LogMissing,
+        FindingKind::LogHashMismatch,
+        FindingKind::LogFormatInvalid,
+        FindingKind::LogUnreferenced,
+        FindingKind::AccessError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::DigestMissing => "digest_missing",
+            FindingKind::DigestSignatureInvalid => "digest_signature_invalid",
+            FindingKind::DigestFormatInvalid => "digest_format_invalid",
+            FindingKind::DigestMoved => "digest_moved",
+            FindingKind::DigestKeyUnknown => "digest_key_unknown",
+            FindingKind::DigestChainMismatch => "digest_chain_mismatch",
+            FindingKind::DigestChainGap => "digest_chain_gap",
+            FindingKind::DigestTailMissing => "digest_tail_missing",
+            FindingKind::LogMissing => "log_missing",
+            FindingKind::LogHashMismatch => "log_hash_mismatch",
+            FindingKind::LogFormatInvalid => "log_format_invalid",
+            FindingKind::LogUnreferenced => "log_unreferenced",
+            FindingKind::AccessError => "access_error",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            FindingKind::DigestMissing => "a digest file the chain or the hourly cadence requires is not in the bucket",
+            FindingKind::DigestSignatureInvalid => "the digest's SHA256withRSA signature does not verify, or its signature metadata is absent or unusable",
+            FindingKind::DigestFormatInvalid => "the digest is not a single gzip member holding the documented JSON fields",
+            FindingKind::DigestMoved => "the digest states a bucket or key other than where it lies",
+            FindingKind::DigestKeyUnknown => "no trusted public key with the digest's fingerprint was valid at its end time",
+            FindingKind::DigestChainMismatch => "a digest's link to its predecessor (signature or hash) does not match, or a digest lies off the chain",
+            FindingKind::DigestChainGap => "a span of time with no digest chain covering it (logging or validation was off, or nothing was found)",
+            FindingKind::DigestTailMissing => "digests are missing from the newest end of the chain",
+            FindingKind::LogMissing => "a log file listed in a verified digest is not in the bucket",
+            FindingKind::LogHashMismatch => "a log file's SHA-256 differs from the one its digest recorded",
+            FindingKind::LogFormatInvalid => "a log file listed in a verified digest is not a single well-formed gzip member",
+            FindingKind::LogUnreferenced => "a log file that no digest lists",
+            FindingKind::AccessError => "trailproof could not read something it needed; it is not counted as valid",
+        }
+    }
+
+    /// Gaps are expected when logging stops; everything else means evidence is bad or unchecked.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            FindingKind::DigestChainGap => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    pub fn is_digest(self) -> bool {
+        self.as_str().starts_with("digest_")
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One thing trailproof found about one object (or one span of time) of the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub severity: Severity,
+    pub region: String,
+    pub account_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub message: String,
+}
+
+/// Where in the evidence a finding belongs: the trail's account and source region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub account_id: String,
+    pub region: String,
+}
+
+impl Scope {
+    pub fn finding(&self, kind: FindingKind, bucket: &str, key: &str, message: impl Into<String>) -> Finding {
+        Finding {
+            kind,
+            severity: kind.default_severity(),
+            region: self.region.clone(),
+            account_id: self.account_id.clone(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vocabulary is public: renaming a kind breaks users' pipelines.
+    #[test]
+    fn finding_kinds_are_frozen() {
+        let names: Vec<String> = FindingKind::ALL
+            .iter()
+            .map(|k| serde_json::to_value(k).unwrap().as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "digest_missing",
+                "digest_signature_invalid",
+                "digest_format_invalid",
+                "digest_moved",
+                "digest_key_unknown",
+                "digest_chain_mismatch",
+                "digest_chain_gap",
+                "digest_tail_missing",
+                "log_missing",
+                "log_hash_mismatch",
+                "log_format_invalid",
+                "log_unreferenced",
+                "access_error"
+            ]
+        );
+        for k in FindingKind::ALL {
+            assert_eq!(k.as_str(), serde_json::to_value(k).unwrap().as_str().unwrap());
+            assert!(!k.description().is_empty());
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The chain walk: per-digest checks (format, location, key, signature) and the links between
+//! digests, from the newest digest in range to the oldest. Pure: every object has been fetched.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::finding::{Finding, FindingKind, Scope};
+use crate::integrity::digest::{string_to_sign, DigestBytes, ParsedDigest, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
+use crate::integrity::signature;
+use crate::keys::KeyRing;
+
+/// The S3 user metadata CloudTrail stores on each digest object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DigestMetadata {
+    /// Hex SHA256withRSA signature over the string to sign.
+    pub signature: Option<String>,
+    /// Always `SHA256withRSA`.
+    pub signature_algorithm: Option<String>,
+}
+
+/// What fetching one digest object gave.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    Present { metadata: DigestMetadata, bytes: DigestBytes },
+    Missing,
+    /// Could not be read (access denied, network): never counted as valid or invalid.
+    Unreadable(String),
+}
+
+/// A digest object: listed in range, or named by a listed digest's previous-digest link.
+#[derive(Debug, Clone)]
+pub struct DigestSlot {
+    pub bucket: String,
+    pub key: String,
+    /// The end time stamped in the key name, used to order digests before they are read.
+    pub key_time: Option<DateTime<Utc>>,
+    pub listed: bool,
+    pub fetched: Fetched,
+}
+
+impl DigestSlot {
+    pub fn parsed(&self) -> Option<&ParsedDigest> {
+        match &self.fetched {
+            Fetched::Present { bytes, .. } => bytes.parsed.as_ref().ok(),
+            _ => None,
+        }
+    }
+
+    fn order_key(&self) -> (Option<DateTime<Utc>>, &str) {
+        (self.key_time, &self.key)
+    }
+
+    /// When the period this digest covers ended, as best known.
+    fn end(&self) -> Option<DateTime<Utc>> {
+        self.parsed().map(|p| p.end).or(self.key_time)
+    }
+}
+
+/// Extracts the `YYYYMMDDTHHMMSSZ` stamp from a digest key (also `…_backfill.json.gz`).
+pub fn key_time(key: &str) -> Option<DateTime<Utc>> {
+    let stem = key.strip_suffix(".json.gz")?;
+    let stem = stem.strip_suffix("_backfill").unwrap_or(stem);
+    let stamp = stem.get(stem.len().checked_sub(16)?..)?;
+    crate::time::parse_key_time(stamp)
+}
+
+/// Checks one digest on its own: format, location, signature metadata, key and signature.
+/// Returns the problem, or None when the digest is authentic where it lies.
+pub fn check_digest(slot: &DigestSlot, keys: &KeyRing) -> Option<(FindingKind, String)> {
+    let Fetched::Present { metadata, bytes } = &slot.fetched else {
+        return None;
+    };
+    let parsed = match &bytes.parsed {
+        Ok(p) => p,
+        Err(e) => return Some((FindingKind::DigestFormatInvalid, format!("invalid format: {e}"))),
+    };
+    let d = &parsed.digest;
+    if d.digest_s3_bucket != slot.bucket || d.digest_s3_object != slot.key {
+        return Some((
+            FindingKind::DigestMoved,
+            format!("has been moved from its original location s3://{}/{}", d.digest_s3_bucket, d.digest_s3_object),
+        ));
+    }
+    let (Some(sig), Some(alg)) = (&metadata.signature, &metadata.signature_algorithm) else {
+        return Some((FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into()));
+    };
+    if alg != SIGNATURE_ALGORITHM {
+        return Some((FindingKind::DigestSignatureInvalid, format!("unsupported signature-algorithm '{alg}'")));
+    }
+    let key = match keys.select(&d.digest_public_key_fingerprint, parsed.end) {
+        Ok(k) => k,
+        Err(e) => return Some((FindingKind::DigestKeyUnknown, e.to_string())),
+    };
+    match signature::verify(string_to_sign(d, &parsed.sha256).as_bytes(), sig, key) {
+        Ok(()) => None,
+        Err(e) => Some((FindingKind::DigestSignatureInvalid, format!("signature verification failed: {e}"))),
+    }
+}
+
+/// How digest keys are named, to describe digests that are gone without a trace.
+#[derive(Debug, Clone, Default)]
+pub struct Naming {
+    /// The listing prefix, ending in `CloudTrail-Digest/{region}/`.
+    pub digest_prefix: String,
+    /// `{account}_CloudTrail-Digest_{region}_{trail}_{home region}_`
+    pub file_stem: String,
+}
+
+impl Naming {
+    /// The key a digest ending in the hour of `end` would have, with the minutes unknown.
+    fn hour_pattern(&self, end: DateTime<Utc>) -> String {
+        format!("{}{}{}{}*.json.gz", self.digest_prefix, end.format("%Y/%m/%d/"), self.file_stem, end.format("%Y%m%dT%H"))
+    }
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug, Default)]
+pub struct ChainReport {
+    /// In walk order (newest first).
+    pub findings: Vec<Finding>,
+    /// Slots whose own checks passed, in walk order: their log files may be checked.
+    pub verified: Vec<usize>,
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+/// Walks from the newest listed digest back to the one covering `range_start`.
+pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, scope: &Scope, naming: &Naming) -> ChainReport {
+    let mut listed: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].listed).collect();
+    listed.sort_by(|&a, &b| slots[a].order_key().cmp(&slots[b].order_key()));
+    let index: HashMap<(&str, &str), usize> =
+        slots.iter().enumerate().map(|(i, s)| ((s.bucket.as_str(), s.key.as_str()), i)).collect();
+
+    let mut w = Walker { slots, keys, scope, visited: vec![false; slots.len()], authentic: vec![false; slots.len()], broken_link: vec![false; slots.len()], report: ChainReport::default() };
+    let older = |w: &Walker, i: usize| -> Option<usize> {
+        let here = slots[i].order_key();
+        listed.iter().rev().copied().find(|&j| !w.visited[j] && slots[j].order_key() < here)
+    };
+
+    let mut cur = listed.last().copied();
+    while let Some(i) = cur {
+        w.visit(i);
+        let next_older = older(&w, i);
+        let Some(parsed) = slots[i].parsed() else {
+            // Unreadable or malformed: its link cannot be followed, so resume from the listing.
+            cur = next_older;
+            continue;
+        };
+        if !w.is_verified(i) {
+            // An unauthenticated digest's links are attacker-controlled: resume from the listing.
+            cur = next_older;
+            continue;
+        }
+        if parsed.start < range_start {
+            break; // this digest covers the start of the range
+        }
+        let Some((pb, pk)) = parsed.previous() else {
+            if let Some(n) = next_older {
+                let from = slots[n].end().map(crate::time::display).unwrap_or_else(|| "?".into());
+                let to = crate::time::display(parsed.start);
+                w.push(FindingKind::DigestChainGap, &slots[i].bucket, &slots[i].key,
+                    format!("a new chain starts here: no digest covers {from} to {to} (logging or validation was off, or digests were removed)"));
+            }
+            cur = next_older;
+            continue;
+        };
+        let Some(&p) = index.get(&(pb, pk)) else {
+            w.push(FindingKind::AccessError, pb, pk, "previous digest was not fetched".to_string());
+            cur = next_older;
+            continue;
+        };
+        if w.visited[p] {
+            w.push(FindingKind::DigestChainMismatch, &slots[i].bucket, &slots[i].key,
+                format!("links back to s3://{pb}/{pk}, which is not older in the chain (a loop)"));
+            cur = next_older;
+            continue;
+        }
+        match &slots[p].fetched {
+            Fetched::Present { metadata, bytes } => {
+                w.check_link(i, parsed, p, metadata, bytes);
+                cur = Some(p);
+            }
+            Fetched::Missing => {
+                w.visit(p);
+                // Digests arrive hourly, so the time between the newest surviving older digest
+                // and the missing one's successor says how many are gone (the AWS CLI reports one).
+                let n = older(&w, p);
+                if let Some(lower) = n.and_then(|n| slots[n].end()) {
+                    let hours = ((parsed.start - lower).num_seconds() as f64 / 3600.0).round() as i64;
+                    for k in 1..hours {
+                        let end = parsed.start - Duration::hours(k);
+                        w.report.invalid += 1;
+                        w.push(FindingKind::DigestMissing, &slots[p].bucket, &naming.hour_pattern(end),
+                            format!("not found: the chain has no digest for the hour ending about {} (inferred from the hourly cadence)", crate::time::display(end)));
+                    }
+                }
+                cur = n;
+            }
+            Fetched::Unreadable(_) => {
+                w.visit(p);
+                cur = older(&w, p);
+            }
+        }
+    }
+
+    // Listed digests the chain never reached lie off the chain: an authentic chain links every
+    // digest it delivered, so one that nothing points to was placed there or replaced.
+    for &j in listed.iter().rev() {
+        if !w.visited[j] && slots[j].key_time.is_none_or(|t| t >= range_start) {
+            w.visit(j);
+            if slots[j].parsed().is_some() {
+                w.broken_link[j] = true;
+                w.push(FindingKind::DigestChainMismatch, &slots[j].bucket, &slots[j].key,
+                    "lies in range but no digest in the chain links to it".to_string());
+            }
+        }
+    }
+
+    for &i in &w.report.verified.clone() {
+        if w.broken_link[i] {
+            w.report.valid -= 1;
+            w.report.invalid += 1;
+        }
+    }
+    w.report
+}
+
+struct Walker<'a> {
+    slots: &'a [DigestSlot],
+    keys: &'a KeyRing,
+    scope: &'a Scope,
+    visited: Vec<bool>,
+    /// The slot passed its own checks.
+    authentic: Vec<bool>,
+    /// The slot is authentic but is not what its successor committed to.
+    broken_link: Vec<bool>,
+    report: ChainReport,
+}
+
+impl Walker<'_> {
+    fn push(&mut self, kind: FindingKind, bucket: &str, key: &str, message: String) {
+        self.report.findings.push(self.scope.finding(kind, bucket, key, message));
+    }
+
+    fn is_verified(&self, i: usize) -> bool {
+        self.authentic[i]
+    }
+
+    /// Records a digest's own verdict once.
+    fn visit(&mut self, i: usize) {
+        if std::mem::replace(&mut self.visited[i], true) {
+            return;
+        }
+        let slot = &self.slots[i];
+        match &slot.fetched {
+            Fetched::Missing => {
+                self.report.invalid += 1;
+                self.push(FindingKind::DigestMissing, &slot.bucket, &slot.key, "not found".into());
+            }
+            Fetched::Unreadable(why) => {
+                self.push(FindingKind::AccessError, &slot.bucket, &slot.key, format!("could not read digest: {why}"));
+            }
+            Fetched::Present { .. } => match check_digest(slot, self.keys) {
+                None => {
+                    self.report.valid += 1;
+                    self.report.verified.push(i);
+                    self.authentic[i] = true;
+                }
+                Some((kind, message)) => {
+                    self.report.invalid += 1;
+                    self.push(kind, &slot.bucket, &slot.key, message);
+                }
+            },
+        }
+    }
+
+    /// Checks that digest `i` commits to exactly digest `p`: by its signature and by its hash.
+    fn check_link(&mut self, i: usize, parsed: &ParsedDigest, p: usize, metadata: &DigestMetadata, bytes: &DigestBytes) {
+        let d = &parsed.digest;
+        let mut problems = Vec::new();
+        if let (Some(stated), Some(actual)) = (&d.previous_digest_signature, &metadata.signature) {
+            if !stated.eq_ignore_ascii_case(actual.trim()) {
+                problems.push("previousDigestSignature differs from the previous digest's signature".to_string());
+            }
+        }
+        match d.previous_digest_hash_algorithm.as_deref() {
+            Some(HASH_ALGORITHM) | None => {}
+            Some(other) => problems.push(format!("previousDigestHashAlgorithm is '{other}', not SHA-256")),
+        }
+        match (&d.previous_digest_hash_value, &bytes.inflated_sha256) {
+            (Some(stated), Some(actual)) if stated.eq_ignore_ascii_case(&hex::encode(actual)) => {}
+            (Some(_), Some(_)) => problems.push("previousDigestHashValue differs from the SHA-256 of the previous digest".into()),
+            (Some(_), None) => problems.push("the previous digest cannot be inflated to check previousDigestHashValue".into()),
+            (None, _) => problems.push("previousDigestHashValue is absent".into()),
+        }
+        if !problems.is_empty() {
+            self.broken_link[p] = true;
+            let (slot, prev) = (&self.slots[i], &self.slots[p]);
+            let message = format!("link to s3://{}/{} broken: {}", prev.bucket, prev.key, problems.join("; "));
+            let (b, k) = (slot.bucket.clone(), slot.key.clone());
+            self.push(FindingKind::DigestChainMismatch, &b, &k, message);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! CloudTrail digest files: strict gunzip, typed parsing, and the hash of the inflated bytes.
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use flate2::bufread::GzDecoder;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::limits::Limits;
+use crate::time::parse_cloudtrail_time;
+
+/// The only algorithm CloudTrail has ever used for digests and log-file hashes.
+pub const SIGNATURE_ALGORITHM: &str = "SHA256withRSA";
+pub const HASH_ALGORITHM: &str = "SHA-256";
+
+/// A digest file as CloudTrail documents it ("CloudTrail digest file structure").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Digest {
+    /// The account the digest was delivered for.
+    pub aws_account_id: String,
+    /// Start of the UTC period the digest covers; equals the previous digest's end in a chain.
+    pub digest_start_time: String,
+    /// End of the covered period; the first line of the string to sign.
+    pub digest_end_time: String,
+    /// Bucket CloudTrail delivered this digest to.
+    #[serde(rename = "digestS3Bucket")]
+    pub digest_s3_bucket: String,
+    /// Key CloudTrail delivered this digest to.
+    #[serde(rename = "digestS3Object")]
+    pub digest_s3_object: String,
+    /// Hex MD5 of the DER public key whose private half signed this digest.
+    pub digest_public_key_fingerprint: String,
+    /// Always `SHA256withRSA`.
+    pub digest_signature_algorithm: String,
+    /// Newest event time over the listed log files; absent when none were delivered.
+    #[serde(default)]
+    pub newest_event_time: Option<String>,
+    /// Oldest event time over the listed log files.
+    #[serde(default)]
+    pub oldest_event_time: Option<String>,
+    /// Bucket of the previous digest; null when this digest starts a chain.
+    #[serde(rename = "previousDigestS3Bucket", default)]
+    pub previous_digest_s3_bucket: Option<String>,
+    /// Key of the previous digest; null when this digest starts a chain.
+    #[serde(rename = "previousDigestS3Object", default)]
+    pub previous_digest_s3_object: Option<String>,
+    /// Hex SHA-256 of the previous digest's inflated bytes.
+    #[serde(default)]
+    pub previous_digest_hash_value: Option<String>,
+    /// Always `SHA-256` when present.
+    #[serde(default)]
+    pub previous_digest_hash_algorithm: Option<String>,
+    /// Hex signature of the previous digest, as in its `signature` metadata; null starts a chain.
+    #[serde(default)]
+    pub previous_digest_signature: Option<String>,
+    /// The log files delivered in the covered period.
+    pub log_files: Vec<LogFileEntry>,
+}
+
+/// One `logFiles[]` entry: a log file and the hash CloudTrail recorded for it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogFileEntry {
+    #[serde(rename = "s3Bucket")]
+    pub s3_bucket: String,
+    #[serde(rename = "s3Object")]
+    pub s3_object: String,
+    /// Hex SHA-256 of the log file's uncompressed bytes.
+    pub hash_value: String,
+    pub hash_algorithm: String,
+    #[serde(default)]
+    pub newest_event_time: Option<String>,
+    #[serde(default)]
+    pub oldest_event_time: Option<String>,
+}
+
+/// A parsed digest together with facts derived from its exact bytes.
+#[derive(Debug, Clone)]
+pub struct ParsedDigest {
+    pub digest: Digest,
+    /// SHA-256 of the inflated bytes exactly as stored (never of a re-serialisation).
+    pub sha256: [u8; 32],
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl ParsedDigest {
+    /// The previous digest's location, or None when this digest starts a chain.
+    pub fn previous(&self) -> Option<(&str, &str)> {
+        match (&self.digest.previous_digest_s3_bucket, &self.digest.previous_digest_s3_object) {
+            (Some(b), Some(k)) => Some((b.as_str(), k.as_str())),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DigestFormatError {
+    #[error("not valid gzip: {0}")]
+    Gzip(String),
+    #[error("{0} bytes follow the gzip data")]
+    TrailingData(usize),
+    #[error("larger than the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("not valid JSON: {0}")]
+    Json(String),
+    #[error("required field '{0}' is absent")]
+    MissingField(&'static str),
+    #[error("field '{field}' is not a valid time: '{value}'")]
+    BadTime { field: &'static str, value: String },
+    #[error("digestSignatureAlgorithm is '{0}', not SHA256withRSA")]
+    Algorithm(String),
+}
+
+/// Inflates exactly one gzip member. Anything after it is an error: bytes outside the member are
+/// not covered by any hash, so a verifier must not silently ignore them.
+pub fn gunzip_strict(gz: &[u8], max_inflated: u64) -> Result<Vec<u8>, DigestFormatError> {
+    let mut decoder = GzDecoder::new(gz);
+    let mut out = Vec::new();
+    (&mut decoder)
+        .take(max_inflated.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| DigestFormatError::Gzip(e.to_string()))?;
+    if out.len() as u64 > max_inflated {
+        return Err(DigestFormatError::TooLarge { limit: max_inflated });
+    }
+    let rest = decoder.get_ref().len();
+    if rest > 0 {
+        return Err(DigestFormatError::TrailingData(rest));
+    }
+    Ok(out)
+}
+
+/// The result of reading a digest object: the inflated hash is kept even when the JSON is bad,
+/// because the next digest's link names that hash.
+#[derive(Debug, Clone)]
+pub struct DigestBytes {
+    pub inflated_sha256: Option<[u8; 32]>,
+    pub parsed: Result<ParsedDigest, DigestFormatError>,
+}
+
+/// Gunzips, hashes and parses a digest object.
+pub fn parse(gz: &[u8], limits: &Limits) -> DigestBytes {
+    let inflated = match gunzip_strict(gz, limits.max_digest_inflated) {
+        Ok(b) => b,
+        Err(e) => return DigestBytes { inflated_sha256: None, parsed: Err(e) },
+    };
+    let sha256: [u8; 32] = Sha256::digest(&inflated).into();
+    DigestBytes { inflated_sha256: Some(sha256), parsed: parse_json(&inflated, sha256) }
+}
+
+/// Fields that must be present (possibly null) before a digest can be checked; the AWS CLI
+/// requires the same, plus logFiles which it needs to check log files.
+const REQUIRED_FIELDS: [&str; 8] = [
+    "awsAccountId",
+    "digestStartTime",
+    "digestEndTime",
+    "digestS3Bucket",
+    "digestS3Object",
+    "digestPublicKeyFingerprint",
+    "previousDigestSignature",
+    "logFiles",
+];
+
+fn parse_json(inflated: &[u8], sha256: [u8; 32]) -> Result<ParsedDigest, DigestFormatError> {
+    // Parse to a tree first so that "absent" and "null" can be told apart for required fields.
+    let value: serde_json::Value =
+        serde_json::from_slice(inflated).map_err(|e| DigestFormatError::Json(e.to_string()))?;
+    let object = value.as_object().ok_or_else(|| DigestFormatError::Json("top level is not an object".into()))?;
+    for field in REQUIRED_FIELDS {
+        if !object.contains_key(field) {
+            return Err(DigestFormatError::MissingField(field));
+        }
+    }
+    let digest: Digest = serde_json::from_value(value).map_err(|e| DigestFormatError::Json(e.to_string()))?;
+    if digest.digest_signature_algorithm != SIGNATURE_ALGORITHM {
+        return Err(DigestFormatError::Algorithm(digest.digest_signature_algorithm.clone()));
+    }
+    let time = |field: &'static str, value: &str| {
+        parse_cloudtrail_time(value).ok_or_else(|| DigestFormatError::BadTime { field, value: value.to_string() })
+    };
+    let start = time("digestStartTime", &digest.digest_start_time)?;
+    let end = time("digestEndTime", &digest.digest_end_time)?;
+    Ok(ParsedDigest { digest, sha256, start, end })
+}
+
+/// The exact bytes CloudTrail signs: end time, `bucket/key`, hex SHA-256 of the inflated digest,
+/// and the previous signature (the literal `null` when the digest starts a chain).
+pub fn string_to_sign(digest: &Digest, inflated_sha256: &[u8; 32]) -> String {
+    format!(
+        "{}\n{}/{}\n{}\n{}",
+        digest.digest_end_time,
+        digest.digest_s3_bucket,
+        digest.digest_s3_object,
+        hex::encode(inflated_sha256),
+        digest.previous_digest_signature.as_deref().unwrap_or("null")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    const SAMPLE: &str = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-03-01T04:17:42Z","digestEndTime":"2026-03-01T05:17:42Z","digestS3Bucket":"b","digestS3Object":"k","digestPublicKeyFingerprint":"ab","digestSignatureAlgorithm":"SHA256withRSA","newestEventTime":null,"oldestEventTime":null,"previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null,"logFiles":[{"s3Bucket":"b","s3Object":"l","hashValue":"00","hashAlgorithm":"SHA-256","newestEventTime":"2026-03-01T05:00:00Z","oldestEventTime":"2026-03-01T04:30:00Z"}]}"#;
+
+    #[test]
+    fn parses_all_fields_and_hashes_the_exact_bytes() {
+        // Reordered whitespace must change the hash: we hash bytes, never a re-serialisation.
+        let spaced = SAMPLE.replace(",\"", ", \"");
+        let a = parse(&gz(SAMPLE.as_bytes()), &Limits::default());
+        let b = parse(&gz(spaced.as_bytes()), &Limits::default());
+        let pa = a.parsed.unwrap();
+        let pb = b.parsed.unwrap();
+        assert_eq!(pa.digest, pb.digest);
+        assert_ne!(pa.sha256, pb.sha256);
+        let want: [u8; 32] = Sha256::digest(SAMPLE.as_bytes()).into();
+        assert_eq!(pa.sha256, want);
+        assert_eq!(pa.digest.log_files[0].s3_object, "l");
+        assert_eq!(pa.previous(), None);
+        assert_eq!(pa.end - pa.start, chrono::Duration::hours(1));
+    }
+
+    #[test]
+    fn string_to_sign_uses_null_for_a_chain_start_and_the_signature_otherwise() {
+        let mut d = parse(&gz(SAMPLE.as_bytes()), &Limits::default()).parsed.unwrap().digest;
+        let h = [0xabu8; 32];
+        assert_eq!(
+            string_to_sign(&d, &h),
+            format!("2026-03-01T05:17:42Z\nb/k\n{}\nnull", "ab".repeat(32))
+        );
+        d.previous_digest_signature = Some("beef".into());
+        assert!(string_to_sign(&d, &h).ends_with("\nbeef"));
+    }
+
+    #[test]
+    fn trailing_bytes_after_gzip_are_a_format_error() {
+        let mut bytes = gz(SAMPLE.as_bytes());
+        assert!(parse(&bytes, &Limits::default()).parsed.is_ok());
+        bytes.extend_from_slice(b"junk");
+        assert_eq!(parse(&bytes, &Limits::default()).parsed.unwrap_err(), DigestFormatError::TrailingData(4));
+        // A second gzip member is trailing data too.
+        let mut two = gz(SAMPLE.as_bytes());
+        two.extend(gz(b"{}"));
+        assert!(matches!(parse(&two, &Limits::default()).parsed, Err(DigestFormatError::TrailingData(_))));
+    }
+
+    #[test]
+    fn malformed_digests_are_errors_not_panics() {
+        let l = Limits::default();
+        assert!(matches!(parse(b"not gzip", &l).parsed, Err(DigestFormatError::Gzip(_))));
+        let full = gz(SAMPLE.as_bytes());
+        assert!(matches!(parse(&full[..full.len() - 5], &l).parsed, Err(DigestFormatError::Gzip(_))));
+        assert!(matches!(parse(&gz(b"[1,2]"), &l).parsed, Err(DigestFormatError::Json(_))));
+        assert!(matches!(parse(&gz(b"\xff\xfe"), &l).parsed, Err(DigestFormatError::Json(_))));
+        let no_prev = SAMPLE.replace("\"previousDigestSignature\":null,", "");
+        assert_eq!(
+            parse(&gz(no_prev.as_bytes()), &l).parsed.unwrap_err(),
+            DigestFormatError::MissingField("previousDigestSignature")
+        );
+        let bad_time = SAMPLE.replace("2026-03-01T05:17:42Z", "yesterday");
+        assert!(matches!(parse(&gz(bad_time.as_bytes()), &l).parsed, Err(DigestFormatError::BadTime { .. })));
+        let md5 = SAMPLE.replace("SHA256withRSA", "MD5withRSA");
+        assert!(matches!(parse(&gz(md5.as_bytes()), &l).parsed, Err(DigestFormatError::Algorithm(_))));
+        let tiny = Limits { max_digest_inflated: 10, ..l };
+        assert_eq!(parse(&full, &tiny).parsed.unwrap_err(), DigestFormatError::TooLarge { limit: 10 });
+        // A format error after inflating still yields the hash the successor's link names.
+        assert!(parse(&gz(b"[1]"), &l).inflated_sha256.is_some());
+    }
+}

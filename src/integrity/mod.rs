@@ -1,0 +1,5 @@
+//! The pure verification core: digest parsing, signatures, chain links and log-file hashing.
+pub mod chain;
+pub mod digest;
+pub mod logfile;
+pub mod signature;

@@ -1,0 +1,18 @@
+//! trailproof: proves an AWS CloudTrail audit trail is whole and untouched.
+//!
+//! The verification core (`integrity`, `keys`) is pure: bytes in, verdicts out. I/O lives at the
+//! edges (`source`, `aws`), and `validate` wires the two together. Reporters render one findings
+//! model (`finding`, `report`).
+#![forbid(unsafe_code)]
+
+pub mod aws;
+pub mod cli;
+pub mod finding;
+pub mod integrity;
+pub mod keys;
+pub mod limits;
+pub mod report;
+pub mod sim;
+pub mod source;
+pub mod time;
+pub mod validate;

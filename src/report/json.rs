@@ -1,0 +1,41 @@
+//! The JSON document, one per run. Its schema is a public interface (see README, "JSON output"):
+//! `trail_arn`, `requested`, `found`, `summary`, `findings[]`, `verdict`.
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::validate::{Report, Summary, Verdict};
+
+#[derive(Serialize)]
+struct Span {
+    start_time: String,
+    end_time: String,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    trail_arn: &'a str,
+    requested: Span,
+    found: Option<Span>,
+    summary: &'a Summary,
+    findings: &'a [Finding],
+    verdict: Verdict,
+}
+
+fn span(r: &crate::validate::Range) -> Span {
+    Span { start_time: crate::time::display(r.start), end_time: crate::time::display(r.end) }
+}
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let doc = Document {
+        trail_arn: &report.trail_arn,
+        requested: span(&report.requested),
+        found: report.found.as_ref().map(span),
+        summary: &report.summary,
+        findings: &report.findings,
+        verdict: report.verdict,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

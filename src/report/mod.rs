@@ -1,0 +1,9 @@
+//! Reporters: each renders one `validate::Report` to any writer.
+pub mod json;
+pub mod text;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}

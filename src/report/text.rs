@@ -1,0 +1,64 @@
+//! Text for people, keeping the AWS CLI's summary lines so existing scripts keep working.
+use std::io::{self, Write};
+
+use crate::finding::{FindingKind, Severity};
+use crate::time::display;
+use crate::validate::{Counts, Report, Verdict};
+
+pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
+    let (start, end) = (display(report.requested.start), display(report.requested.end));
+    writeln!(out, "Validating log files for trail {} between {start} and {end}\n", report.trail_arn)?;
+    if verbose {
+        for f in &report.valid_files {
+            let what = if f.is_digest { "Digest file" } else { "Log file" };
+            writeln!(out, "{what}\ts3://{}/{}\tvalid", f.bucket, f.key)?;
+        }
+    }
+    for f in &report.findings {
+        let what = if f.kind.is_digest() { "Digest file" } else if f.kind == FindingKind::AccessError { "Object" } else { "Log file" };
+        let status = match (f.kind, f.severity) {
+            (FindingKind::AccessError, _) => "NOT CHECKED",
+            (_, Severity::Error) => "INVALID",
+            (_, Severity::Warning) => "WARNING",
+        };
+        writeln!(out, "{what}\ts3://{}/{}\t{status} ({}): {}", f.bucket, f.key, f.kind, f.message)?;
+    }
+    if verbose || !report.findings.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(out, "Results requested for {start} to {end}")?;
+    let s = &report.summary;
+    if s.digests.valid + s.digests.invalid + s.backfill_digests.valid + s.backfill_digests.invalid == 0 {
+        writeln!(out, "No digests found")?;
+    } else {
+        match &report.found {
+            Some(r) => writeln!(out, "Results found for {} to {}:", display(r.start), display(r.end))?,
+            None => writeln!(out, "No valid digests found in range")?,
+        }
+        ratio(out, s.digests, "digest")?;
+        ratio(out, s.backfill_digests, "backfill digest")?;
+        ratio(out, s.log_files, "log")?;
+        writeln!(out)?;
+    }
+    let unchecked = report.findings.iter().filter(|f| f.kind == FindingKind::AccessError).count();
+    if unchecked > 0 {
+        writeln!(out, "{unchecked} objects could not be checked")?;
+    }
+    let verdict = match report.verdict {
+        Verdict::Valid => "valid",
+        Verdict::Invalid => "INVALID",
+        Verdict::Incomplete => "INCOMPLETE (not everything could be checked)",
+    };
+    writeln!(out, "Verdict: {verdict}")
+}
+
+fn ratio(out: &mut dyn Write, c: Counts, name: &str) -> io::Result<()> {
+    let total = c.valid + c.invalid;
+    if total > 0 {
+        write!(out, "\n{}/{total} {name} files valid", c.valid)?;
+        if c.invalid > 0 {
+            write!(out, ", {}/{total} {name} files INVALID", c.invalid)?;
+        }
+    }
+    Ok(())
+}

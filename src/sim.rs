@@ -1,0 +1,371 @@
+//! The trail simulator: writes a realistic, correctly signed CloudTrail trail (digests, log files
+//! and signature metadata) with the test keys in `keys/`. Used by the tests, the benchmarks and the
+//! bundled sample. Test keys only: nothing here ever touches a real AWS private key.
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use flate2::{write::GzEncoder, Compression};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use rsa::pkcs1::EncodeRsaPublicKey;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::integrity::digest::{string_to_sign, Digest, LogFileEntry, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
+use crate::keys::{fingerprint, KeyRing, PublicKey};
+
+/// A signing key of the simulated CloudTrail, with its published validity window.
+#[derive(Clone)]
+pub struct SimKey {
+    pub private: rsa::RsaPrivateKey,
+    pub public: PublicKey,
+}
+
+impl SimKey {
+    pub fn from_pem(pem: &str, valid_from: DateTime<Utc>, valid_to: DateTime<Utc>) -> Result<SimKey, String> {
+        let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| e.to_string())?;
+        let der = private.to_public_key().to_pkcs1_der().map_err(|e| e.to_string())?.as_bytes().to_vec();
+        let public = PublicKey::new(&der, &fingerprint(&der), valid_from, valid_to).map_err(|e| e.to_string())?;
+        Ok(SimKey { private, public })
+    }
+
+    pub fn sign(&self, message: &[u8]) -> String {
+        let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(self.private.clone());
+        hex::encode(signer.sign(message).to_bytes())
+    }
+}
+
+/// `keys/keyset.json`: for each region, the test keys and their validity windows.
+#[derive(Deserialize)]
+struct KeysetFile {
+    regions: BTreeMap<String, Vec<KeysetEntry>>,
+}
+
+#[derive(Deserialize)]
+struct KeysetEntry {
+    private_key: String,
+    valid_from: DateTime<Utc>,
+    valid_to: DateTime<Utc>,
+}
+
+/// Loads every region's test keys from a keys directory (see `keys/README.md`).
+pub fn load_keyset(keys_dir: &Path) -> Result<BTreeMap<String, Vec<SimKey>>, String> {
+    let file = keys_dir.join("keyset.json");
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let keyset: KeysetFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut out = BTreeMap::new();
+    for (region, entries) in keyset.regions {
+        let mut keys = Vec::new();
+        for e in entries {
+            let pem_path = keys_dir.join(&e.private_key);
+            let pem = std::fs::read_to_string(&pem_path).map_err(|err| format!("{}: {err}", pem_path.display()))?;
+            keys.push(SimKey::from_pem(&pem, e.valid_from, e.valid_to)?);
+        }
+        out.insert(region, keys);
+    }
+    Ok(out)
+}
+
+/// The published (public) half of a region's keys, as ListPublicKeys would answer.
+pub fn public_keys(keys: &[SimKey]) -> KeyRing {
+    let mut ring = KeyRing::default();
+    for k in keys {
+        ring.insert(k.public.clone());
+    }
+    ring
+}
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct TrailSpec {
+    pub account_id: String,
+    pub region: String,
+    pub trail_name: String,
+    pub bucket: String,
+    pub prefix: Option<String>,
+    /// Start of the first digest's period.
+    pub start: DateTime<Utc>,
+    /// Number of hourly digest periods.
+    pub hours: u32,
+    /// Log files per non-empty hour, inclusive range.
+    pub logs_per_hour: (u32, u32),
+    /// Records per log file, inclusive range.
+    pub records_per_log: (u32, u32),
+    /// Chance (0..=1) that an hour delivers no log files (its digest is empty).
+    pub empty_hour_chance: f64,
+    /// Hours (0-based) during which logging was stopped: no logs and no digest; the digest after
+    /// a stop starts a new chain.
+    pub stopped_hours: Vec<u32>,
+    pub seed: u64,
+}
+
+impl TrailSpec {
+    pub fn new(bucket: &str, start: DateTime<Utc>, hours: u32) -> TrailSpec {
+        TrailSpec {
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            trail_name: "management-events".into(),
+            bucket: bucket.into(),
+            prefix: None,
+            start,
+            hours,
+            logs_per_hour: (2, 5),
+            records_per_log: (3, 12),
+            empty_hour_chance: 0.1,
+            stopped_hours: Vec::new(),
+            seed: 7,
+        }
+    }
+
+    pub fn trail_arn(&self) -> String {
+        format!("arn:aws:cloudtrail:{}:{}:trail/{}", self.region, self.account_id, self.trail_name)
+    }
+
+    fn key_prefix(&self) -> String {
+        self.prefix.as_deref().map(|p| format!("{}/", p.trim_end_matches('/'))).unwrap_or_default()
+    }
+}
+
+/// One S3 object of the simulated trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimObject {
+    pub bucket: String,
+    pub key: String,
+    pub body: Vec<u8>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A simulated trail: every object, plus the digest and log keys in delivery order.
+#[derive(Debug, Clone)]
+pub struct SimTrail {
+    pub spec: TrailSpec,
+    pub objects: BTreeMap<String, SimObject>,
+    pub digest_keys: Vec<String>,
+    pub log_keys: Vec<String>,
+    /// End time of each digest, parallel to `digest_keys`.
+    pub digest_ends: Vec<DateTime<Utc>>,
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(bytes).expect("writing to a Vec cannot fail");
+    e.finish().expect("writing to a Vec cannot fail")
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    crate::integrity::digest::gunzip_strict(bytes, u64::MAX).expect("simulated objects are valid gzip")
+}
+
+const EVENTS: [(&str, &str, bool); 10] = [
+    ("s3.amazonaws.com", "GetBucketAcl", true),
+    ("ec2.amazonaws.com", "DescribeInstances", true),
+    ("ec2.amazonaws.com", "RunInstances", false),
+    ("iam.amazonaws.com", "CreateUser", false),
+    ("signin.amazonaws.com", "ConsoleLogin", false),
+    ("sts.amazonaws.com", "AssumeRole", true),
+    ("kms.amazonaws.com", "Decrypt", true),
+    ("cloudtrail.amazonaws.com", "LookupEvents", true),
+    ("logs.amazonaws.com", "PutLogEvents", false),
+    ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", false),
+];
+
+fn record(rng: &mut StdRng, spec: &TrailSpec, at: DateTime<Utc>) -> serde_json::Value {
+    let (source, name, read_only) = EVENTS[rng.gen_range(0..EVENTS.len())];
+    let id = |rng: &mut StdRng| {
+        let b: [u8; 16] = rng.gen();
+        let h = hex::encode(b);
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    };
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("AROA{}:session-{}", rng.gen_range(100000..999999), rng.gen_range(1..50)),
+            "arn": format!("arn:aws:sts::{}:assumed-role/Operator/session", spec.account_id),
+            "accountId": spec.account_id,
+            "accessKeyId": format!("ASIA{:016X}", rng.gen::<u64>()),
+        },
+        "eventTime": at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": spec.region,
+        "sourceIPAddress": format!("203.0.113.{}", rng.gen_range(1..255)),
+        "userAgent": "aws-cli/2.17.0 md/Botocore#1.34.0 ua/2.0 os/linux",
+        "requestParameters": {"maxResults": rng.gen_range(1..1000)},
+        "responseElements": null,
+        "requestID": id(rng),
+        "eventID": id(rng),
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": spec.account_id,
+        "eventCategory": "Management",
+    })
+}
+
+/// Simulates a trail with the given region's keys. Digests are signed with the newest key valid
+/// at their end time, so a range crossing a key's start rotates keys mid-range.
+pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    let mut trail = SimTrail { spec: spec.clone(), objects: BTreeMap::new(), digest_keys: vec![], log_keys: vec![], digest_ends: vec![] };
+    let base = spec.key_prefix();
+    let acct = &spec.account_id;
+    let region = &spec.region;
+    // (key, signature, inflated sha256) of the previous digest in the current chain.
+    let mut previous: Option<(String, String, String)> = None;
+    let mut period_start = spec.start;
+    for hour in 0..spec.hours {
+        // Delivery drifts by seconds each hour, as CloudTrail's does.
+        let end = spec.start + Duration::hours(hour as i64 + 1) + Duration::seconds(rng.gen_range(0..90));
+        if spec.stopped_hours.contains(&hour) {
+            previous = None;
+            period_start = end;
+            continue;
+        }
+        let mut log_files = Vec::new();
+        let mut event_times: Vec<DateTime<Utc>> = Vec::new();
+        let logs = if rng.gen_bool(spec.empty_hour_chance.clamp(0.0, 1.0)) { 0 } else { rng.gen_range(spec.logs_per_hour.0..=spec.logs_per_hour.1) };
+        for _ in 0..logs {
+            let span = (end - period_start).num_seconds().max(60);
+            let delivered = period_start + Duration::seconds(rng.gen_range(0..span));
+            let n = rng.gen_range(spec.records_per_log.0..=spec.records_per_log.1);
+            let mut times: Vec<DateTime<Utc>> = (0..n).map(|_| delivered - Duration::seconds(rng.gen_range(30..300))).collect();
+            times.sort();
+            let records: Vec<_> = times.iter().map(|t| record(&mut rng, spec, *t)).collect();
+            let json = serde_json::to_vec(&serde_json::json!({ "Records": records })).map_err(|e| e.to_string())?;
+            let suffix: String = (0..16).map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..62)])).collect();
+            let key = format!(
+                "{base}AWSLogs/{acct}/CloudTrail/{region}/{}{acct}_CloudTrail_{region}_{}_{suffix}.json.gz",
+                delivered.format("%Y/%m/%d/"),
+                delivered.format("%Y%m%dT%H%MZ")
+            );
+            let fmt = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            log_files.push(LogFileEntry {
+                s3_bucket: spec.bucket.clone(),
+                s3_object: key.clone(),
+                hash_value: hex::encode(Sha256::digest(&json)),
+                hash_algorithm: HASH_ALGORITHM.into(),
+                newest_event_time: times.last().map(fmt),
+                oldest_event_time: times.first().map(fmt),
+            });
+            event_times.extend(times);
+            trail.objects.insert(key.clone(), SimObject { bucket: spec.bucket.clone(), key: key.clone(), body: gzip(&json), metadata: BTreeMap::new() });
+            trail.log_keys.push(key);
+        }
+        let key = format!(
+            "{base}AWSLogs/{acct}/CloudTrail-Digest/{region}/{}{acct}_CloudTrail-Digest_{region}_{}_{region}_{}.json.gz",
+            end.format("%Y/%m/%d/"),
+            spec.trail_name,
+            end.format(crate::time::KEY_FORMAT)
+        );
+        let signer = keys
+            .iter()
+            .filter(|k| k.public.valid_from <= end && end <= k.public.valid_to)
+            .max_by_key(|k| k.public.valid_from)
+            .ok_or_else(|| format!("no test key in keys/keyset.json for {region} is valid at {end}"))?;
+        let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let digest = Digest {
+            aws_account_id: acct.clone(),
+            digest_start_time: fmt(period_start),
+            digest_end_time: fmt(end),
+            digest_s3_bucket: spec.bucket.clone(),
+            digest_s3_object: key.clone(),
+            digest_public_key_fingerprint: signer.public.fingerprint.clone(),
+            digest_signature_algorithm: SIGNATURE_ALGORITHM.into(),
+            newest_event_time: event_times.iter().max().map(|t| fmt(*t)),
+            oldest_event_time: event_times.iter().min().map(|t| fmt(*t)),
+            previous_digest_s3_bucket: previous.as_ref().map(|_| spec.bucket.clone()),
+            previous_digest_s3_object: previous.as_ref().map(|p| p.0.clone()),
+            previous_digest_hash_value: previous.as_ref().map(|p| p.2.clone()),
+            previous_digest_hash_algorithm: previous.as_ref().map(|_| HASH_ALGORITHM.to_string()),
+            previous_digest_signature: previous.as_ref().map(|p| p.1.clone()),
+            log_files,
+        };
+        let (body, signature, sha) = sign_digest(&digest, signer)?;
+        trail.objects.insert(key.clone(), digest_object(&spec.bucket, &key, body, &signature));
+        trail.digest_keys.push(key.clone());
+        trail.digest_ends.push(end);
+        previous = Some((key, signature, sha));
+        period_start = end;
+    }
+    Ok(trail)
+}
+
+/// Serialises and signs a digest: returns the gzip body, hex signature and hex SHA-256 of the JSON.
+pub fn sign_digest(digest: &Digest, key: &SimKey) -> Result<(Vec<u8>, String, String), String> {
+    let json = serde_json::to_vec(digest).map_err(|e| e.to_string())?;
+    let sha: [u8; 32] = Sha256::digest(&json).into();
+    let signature = key.sign(string_to_sign(digest, &sha).as_bytes());
+    Ok((gzip(&json), signature, hex::encode(sha)))
+}
+
+fn digest_object(bucket: &str, key: &str, body: Vec<u8>, signature: &str) -> SimObject {
+    let metadata = BTreeMap::from([
+        ("signature".to_string(), signature.to_string()),
+        ("signature-algorithm".to_string(), SIGNATURE_ALGORITHM.to_string()),
+    ]);
+    SimObject { bucket: bucket.into(), key: key.into(), body, metadata }
+}
+
+impl SimTrail {
+    pub fn object(&mut self, key: &str) -> &mut SimObject {
+        self.objects.get_mut(key).unwrap_or_else(|| panic!("no simulated object {key}"))
+    }
+
+    /// The digest object's parsed JSON.
+    pub fn digest(&self, key: &str) -> Digest {
+        serde_json::from_slice(&gunzip(&self.objects[key].body)).expect("simulated digests parse")
+    }
+
+    /// Rewrites a digest's JSON and signs it again with `key`, as an attacker holding a signing
+    /// key (or a test) would. Returns the new signature.
+    pub fn resign(&mut self, digest_key: &str, key: &SimKey, edit: impl FnOnce(&mut Digest)) -> Result<String, String> {
+        let mut digest = self.digest(digest_key);
+        edit(&mut digest);
+        let (body, signature, _) = sign_digest(&digest, key)?;
+        let object = self.object(digest_key);
+        object.body = body;
+        object.metadata.insert("signature".into(), signature.clone());
+        Ok(signature)
+    }
+
+    /// Replaces a log file's content, keeping it valid gzip.
+    pub fn rewrite_log(&mut self, log_key: &str, edit: impl FnOnce(&mut Vec<u8>)) {
+        let object = self.object(log_key);
+        let mut json = gunzip(&object.body);
+        edit(&mut json);
+        object.body = gzip(&json);
+    }
+
+    /// Writes the trail as `root/{bucket}/{key}` with `.metadata.json` sidecars.
+    pub fn write_dir(&self, root: &Path) -> std::io::Result<()> {
+        for o in self.objects.values() {
+            crate::source::dir::write_object(root, &o.bucket, &o.key, &o.body, &o.metadata)?;
+        }
+        Ok(())
+    }
+
+    /// Uploads the trail to S3 (the bucket must exist), `concurrency` objects at a time.
+    pub async fn upload(&self, client: &aws_sdk_s3::Client, concurrency: usize) -> Result<(), String> {
+        use futures::StreamExt;
+        let puts = self.objects.values().map(|o| {
+            let client = client.clone();
+            async move {
+                client
+                    .put_object()
+                    .bucket(&o.bucket)
+                    .key(&o.key)
+                    .set_metadata(Some(o.metadata.clone().into_iter().collect()))
+                    .body(o.body.clone().into())
+                    .send()
+                    .await
+                    .map_err(|e| format!("PutObject {}: {}", o.key, aws_sdk_s3::error::DisplayErrorContext(e)))
+            }
+        });
+        let results: Vec<_> = futures::stream::iter(puts).buffer_unordered(concurrency.max(1)).collect().await;
+        results.into_iter().collect::<Result<Vec<_>, _>>().map(|_| ())
+    }
+}

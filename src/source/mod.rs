@@ -1,0 +1,56 @@
+//! Where evidence comes from: S3 or a local directory, behind one small trait.
+use std::collections::BTreeMap;
+use std::pin::Pin;
+
+use tokio::io::AsyncRead;
+
+pub mod dir;
+pub mod s3;
+
+pub type Body = Pin<Box<dyn AsyncRead + Send>>;
+
+/// An object's body (streamed) and user metadata (lower-case names, without `x-amz-meta-`).
+pub struct Object {
+    pub metadata: BTreeMap<String, String>,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("not found")]
+    NotFound,
+    /// Anything that stopped us from looking: denied, throttled past retries, network, bad path.
+    #[error("{0}")]
+    Access(String),
+}
+
+/// A bucket-and-key store of evidence.
+#[async_trait::async_trait]
+pub trait Source: Send + Sync {
+    /// Keys under `prefix` after `start_after`, in ascending order. Listing stops before the first
+    /// key for which `stop` is true, so the cost follows the range, not the bucket.
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        stop: &(dyn for<'k> Fn(&'k str) -> bool + Sync),
+    ) -> Result<Vec<String>, SourceError>;
+
+    async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError>;
+
+    /// A human name for messages (`s3://` or a directory).
+    fn describe(&self) -> String;
+}
+
+/// Reads a whole (small) object, but never more than `max + 1` bytes: a longer result means the
+/// object is over the limit.
+pub async fn read_bounded(body: Body, max: u64) -> Result<Vec<u8>, SourceError> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    body.take(max.saturating_add(1))
+        .read_to_end(&mut out)
+        .await
+        .map_err(|e| SourceError::Access(format!("reading body: {e}")))?;
+    Ok(out)
+}

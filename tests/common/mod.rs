@@ -1,0 +1,212 @@
+//! The test world: one moto emulator per test process, the trail simulator, and helpers to run
+//! the real `trailproof` binary against them.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use trailproof::sim::{self, SimKey, SimTrail, TrailSpec};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python with moto installed: $TRAILPROOF_PYTHON, else the project's .venv, else python3.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRAILPROOF_PYTHON") {
+        return p.into();
+    }
+    let venv = root().join(".venv/bin/python");
+    if venv.exists() { venv } else { "python3".into() }
+}
+
+/// moto takes a 12-digit access key ID as the account ID, so the simulated account is real to it.
+pub const ACCOUNT: &str = "111122223333";
+
+pub struct Emulator {
+    pub endpoint: String,
+    /// Held so the emulator's stdin stays open; it exits when this process does.
+    _child: Child,
+}
+
+/// Starts (once per test process) the moto emulator with ListPublicKeys from keys/public-keys.
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let mut child = Command::new(python())
+            .arg(root().join("tests/emulator/emulator.py"))
+            .arg(root().join("keys/public-keys"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the emulator with {}: {e}; run scripts/test to set up .venv", python().display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("emulator did not start: {line:?}"));
+        Emulator { endpoint: format!("http://127.0.0.1:{port}"), _child: child }
+    })
+}
+
+/// Environment for anything talking to the emulator: fake credentials, no retries to speak of.
+pub fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", emulator().endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", ACCOUNT.into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_MAX_ATTEMPTS", "2".into()),
+        ("AWS_CONFIG_FILE", "/nonexistent".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let creds = aws_sdk_s3::config::Credentials::new(ACCOUNT, "testing", None, None, "test");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&emulator().endpoint)
+        .credentials_provider(creds)
+        .load()
+        .await
+}
+
+pub async fn s3() -> aws_sdk_s3::Client {
+    let conf = sdk_config().await;
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build())
+}
+
+pub fn keys(region: &str) -> Vec<SimKey> {
+    sim::load_keyset(&root().join("keys")).unwrap().remove(region).unwrap()
+}
+
+pub fn rogue_key() -> SimKey {
+    let pem = std::fs::read_to_string(root().join("keys/test-key-rogue.pem")).unwrap();
+    SimKey::from_pem(&pem, t("2026-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z")).unwrap()
+}
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    trailproof::time::parse_user_time(s).unwrap()
+}
+
+/// A 30-hour trail crossing the us-east-1 key rotation (2026-03-02T12:00Z), with a stop of
+/// logging at hours 10-11 that starts a second chain.
+pub fn spec(bucket: &str) -> TrailSpec {
+    let mut spec = TrailSpec::new(bucket, Utc.with_ymd_and_hms(2026, 3, 1, 14, 17, 42).unwrap(), 30);
+    spec.stopped_hours = vec![10, 11];
+    spec
+}
+
+pub fn simulate(spec: &TrailSpec) -> SimTrail {
+    sim::simulate(spec, &keys(&spec.region)).unwrap()
+}
+
+/// Creates the bucket and uploads the trail.
+pub fn upload(trail: &SimTrail) {
+    runtime().block_on(async {
+        let s3 = s3().await;
+        s3.create_bucket().bucket(&trail.spec.bucket).send().await.unwrap();
+        trail.upload(&s3, 16).await.unwrap();
+    })
+}
+
+/// Registers the trail with the emulator's CloudTrail, for DescribeTrails lookups.
+pub fn create_trail(trail: &SimTrail) {
+    runtime().block_on(async {
+        let ct = aws_sdk_cloudtrail::Client::new(&sdk_config().await);
+        ct.create_trail()
+            .name(&trail.spec.trail_name)
+            .s3_bucket_name(&trail.spec.bucket)
+            .set_s3_key_prefix(trail.spec.prefix.clone())
+            .enable_log_file_validation(true)
+            .send()
+            .await
+            .unwrap();
+    })
+}
+
+/// A unique bucket name per test.
+pub fn bucket(test: &str) -> String {
+    format!("tp-{}", test.replace('_', "-"))
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+
+    /// Finding kinds in report order.
+    pub fn kinds(&self) -> Vec<String> {
+        self.json()["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap().to_string()).collect()
+    }
+
+    /// Distinct finding kinds, sorted.
+    pub fn kind_set(&self) -> Vec<String> {
+        let mut k = self.kinds();
+        k.sort();
+        k.dedup();
+        k
+    }
+
+    pub fn count(&self, what: &str, which: &str) -> u64 {
+        self.json()["summary"][what][which].as_u64().unwrap()
+    }
+}
+
+/// Runs the trailproof binary with `args` and the given environment.
+pub fn trailproof(args: &[&str], env: &[(&str, String)]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailproof"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+/// `validate-logs --output json` over the whole simulated range, against the emulator.
+pub fn validate_s3(trail: &SimTrail, extra: &[&str]) -> Run {
+    let arn = trail.spec.trail_arn();
+    let (start, end) = range(trail);
+    let mut args = vec!["validate-logs", "--trail-arn", &arn, "--start-time", &start, "--end-time", &end, "--output", "json"];
+    args.extend_from_slice(extra);
+    trailproof(&args, &aws_env())
+}
+
+/// The trail's whole range, as CLI arguments.
+pub fn range(trail: &SimTrail) -> (String, String) {
+    let start = trail.spec.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let end = (trail.spec.start + chrono::Duration::hours(trail.spec.hours as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    (start, end)
+}
+
+pub fn write_dir(trail: &SimTrail) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    trail.write_dir(dir.path()).unwrap();
+    dir
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
