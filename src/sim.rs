@@ -120,6 +120,15 @@ impl TrailSpec {
         }
     }
 
+    /// The bundled sample in testdata/sample: 36 hours of us-east-1 crossing a key rotation, with
+    /// logging stopped for two hours (so it holds two chains).
+    pub fn sample() -> TrailSpec {
+        let start = DateTime::parse_from_rfc3339("2026-03-01T00:17:42Z").expect("constant time").with_timezone(&Utc);
+        let mut spec = TrailSpec::new("trailproof-sample", start, 36);
+        spec.stopped_hours = vec![20, 21];
+        spec
+    }
+
     pub fn trail_arn(&self) -> String {
         format!("arn:aws:cloudtrail:{}:{}:trail/{}", self.region, self.account_id, self.trail_name)
     }

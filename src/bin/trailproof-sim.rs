@@ -22,6 +22,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the bundled sample trail (testdata/sample) to a directory
+    Sample {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Simulate one region of a trail
     Trail {
         /// Write to this directory as {bucket}/{key} with .metadata.json sidecars
@@ -78,6 +83,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let json = serde_json::to_string_pretty(&sim::public_keys(keys).to_list_public_keys_json()).map_err(|e| e.to_string())?;
                 std::fs::write(out.join(format!("{region}.json")), json + "\n").map_err(|e| e.to_string())?;
             }
+            Ok(())
+        }
+        Command::Sample { out } => {
+            let spec = TrailSpec::sample();
+            let trail = sim::simulate(&spec, keyset.get(&spec.region).ok_or("keyset.json has no us-east-1 keys")?)?;
+            trail.write_dir(&out).map_err(|e| e.to_string())?;
+            println!("{} digests, {} log files; trail {}", trail.digest_keys.len(), trail.log_keys.len(), spec.trail_arn());
             Ok(())
         }
         Command::Trail { out, s3, bucket, prefix, region, account_id, trail_name, start, hours, min_logs, max_logs, min_records, max_records, stopped, seed } => {

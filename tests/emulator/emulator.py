@@ -10,6 +10,7 @@ Usage: python emulator.py KEYS_DIR
 import base64
 import datetime as dt
 import json
+import logging
 import os
 import socket
 import sys
@@ -62,6 +63,7 @@ CloudTrailResponse.list_public_keys = list_public_keys
 
 
 def main():
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
