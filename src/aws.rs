@@ -124,3 +124,38 @@ pub async fn list_public_keys(client: &aws_sdk_cloudtrail::Client, start: DateTi
         }
     }
 }
+
+/// ListPublicKeys in each region, through the user's credentials.
+pub struct ApiKeys {
+    pub options: AwsOptions,
+}
+
+#[async_trait::async_trait]
+impl crate::keysource::KeySource for ApiKeys {
+    async fn keys(&self, region: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<KeyRing, String> {
+        let conf = sdk_config(&self.options, Some(region.to_string())).await;
+        list_public_keys(&cloudtrail_client(&conf), start, end).await
+    }
+}
+
+/// GetTrailStatus, reduced to what the tail check needs.
+pub async fn trail_status(client: &aws_sdk_cloudtrail::Client, trail_arn: &str) -> Result<crate::integrity::completeness::TrailStatus, String> {
+    let out = client.get_trail_status().name(trail_arn).send().await.map_err(|e| format!("GetTrailStatus: {}", describe(e)))?;
+    let time = |t: Option<&aws_sdk_cloudtrail::primitives::DateTime>| t.and_then(|t| Utc.timestamp_opt(t.secs(), 0).single());
+    Ok(crate::integrity::completeness::TrailStatus {
+        is_logging: out.is_logging(),
+        latest_digest_delivery: time(out.latest_digest_delivery_time()),
+        start_logging: time(out.start_logging_time()),
+        stop_logging: time(out.stop_logging_time()),
+    })
+}
+
+/// The caller's organization ID, for organization trails' `AWSLogs/{organization}/` layout.
+pub async fn organization_id(conf: &SdkConfig) -> Result<String, String> {
+    let out = aws_sdk_organizations::Client::new(conf)
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| format!("DescribeOrganization: {}", describe(e)))?;
+    out.organization().and_then(|o| o.id()).map(str::to_string).ok_or_else(|| "DescribeOrganization returned no ID".to_string())
+}

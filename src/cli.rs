@@ -2,15 +2,19 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use crate::aws::{self, AwsOptions};
-use crate::keys::KeyRing;
+use crate::export::RecordingSource;
+use crate::integrity::chain::WalkOptions;
+use crate::integrity::completeness::TrailStatus;
+use crate::keysource::{FileKeys, KeySource, RecordingKeys};
 use crate::limits::Limits;
+use crate::report::evidence::Parameters;
 use crate::report::{self, Format};
-use crate::source::{dir::DirSource, s3::S3Source, Source};
-use crate::validate::{self, Options, Range, Target};
+use crate::source::{dir::DirSource, s3::S3Source, Source, SourceError};
+use crate::validate::{self, Context, Options, Range, Target, Verdict};
 
 #[derive(Parser, Debug)]
 #[command(name = "trailproof", version, about = "Proves an AWS CloudTrail audit trail is whole and untouched")]
@@ -39,10 +43,22 @@ pub struct AwsArgs {
 pub enum Command {
     /// Verify a trail's digest chain and log files, like `aws cloudtrail validate-logs`
     ValidateLogs(ValidateArgs),
+    /// Copy a trail's range (digests, log files, metadata, keys) to a directory for offline checks
+    Export(ExportArgs),
+    /// Work with CloudTrail's public keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Write ListPublicKeys' answer for a range to a file, for `--public-keys` offline
+    Export(KeysExportArgs),
+}
+
+/// Which trail, which range, and which of its regions and accounts.
 #[derive(Args, Debug)]
-pub struct ValidateArgs {
+pub struct TrailArgs {
     /// ARN of the trail, e.g. arn:aws:cloudtrail:us-east-1:111122223333:trail/main
     #[arg(long)]
     pub trail_arn: String,
@@ -59,24 +75,43 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub s3_prefix: Option<String>,
     /// Account whose digests to validate [default: the trail ARN's account]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_accounts")]
     pub account_id: Option<String>,
+    /// Organization ID of an organization trail (AWSLogs/{o-id}/{account}/ layout), when
+    /// DescribeOrganization cannot be called
+    #[arg(long)]
+    pub organization_id: Option<String>,
+    /// Verify every source region found under CloudTrail-Digest/, concurrently
+    #[arg(long)]
+    pub all_regions: bool,
+    /// Verify every member account found in an organization trail's bucket
+    #[arg(long)]
+    pub all_accounts: bool,
+    /// Most object requests in flight at once
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
     /// Print one line per file checked
     #[arg(long)]
     pub verbose: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
-    /// Trust the keys in this file (JSON as printed by `aws cloudtrail list-public-keys`)
-    /// instead of calling ListPublicKeys
+    /// Trust the keys in this file (as printed by `aws cloudtrail list-public-keys`, or by
+    /// `trailproof keys export`) instead of calling ListPublicKeys
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
     /// Validate a local evidence copy laid out as DIR/{bucket}/{key} instead of S3
     #[arg(long, value_name = "DIR")]
     pub source: Option<PathBuf>,
-    /// Most object requests in flight at once
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub concurrency: u16,
+    /// Also write a JSON evidence report of the run (every object, verdict and hash) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Largest digest object read, in bytes
     #[arg(long, default_value_t = Limits::default().max_digest_bytes)]
     pub max_digest_bytes: u64,
@@ -86,6 +121,34 @@ pub struct ValidateArgs {
     /// Largest inflated log file hashed, in bytes (guards against gzip bombs)
     #[arg(long, default_value_t = Limits::default().max_log_inflated)]
     pub max_log_inflated: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
+    /// The directory to write the evidence copy to (created if absent)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Take keys from this file instead of ListPublicKeys (they are copied into the export)
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysExportArgs {
+    /// Start of the range (keys valid at any time in it are written)
+    #[arg(long)]
+    pub start_time: String,
+    /// End of the range [default: now]
+    #[arg(long)]
+    pub end_time: Option<String>,
+    /// Region whose keys to write; repeat for several [default: --region, else us-east-1]
+    #[arg(long = "key-region", value_name = "REGION")]
+    pub key_regions: Vec<String>,
+    /// The file to write: {"region": {"PublicKeyList": [...]}}
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// Why a run stopped before producing a report.
@@ -147,86 +210,223 @@ impl AwsArgs {
 
 /// Runs the parsed command; returns the exit code.
 pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let aws = cli.aws.options();
     match cli.command {
-        Command::ValidateLogs(args) => validate_logs(&cli.aws.options(), args, out).await,
+        Command::ValidateLogs(args) => validate_logs(&aws, args, out).await,
+        Command::Export(args) => export(&aws, args, out).await,
+        Command::Keys(KeysCommand::Export(args)) => keys_export(&aws, args, out).await,
     }
 }
 
-async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
-    let arn = parse_trail_arn(&args.trail_arn).map_err(RunError::Usage)?;
-    let start = time_arg("start-time", &args.start_time)?;
-    let end = match &args.end_time {
+fn range_args(start: &str, end: Option<&str>) -> Result<Range, RunError> {
+    let start = time_arg("start-time", start)?;
+    let end = match end {
         Some(t) => time_arg("end-time", t)?,
         None => Utc::now(),
     };
     if start > end {
         return Err(RunError::Usage("invalid time range: --start-time must not be after --end-time".into()));
     }
-    let range = Range { start, end };
+    Ok(Range { start, end })
+}
+
+/// What a run will look at: the evidence source, its targets (account x region) and the range.
+struct Plan {
+    source: Arc<dyn Source>,
+    targets: Vec<Target>,
+    range: Range,
+    status: Option<Result<TrailStatus, String>>,
+}
+
+async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::path::Path>) -> Result<Plan, RunError> {
+    let arn = parse_trail_arn(&args.trail_arn).map_err(RunError::Usage)?;
+    let range = range_args(&args.start_time, args.end_time.as_deref())?;
     let source_region = aws_opts.region.clone().unwrap_or_else(|| arn.region.clone());
-    let limits = Limits {
-        max_digest_bytes: args.max_digest_bytes,
-        max_digest_inflated: args.max_digest_inflated,
-        max_log_inflated: args.max_log_inflated,
-    };
-    let options = Options { concurrency: args.concurrency as usize, limits };
-
-    let keys = match &args.public_keys {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
-            KeyRing::from_list_public_keys_json(&bytes).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?
-        }
-        None => {
-            // Widened by two hours each side so that keys rotating near the ends are covered.
-            let conf = aws::sdk_config(aws_opts, Some(source_region.clone())).await;
-            aws::list_public_keys(&aws::cloudtrail_client(&conf), start - Duration::hours(2), end + Duration::hours(2))
-                .await
-                .map_err(RunError::Unavailable)?
-        }
-    };
-    for (fp, why) in keys.rejected() {
-        eprintln!("warning: public key {fp} rejected: {why}");
-    }
-
-    let (source, bucket, prefix): (Arc<dyn Source>, String, Option<String>) = match &args.source {
+    let (source, bucket, prefix, organization_id, status): (Arc<dyn Source>, String, Option<String>, Option<String>, _) = match source_dir {
         Some(dir) => {
             let bucket = match &args.s3_bucket {
                 Some(b) => b.clone(),
                 None => only_subdirectory(dir)?,
             };
-            (Arc::new(DirSource::new(dir)), bucket, args.s3_prefix.clone())
+            // Offline there is no trail status: the tail check needs GetTrailStatus.
+            (Arc::new(DirSource::new(dir)), bucket, args.s3_prefix.clone(), args.organization_id.clone(), None)
         }
         None => {
             let home = aws::sdk_config(aws_opts, Some(arn.region.clone())).await;
-            let (bucket, prefix) = match &args.s3_bucket {
-                Some(b) => (b.clone(), args.s3_prefix.clone()),
+            let trail = aws::cloudtrail_client(&home);
+            let (bucket, prefix, is_org) = match &args.s3_bucket {
+                Some(b) => (b.clone(), args.s3_prefix.clone(), false),
                 None => {
-                    let info = aws::describe_trail(&aws::cloudtrail_client(&home), &args.trail_arn).await.map_err(RunError::Unavailable)?;
-                    (info.bucket, args.s3_prefix.clone().or(info.prefix))
+                    let info = aws::describe_trail(&trail, &args.trail_arn).await.map_err(RunError::Unavailable)?;
+                    (info.bucket, args.s3_prefix.clone().or(info.prefix), info.is_organization_trail)
                 }
             };
+            let organization_id = match &args.organization_id {
+                Some(o) => Some(o.clone()),
+                None if is_org || args.all_accounts => Some(aws::organization_id(&home).await.map_err(|e| {
+                    RunError::Unavailable(format!("organization trail: {e}; give --organization-id"))
+                })?),
+                None => None,
+            };
+            let status = Some(aws::trail_status(&trail, &args.trail_arn).await);
             let region = aws::bucket_region(&aws::s3_client(&home, aws_opts), &bucket).await.map_err(RunError::Unavailable)?;
             let conf = aws::sdk_config(aws_opts, Some(region)).await;
-            (Arc::new(S3Source::new(aws::s3_client(&conf, aws_opts))), bucket, prefix)
+            (Arc::new(S3Source::new(aws::s3_client(&conf, aws_opts))), bucket, prefix, organization_id, status)
         }
     };
 
-    let target = Target {
+    let base = Target {
         trail_arn: args.trail_arn.clone(),
         trail_name: arn.name.clone(),
         home_region: arn.region.clone(),
         source_region,
         account_id: args.account_id.clone().unwrap_or(arn.account_id.clone()),
+        organization_id,
         bucket,
         prefix,
     };
-    let report = validate::validate(source, &target, range, &keys, &options).await;
+    let discover = |what: &str, e: SourceError| RunError::Unavailable(format!("could not list {what}: {e}"));
+    let accounts = if args.all_accounts {
+        let Some(org) = &base.organization_id else {
+            return Err(RunError::Usage("--all-accounts needs an organization trail (or --organization-id)".into()));
+        };
+        let root = base.account_root();
+        let org_root = &root[..root.len() - base.account_id.len() - 1];
+        let found: Vec<String> = source.list_prefixes(&base.bucket, org_root).await.map_err(|e| discover("accounts", e))?;
+        let found: Vec<String> = found.into_iter().filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).collect();
+        if found.is_empty() {
+            return Err(RunError::Unavailable(format!("no member accounts found under s3://{}/{org_root} ({org})", base.bucket)));
+        }
+        found
+    } else {
+        vec![base.account_id.clone()]
+    };
+    let mut targets = Vec::new();
+    for account_id in accounts {
+        let account = Target { account_id, ..base.clone() };
+        let regions = if args.all_regions {
+            let dir = format!("{}CloudTrail-Digest/", account.account_root());
+            let found = source.list_prefixes(&account.bucket, &dir).await.map_err(|e| discover("regions", e))?;
+            if found.is_empty() {
+                return Err(RunError::Unavailable(format!("no regions found under s3://{}/{dir}", account.bucket)));
+            }
+            found
+        } else {
+            vec![account.source_region.clone()]
+        };
+        targets.extend(regions.into_iter().map(|source_region| Target { source_region, ..account.clone() }));
+    }
+    Ok(Plan { source, targets, range, status })
+}
+
+fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
+    let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
+    let keys = FileKeys::parse(&bytes).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
+    for (fp, why) in keys.rejected() {
+        eprintln!("warning: public key {fp} rejected: {why}");
+    }
+    Ok(keys)
+}
+
+async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
+    let plan = plan(aws_opts, &args.trail, args.source.as_deref()).await?;
+    let api_keys = aws::ApiKeys { options: aws_opts.clone() };
+    let keys: &dyn KeySource = match &file_keys {
+        Some(k) => k,
+        None => &api_keys,
+    };
+    let options = Options {
+        concurrency: args.trail.concurrency as usize,
+        limits: Limits { max_digest_bytes: args.max_digest_bytes, max_digest_inflated: args.max_digest_inflated, max_log_inflated: args.max_log_inflated },
+        // A local copy may come from `aws s3 sync`, which drops S3 metadata.
+        walk: WalkOptions { signature_from_successor: args.source.is_some() },
+        now: Utc::now(),
+    };
+    let ctx = Context { source: plan.source, keys, status: plan.status, options };
+    let report = validate::validate(&ctx, &plan.targets, plan.range).await;
+    if let Some(path) = &args.report {
+        let parameters = Parameters {
+            command_line: std::env::args().collect(),
+            trail_arn: args.trail.trail_arn.clone(),
+            start_time: crate::time::display(plan.range.start),
+            end_time: crate::time::display(plan.range.end),
+            source: args.source.as_ref().map_or("s3".to_string(), |d| d.display().to_string()),
+            public_keys: args.public_keys.as_ref().map_or("ListPublicKeys".to_string(), |p| p.display().to_string()),
+        };
+        std::fs::write(path, report::evidence::render(&report, &parameters, Utc::now()))
+            .map_err(|e| RunError::Unavailable(format!("--report {}: {e}", path.display())))?;
+    }
     let written = match args.output {
         Format::Text => report::text::write(&report, args.verbose, out),
         Format::Json => report::json::write(&report, out),
     };
     written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     Ok(report.verdict.exit_code())
+}
+
+async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
+    let plan = plan(aws_opts, &args.trail, None).await?;
+    std::fs::create_dir_all(&args.out).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
+    let api_keys = aws::ApiKeys { options: aws_opts.clone() };
+    let keys = RecordingKeys::new(match &file_keys {
+        Some(k) => k,
+        None => &api_keys,
+    });
+    let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
+    let options = Options { concurrency: args.trail.concurrency as usize, ..Options::default() };
+    let ctx = Context { source: recorder.clone(), keys: &keys, status: plan.status, options };
+    // Validating through the recorder copies exactly what a validation reads.
+    let report = validate::validate(&ctx, &plan.targets, plan.range).await;
+    let failures = recorder.copy_listed().await;
+    let manifest = recorder.manifest();
+    let write = |name: &str, value: serde_json::Value| {
+        let path = args.out.join(name);
+        let text = serde_json::to_string_pretty(&value).map_err(|e| RunError::Unavailable(e.to_string()))? + "\n";
+        std::fs::write(&path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))
+    };
+    write("public-keys.json", keys.to_json())?;
+    write(
+        "manifest.json",
+        serde_json::json!({
+            "tool": { "name": "trailproof", "version": env!("CARGO_PKG_VERSION") },
+            "trail_arn": args.trail.trail_arn,
+            "start_time": crate::time::display(plan.range.start),
+            "end_time": crate::time::display(plan.range.end),
+            "exported_at": crate::time::display(Utc::now()),
+            "regions": report.regions,
+            "accounts": report.accounts,
+            "objects": manifest,
+        }),
+    )?;
+    let bytes: u64 = manifest.iter().map(|m| m.size).sum();
+    let io = |e: std::io::Error| RunError::Unavailable(format!("writing output: {e}"));
+    writeln!(out, "Exported {} objects ({bytes} bytes) to {}", manifest.len(), args.out.display()).map_err(io)?;
+    for (b, k, e) in &failures {
+        writeln!(out, "NOT COPIED\ts3://{b}/{k}\t{e}").map_err(io)?;
+    }
+    writeln!(out, "Verify offline with: trailproof validate-logs --source {0} --public-keys {0}/public-keys.json --trail-arn {1} --start-time {2} --end-time {3}{4}",
+        args.out.display(), args.trail.trail_arn, crate::time::display(plan.range.start), crate::time::display(plan.range.end),
+        if args.trail.all_regions { " --all-regions" } else { "" }).map_err(io)?;
+    writeln!(out, "Validation while exporting: {:?}", report.verdict).map_err(io)?;
+    // The copy is incomplete if anything could not be read.
+    Ok(if failures.is_empty() && report.verdict != Verdict::Incomplete { 0 } else { 3 })
+}
+
+async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let range = range_args(&args.start_time, args.end_time.as_deref())?;
+    let regions = if args.key_regions.is_empty() { vec![aws_opts.region.clone().unwrap_or_else(|| "us-east-1".into())] } else { args.key_regions };
+    let api = aws::ApiKeys { options: aws_opts.clone() };
+    let keys = RecordingKeys::new(&api);
+    for region in &regions {
+        keys.keys(region, range.start, range.end).await.map_err(RunError::Unavailable)?;
+    }
+    let text = serde_json::to_string_pretty(&keys.to_json()).map_err(|e| RunError::Unavailable(e.to_string()))? + "\n";
+    std::fs::write(&args.out, text).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
+    writeln!(out, "Wrote the public keys of {} for {} to {} to {}", regions.join(", "), crate::time::display(range.start), crate::time::display(range.end), args.out.display())
+        .map_err(|e| RunError::Unavailable(e.to_string()))?;
+    Ok(0)
 }
 
 /// In `--source` mode without `--s3-bucket`, the evidence directory must hold exactly one bucket.

@@ -7,9 +7,11 @@
 
 pub mod aws;
 pub mod cli;
+pub mod export;
 pub mod finding;
 pub mod integrity;
 pub mod keys;
+pub mod keysource;
 pub mod limits;
 pub mod report;
 pub mod sim;

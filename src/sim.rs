@@ -82,7 +82,12 @@ pub fn public_keys(keys: &[SimKey]) -> KeyRing {
 #[derive(Debug, Clone)]
 pub struct TrailSpec {
     pub account_id: String,
+    /// The source region whose events and digests this simulates.
     pub region: String,
+    /// The trail's home region (in its ARN and in every digest file name).
+    pub home_region: String,
+    /// Set for an organization trail: keys lie under `AWSLogs/{organization}/{account}/`.
+    pub organization_id: Option<String>,
     pub trail_name: String,
     pub bucket: String,
     pub prefix: Option<String>,
@@ -99,6 +104,10 @@ pub struct TrailSpec {
     /// Hours (0-based) during which logging was stopped: no logs and no digest; the digest after
     /// a stop starts a new chain.
     pub stopped_hours: Vec<u32>,
+    /// Hours (0-based) whose regular digest was never delivered; a backfill digest chain,
+    /// generated at `backfill_generated_at`, covers them instead.
+    pub backfill_hours: Vec<u32>,
+    pub backfill_generated_at: Option<DateTime<Utc>>,
     pub seed: u64,
 }
 
@@ -107,6 +116,8 @@ impl TrailSpec {
         TrailSpec {
             account_id: "111122223333".into(),
             region: "us-east-1".into(),
+            home_region: "us-east-1".into(),
+            organization_id: None,
             trail_name: "management-events".into(),
             bucket: bucket.into(),
             prefix: None,
@@ -116,6 +127,8 @@ impl TrailSpec {
             records_per_log: (3, 12),
             empty_hour_chance: 0.1,
             stopped_hours: Vec::new(),
+            backfill_hours: Vec::new(),
+            backfill_generated_at: None,
             seed: 7,
         }
     }
@@ -130,11 +143,14 @@ impl TrailSpec {
     }
 
     pub fn trail_arn(&self) -> String {
-        format!("arn:aws:cloudtrail:{}:{}:trail/{}", self.region, self.account_id, self.trail_name)
+        format!("arn:aws:cloudtrail:{}:{}:trail/{}", self.home_region, self.account_id, self.trail_name)
     }
 
-    fn key_prefix(&self) -> String {
-        self.prefix.as_deref().map(|p| format!("{}/", p.trim_end_matches('/'))).unwrap_or_default()
+    /// `{prefix/}AWSLogs/{organization/}{account}/`
+    fn account_root(&self) -> String {
+        let prefix = self.prefix.as_deref().map(|p| format!("{}/", p.trim_end_matches('/'))).unwrap_or_default();
+        let org = self.organization_id.as_deref().map(|o| format!("{o}/")).unwrap_or_default();
+        format!("{prefix}AWSLogs/{org}{}/", self.account_id)
     }
 }
 
@@ -156,6 +172,7 @@ pub struct SimTrail {
     pub log_keys: Vec<String>,
     /// End time of each digest, parallel to `digest_keys`.
     pub digest_ends: Vec<DateTime<Utc>>,
+    pub backfill_keys: Vec<String>,
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -219,12 +236,14 @@ fn record(rng: &mut StdRng, spec: &TrailSpec, at: DateTime<Utc>) -> serde_json::
 /// at their end time, so a range crossing a key's start rotates keys mid-range.
 pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
-    let mut trail = SimTrail { spec: spec.clone(), objects: BTreeMap::new(), digest_keys: vec![], log_keys: vec![], digest_ends: vec![] };
-    let base = spec.key_prefix();
+    let mut trail = SimTrail { spec: spec.clone(), objects: BTreeMap::new(), digest_keys: vec![], log_keys: vec![], digest_ends: vec![], backfill_keys: vec![] };
+    let root = spec.account_root();
     let acct = &spec.account_id;
     let region = &spec.region;
+    let home = &spec.home_region;
     // (key, signature, inflated sha256) of the previous digest in the current chain.
     let mut previous: Option<(String, String, String)> = None;
+    let mut previous_backfill: Option<(String, String, String)> = None;
     let mut period_start = spec.start;
     for hour in 0..spec.hours {
         // Delivery drifts by seconds each hour, as CloudTrail's does.
@@ -247,7 +266,7 @@ pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
             let json = serde_json::to_vec(&serde_json::json!({ "Records": records })).map_err(|e| e.to_string())?;
             let suffix: String = (0..16).map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..62)])).collect();
             let key = format!(
-                "{base}AWSLogs/{acct}/CloudTrail/{region}/{}{acct}_CloudTrail_{region}_{}_{suffix}.json.gz",
+                "{root}CloudTrail/{region}/{}{acct}_CloudTrail_{region}_{}_{suffix}.json.gz",
                 delivered.format("%Y/%m/%d/"),
                 delivered.format("%Y%m%dT%H%MZ")
             );
@@ -264,17 +283,27 @@ pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
             trail.objects.insert(key.clone(), SimObject { bucket: spec.bucket.clone(), key: key.clone(), body: gzip(&json), metadata: BTreeMap::new() });
             trail.log_keys.push(key);
         }
+        let backfill = spec.backfill_hours.contains(&hour);
+        let generated_at = spec.backfill_generated_at.unwrap_or(end);
         let key = format!(
-            "{base}AWSLogs/{acct}/CloudTrail-Digest/{region}/{}{acct}_CloudTrail-Digest_{region}_{}_{region}_{}.json.gz",
+            "{root}CloudTrail-Digest/{region}/{}{acct}_CloudTrail-Digest_{region}_{}_{home}_{}{}.json.gz",
             end.format("%Y/%m/%d/"),
             spec.trail_name,
-            end.format(crate::time::KEY_FORMAT)
+            end.format(crate::time::KEY_FORMAT),
+            if backfill { "_backfill" } else { "" }
         );
+        // Backfill digests are signed when they are generated, possibly long after the period.
+        let signed_at = if backfill { generated_at } else { end };
         let signer = keys
             .iter()
-            .filter(|k| k.public.valid_from <= end && end <= k.public.valid_to)
+            .filter(|k| k.public.valid_from <= signed_at && signed_at <= k.public.valid_to)
             .max_by_key(|k| k.public.valid_from)
-            .ok_or_else(|| format!("no test key in keys/keyset.json for {region} is valid at {end}"))?;
+            .ok_or_else(|| format!("no test key in keys/keyset.json for {region} is valid at {signed_at}"))?;
+        if backfill {
+            // The regular chain breaks where its digests were never delivered.
+            previous = None;
+        }
+        let previous = if backfill { &mut previous_backfill } else { &mut previous };
         let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let digest = Digest {
             aws_account_id: acct.clone(),
@@ -294,10 +323,16 @@ pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
             log_files,
         };
         let (body, signature, sha) = sign_digest(&digest, signer)?;
-        trail.objects.insert(key.clone(), digest_object(&spec.bucket, &key, body, &signature));
-        trail.digest_keys.push(key.clone());
-        trail.digest_ends.push(end);
-        previous = Some((key, signature, sha));
+        let mut object = digest_object(&spec.bucket, &key, body, &signature);
+        if backfill {
+            object.metadata.insert("backfill-generation-timestamp".into(), generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            trail.backfill_keys.push(key.clone());
+        } else {
+            trail.digest_keys.push(key.clone());
+            trail.digest_ends.push(end);
+        }
+        trail.objects.insert(key.clone(), object);
+        *previous = Some((key, signature, sha));
         period_start = end;
     }
     Ok(trail)

@@ -1,21 +1,22 @@
 //! Runs a validation: lists and fetches digests and log files from a source, then hands the bytes
 //! to the pure core and assembles the report. Fetching overlaps under a concurrency bound; the
-//! report's order is fixed by the chain walk, not by completion order.
-use std::collections::{BTreeMap, HashMap};
+//! report's order is fixed by the chain walk and the target order, not by completion order.
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::{stream, StreamExt};
 
 use crate::finding::{Finding, FindingKind, Scope, Severity};
-use crate::integrity::chain::{self, DigestMetadata, DigestSlot, Fetched, Naming};
+use crate::integrity::chain::{self, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched, Naming, WalkOptions};
+use crate::integrity::completeness::{self, TrailStatus};
 use crate::integrity::digest::{self, LogFileEntry, HASH_ALGORITHM};
 use crate::integrity::logfile::{self, LogVerdict};
-use crate::keys::KeyRing;
+use crate::keysource::KeySource;
 use crate::limits::Limits;
 use crate::source::{read_bounded, Source, SourceError};
 
-/// Which trail's digests to validate, and where they lie.
+/// Which digests to validate: one trail, one account, one source region, and where they lie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub trail_arn: String,
@@ -25,15 +26,28 @@ pub struct Target {
     /// The region whose events the digests cover (`CloudTrail-Digest/{region}/`).
     pub source_region: String,
     pub account_id: String,
+    /// Set for organization trails, whose keys lie under `AWSLogs/{organization}/{account}/`.
+    pub organization_id: Option<String>,
     pub bucket: String,
     pub prefix: Option<String>,
 }
 
 impl Target {
-    /// `{prefix/}AWSLogs/{account}/CloudTrail-Digest/{region}/`
-    pub fn digest_dir(&self) -> String {
+    /// `{prefix/}AWSLogs/{organization/}{account}/`
+    pub fn account_root(&self) -> String {
         let prefix = self.prefix.as_deref().map(|p| format!("{}/", p.trim_end_matches('/'))).unwrap_or_default();
-        format!("{prefix}AWSLogs/{}/CloudTrail-Digest/{}/", self.account_id, self.source_region)
+        let org = self.organization_id.as_deref().map(|o| format!("{o}/")).unwrap_or_default();
+        format!("{prefix}AWSLogs/{org}{}/", self.account_id)
+    }
+
+    /// `…/CloudTrail-Digest/{region}/`
+    pub fn digest_dir(&self) -> String {
+        format!("{}CloudTrail-Digest/{}/", self.account_root(), self.source_region)
+    }
+
+    /// `…/CloudTrail/{region}/`
+    pub fn log_dir(&self) -> String {
+        format!("{}CloudTrail/{}/", self.account_root(), self.source_region)
     }
 
     /// `{account}_CloudTrail-Digest_{region}_{trail}_{home region}_`
@@ -46,16 +60,20 @@ impl Target {
         format!("{}{}{}{}.json.gz", self.digest_dir(), t.format("%Y/%m/%d/"), self.file_stem(), t.format(crate::time::KEY_FORMAT))
     }
 
-    /// Whether `key` is one of this trail's (non-backfill) digests, and its time stamp.
-    pub fn digest_key_time(&self, key: &str) -> Option<DateTime<Utc>> {
+    /// Whether `key` is one of this trail's digests: its time stamp, and whether it is a backfill.
+    pub fn parse_digest_key(&self, key: &str) -> Option<(DateTime<Utc>, bool)> {
         let rest = key.strip_prefix(&self.digest_dir())?;
         let (date_dirs, name) = rest.split_at_checked(11)?; // "YYYY/MM/DD/"
         let is_date = date_dirs.bytes().enumerate().all(|(i, b)| if matches!(i, 4 | 7 | 10) { b == b'/' } else { b.is_ascii_digit() });
-        let stamp = name.strip_prefix(&self.file_stem())?.strip_suffix(".json.gz")?;
+        let stem = name.strip_prefix(&self.file_stem())?.strip_suffix(".json.gz")?;
+        let (stamp, backfill) = match stem.strip_suffix("_backfill") {
+            Some(s) => (s, true),
+            None => (stem, false),
+        };
         if !is_date || stamp.len() != 16 {
             return None;
         }
-        crate::time::parse_key_time(stamp)
+        Some((crate::time::parse_key_time(stamp)?, backfill))
     }
 
     fn scope(&self) -> Scope {
@@ -78,18 +96,37 @@ pub struct Options {
     /// The most object requests in flight at once.
     pub concurrency: usize,
     pub limits: Limits,
+    pub walk: WalkOptions,
+    /// The time the run treats as now (passed in, never read from the clock inside checks).
+    pub now: DateTime<Utc>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { concurrency: 32, limits: Limits::default() }
+        Options { concurrency: 32, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now() }
     }
+}
+
+/// Everything a run reads from: the evidence, the trusted keys and the trail's status.
+pub struct Context<'a> {
+    pub source: Arc<dyn Source>,
+    pub keys: &'a dyn KeySource,
+    /// GetTrailStatus for the trail; None offline. Err when it could not be read.
+    pub status: Option<Result<TrailStatus, String>>,
+    pub options: Options,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub valid: usize,
     pub invalid: usize,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.valid += o.valid;
+        self.invalid += o.invalid;
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -118,12 +155,33 @@ impl Verdict {
     }
 }
 
-/// A file that was checked and found valid, for `--verbose` listings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checked {
-    pub is_digest: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectType {
+    Digest,
+    BackfillDigest,
+    Log,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectVerdict {
+    Valid,
+    Invalid,
+    Missing,
+    Unreadable,
+    Unverifiable,
+}
+
+/// One object trailproof judged, with the SHA-256 it computed (of the inflated bytes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectRecord {
+    #[serde(rename = "type")]
+    pub object_type: ObjectType,
     pub bucket: String,
     pub key: String,
+    pub verdict: ObjectVerdict,
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,9 +189,11 @@ pub struct Report {
     pub trail_arn: String,
     pub requested: Range,
     pub found: Option<Range>,
+    pub regions: Vec<String>,
+    pub accounts: Vec<String>,
     pub summary: Summary,
     pub findings: Vec<Finding>,
-    pub valid_files: Vec<Checked>,
+    pub objects: Vec<ObjectRecord>,
     pub verdict: Verdict,
 }
 
@@ -141,108 +201,176 @@ pub struct Report {
 fn verdict(findings: &[Finding], checked_any: bool) -> Verdict {
     if findings.iter().any(|f| f.severity == Severity::Error && f.kind != FindingKind::AccessError) {
         Verdict::Invalid
-    } else if !checked_any || findings.iter().any(|f| f.kind == FindingKind::AccessError) {
+    } else if !checked_any || findings.iter().any(|f| f.kind == FindingKind::AccessError && f.severity == Severity::Error) {
         Verdict::Incomplete
     } else {
         Verdict::Valid
     }
 }
 
-/// Validates `target`'s digests and log files delivered within `range`.
-pub async fn validate(source: Arc<dyn Source>, target: &Target, range: Range, keys: &KeyRing, opts: &Options) -> Report {
-    let scope = target.scope();
+/// What one target contributed.
+#[derive(Default)]
+struct Part {
+    summary: Summary,
+    findings: Vec<Finding>,
+    objects: Vec<ObjectRecord>,
+    found: Option<Range>,
+    checked_any: bool,
+}
+
+fn widen(found: &mut Option<Range>, r: Range) {
+    *found = Some(match *found {
+        None => r,
+        Some(f) => Range { start: f.start.min(r.start), end: f.end.max(r.end) },
+    });
+}
+
+/// Validates every target's digests and log files delivered within `range`. Targets (regions,
+/// accounts) run concurrently; their results are reported in the order given.
+pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Report {
+    let parts: Vec<Part> = stream::iter(targets).map(|t| validate_target(ctx, t, range)).buffered(4).collect().await;
     let mut report = Report {
-        trail_arn: target.trail_arn.clone(),
+        trail_arn: targets.first().map(|t| t.trail_arn.clone()).unwrap_or_default(),
         requested: range,
         found: None,
+        regions: targets.iter().map(|t| t.source_region.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+        accounts: targets.iter().map(|t| t.account_id.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
         summary: Summary::default(),
         findings: Vec::new(),
-        valid_files: Vec::new(),
+        objects: Vec::new(),
         verdict: Verdict::Incomplete,
     };
+    let mut checked_any = false;
+    for part in parts {
+        report.summary.digests += part.summary.digests;
+        report.summary.backfill_digests += part.summary.backfill_digests;
+        report.summary.log_files += part.summary.log_files;
+        report.summary.unreferenced_log_files += part.summary.unreferenced_log_files;
+        report.findings.extend(part.findings);
+        report.objects.extend(part.objects);
+        if let Some(f) = part.found {
+            widen(&mut report.found, f);
+        }
+        checked_any |= part.checked_any;
+    }
+    report.verdict = verdict(&report.findings, checked_any);
+    report
+}
+
+async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Part {
+    let scope = target.scope();
+    let opts = &ctx.options;
+    let mut part = Part::default();
 
     // As the AWS CLI: digests stamped from a minute before the start to an hour after the end,
     // since a digest delivered after the end may cover logs from inside the range.
-    let marker = target.digest_key(range.start - Duration::minutes(1));
+    let first = range.start - Duration::minutes(1);
     let last = range.end + Duration::hours(1);
-    let stop = |key: &str| target.digest_key_time(key).is_some_and(|t| t > last);
-    let keys_in_range = match source.list(&target.bucket, &target.digest_dir(), Some(&marker), &stop).await {
+    let stop = |key: &str| target.parse_digest_key(key).is_some_and(|(t, _)| t > last);
+    let listing = match ctx.source.list(&target.bucket, &target.digest_dir(), Some(&target.digest_key(first)), &stop).await {
         Ok(keys) => keys,
         Err(e) => {
-            report.findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not list digests: {e}")));
-            report.verdict = verdict(&report.findings, false);
-            return report;
+            part.findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not list digests: {e}")));
+            return part;
         }
     };
-    let mut listed: Vec<(String, DateTime<Utc>)> = keys_in_range
-        .into_iter()
-        .filter_map(|k| target.digest_key_time(&k).map(|t| (k, t)))
-        .filter(|(_, t)| *t >= range.start - Duration::minutes(1))
-        .collect();
-    listed.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    let mut regular = Vec::new();
+    let mut backfill = Vec::new();
+    for key in listing {
+        match target.parse_digest_key(&key) {
+            Some((t, false)) if t >= first => regular.push((key, t)),
+            Some((t, true)) if t >= first => backfill.push((key, t)),
+            _ => {}
+        }
+    }
 
-    if listed.is_empty() {
-        report.findings.push(scope.finding(
+    if regular.is_empty() && backfill.is_empty() {
+        part.findings.push(scope.finding(
             FindingKind::DigestChainGap,
             &target.bucket,
             &target.digest_dir(),
-            format!(
-                "no digest files found: nothing covers {} to {}",
-                crate::time::display(range.start),
-                crate::time::display(range.end)
-            ),
+            format!("no digest files found: nothing covers {} to {}", crate::time::display(range.start), crate::time::display(range.end)),
         ));
-        report.verdict = verdict(&report.findings, false);
-        return report;
+        return part;
     }
 
-    let fetches = listed.into_iter().map(|(key, t)| (target.bucket.clone(), key, Some(t), true));
-    let mut slots = fetch_digests(&source, fetches, opts).await;
-
-    // Follow previous-digest links that leave the listing (deleted digests, another bucket) until
-    // every in-range digest's predecessor has been looked up.
-    loop {
-        let known: std::collections::HashSet<(String, String)> = slots.iter().map(|s| (s.bucket.clone(), s.key.clone())).collect();
-        let wanted: BTreeMap<(String, String), ()> = slots
-            .iter()
-            .filter_map(|s| s.parsed())
-            .filter(|p| p.start >= range.start)
-            .filter_map(|p| p.previous())
-            .map(|(b, k)| ((b.to_string(), k.to_string()), ()))
-            .filter(|(bk, _)| !known.contains(bk))
-            .collect();
-        if wanted.is_empty() {
-            break;
+    // Widened by two hours each side so that keys rotating near the ends are covered.
+    let keys = match ctx.keys.keys(&target.source_region, range.start - Duration::hours(2), range.end + Duration::hours(2)).await {
+        Ok(k) => k,
+        Err(e) => {
+            part.findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not get public keys: {e}")));
+            return part;
         }
-        let fetches = wanted.into_keys().map(|(b, k)| {
-            let t = chain::key_time(&k);
-            (b, k, t, false)
-        });
-        slots.extend(fetch_digests(&source, fetches, opts).await);
-    }
+    };
 
-    let chain = chain::walk(&slots, keys, range.start, &scope, &target.naming());
-    report.summary.digests = Counts { valid: chain.valid, invalid: chain.invalid };
-    report.findings.extend(chain.findings);
+    // The regular chain.
+    let newest_listed = regular.last().map(|(_, t)| *t);
+    let slots = fetch_chain(ctx, target, regular, false, range).await;
+    let chain = chain::walk(&slots, &keys, range.start, &scope, &target.naming(), opts.walk);
+    part.summary.digests = Counts { valid: chain.valid, invalid: chain.invalid };
+    let newest_end = slots.iter().filter(|s| s.listed).filter_map(|s| s.parsed().map(|p| p.end).or(s.key_time)).max().or(newest_listed);
+    let mut findings = chain.findings.clone();
 
-    for &i in &chain.verified {
-        let s = &slots[i];
-        report.valid_files.push(Checked { is_digest: true, bucket: s.bucket.clone(), key: s.key.clone() });
-        if let Some(p) = s.parsed() {
-            let start = p.start.max(range.start);
-            let end = p.end.min(range.end);
-            report.found = Some(match report.found {
-                None => Range { start, end },
-                Some(r) => Range { start: r.start.min(start), end: r.end.max(end) },
-            });
+    // Backfill digests: their own chain, signed when they were generated.
+    let backfill_slots = fetch_chain(ctx, target, backfill, true, range).await;
+    let mut backfill_keys = keys.clone();
+    let generated: BTreeSet<DateTime<Utc>> = backfill_slots
+        .iter()
+        .filter_map(|s| match &s.fetched {
+            Fetched::Present { metadata, .. } => metadata.backfill_generated.as_deref().and_then(|t| crate::time::parse_user_time(t).ok()),
+            _ => None,
+        })
+        .collect();
+    for at in generated {
+        match ctx.keys.keys(&target.source_region, at - Duration::hours(1), at + Duration::hours(1)).await {
+            Ok(k) => backfill_keys.merge(k),
+            Err(e) => findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not get public keys for backfill generated at {at}: {e}"))),
         }
     }
+    let backfill_chain = chain::walk(&backfill_slots, &backfill_keys, range.start, &scope, &target.naming(), opts.walk);
+    part.summary.backfill_digests = Counts { valid: backfill_chain.valid, invalid: backfill_chain.invalid };
+    findings.extend(backfill_chain.findings.iter().cloned());
 
-    let logs: Vec<LogFileEntry> =
-        chain.verified.iter().filter_map(|&i| slots[i].parsed()).flat_map(|p| p.digest.log_files.iter().cloned()).collect();
+    record_digests(&mut part.objects, &slots, &chain, ObjectType::Digest);
+    record_digests(&mut part.objects, &backfill_slots, &backfill_chain, ObjectType::BackfillDigest);
+    part.checked_any = !chain.verified.is_empty() || !backfill_chain.verified.is_empty();
+
+    // The newest end of the regular chain.
+    match &ctx.status {
+        Some(Ok(status)) => {
+            if let Some(cut) = completeness::check_tail(newest_end, range.end, status, opts.now) {
+                findings.push(scope.finding(
+                    FindingKind::DigestTailMissing,
+                    &target.bucket,
+                    &target.digest_dir(),
+                    format!("no digests from {} to {}: {}", crate::time::display(cut.from), crate::time::display(cut.to), cut.reason),
+                ));
+            }
+        }
+        Some(Err(e)) => {
+            // The tail check goes beyond the AWS CLI; without GetTrailStatus it is skipped, and said so.
+            let mut f = scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not check the chain's newest end for a truncated tail: {e}"));
+            f.severity = Severity::Warning;
+            findings.push(f);
+        }
+        None => {}
+    }
+
+    let verified: Vec<&digest::ParsedDigest> = chain
+        .verified
+        .iter()
+        .filter_map(|&i| slots[i].parsed())
+        .chain(backfill_chain.verified.iter().filter_map(|&i| backfill_slots[i].parsed()))
+        .collect();
+    for p in &verified {
+        widen(&mut part.found, Range { start: p.start.max(range.start), end: p.end.min(range.end) });
+    }
+
+    // Log files of verified digests.
+    let logs: Vec<LogFileEntry> = verified.iter().flat_map(|p| p.digest.log_files.iter().cloned()).collect();
     let results: Vec<(LogFileEntry, Result<LogVerdict, SourceError>)> = stream::iter(logs)
         .map(|entry| {
-            let source = source.clone();
+            let source = ctx.source.clone();
             let max = opts.limits.max_log_inflated;
             async move {
                 let verdict = check_log(source, &entry, max).await;
@@ -252,37 +380,114 @@ pub async fn validate(source: Arc<dyn Source>, target: &Target, range: Range, ke
         .buffered(opts.concurrency.max(1))
         .collect()
         .await;
-    for (entry, verdict) in results {
+    for (entry, result) in results {
         let (b, k) = (&entry.s3_bucket, &entry.s3_object);
         let finding = |kind, message: String| scope.finding(kind, b, k, message);
-        let verdict = match verdict {
-            Ok(v) => v,
-            Err(SourceError::NotFound) => {
-                report.summary.log_files.invalid += 1;
-                report.findings.push(finding(FindingKind::LogMissing, "not found".into()));
-                continue;
+        let record = |verdict, sha256: Option<String>| ObjectRecord { object_type: ObjectType::Log, bucket: b.clone(), key: k.clone(), verdict, sha256 };
+        let (object, problem) = match result {
+            Ok(LogVerdict::Valid { sha256 }) => (record(ObjectVerdict::Valid, Some(sha256)), None),
+            Ok(LogVerdict::HashMismatch { actual }) => (
+                record(ObjectVerdict::Invalid, Some(actual.clone())),
+                Some(finding(FindingKind::LogHashMismatch, format!("hash value doesn't match: digest says {}, file has {actual}", entry.hash_value))),
+            ),
+            Ok(LogVerdict::Format(why)) => (record(ObjectVerdict::Invalid, None), Some(finding(FindingKind::LogFormatInvalid, format!("invalid format: {why}")))),
+            Err(SourceError::NotFound) => (record(ObjectVerdict::Missing, None), Some(finding(FindingKind::LogMissing, "not found".into()))),
+            Ok(LogVerdict::ReadError(why)) | Err(SourceError::Access(why)) => {
+                (record(ObjectVerdict::Unreadable, None), Some(finding(FindingKind::AccessError, format!("could not read log file: {why}"))))
             }
-            Err(SourceError::Access(why)) => LogVerdict::ReadError(why),
         };
-        match verdict {
-            LogVerdict::Valid => {
-                report.summary.log_files.valid += 1;
-                report.valid_files.push(Checked { is_digest: false, bucket: b.clone(), key: k.clone() });
-            }
-            LogVerdict::HashMismatch { actual } => {
-                report.summary.log_files.invalid += 1;
-                report.findings.push(finding(FindingKind::LogHashMismatch, format!("hash value doesn't match: digest says {}, file has {actual}", entry.hash_value)));
-            }
-            LogVerdict::Format(why) => {
-                report.summary.log_files.invalid += 1;
-                report.findings.push(finding(FindingKind::LogFormatInvalid, format!("invalid format: {why}")));
-            }
-            LogVerdict::ReadError(why) => report.findings.push(finding(FindingKind::AccessError, format!("could not read log file: {why}"))),
+        match object.verdict {
+            ObjectVerdict::Valid => part.summary.log_files.valid += 1,
+            ObjectVerdict::Invalid | ObjectVerdict::Missing => part.summary.log_files.invalid += 1,
+            ObjectVerdict::Unreadable | ObjectVerdict::Unverifiable => {}
         }
+        part.objects.push(object);
+        findings.extend(problem);
     }
 
-    report.verdict = verdict(&report.findings, !chain.verified.is_empty());
-    report
+    // Log files no verified digest lists.
+    let referenced: HashSet<&str> = verified.iter().flat_map(|p| p.digest.log_files.iter().map(|l| l.s3_object.as_str())).collect();
+    let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|p| (p.start, p.end)).collect();
+    match list_logs(&*ctx.source, target, range).await {
+        Ok(listed) => {
+            let found = completeness::unreferenced(&listed, &target.source_region, &referenced, &covered, range.start, range.end);
+            part.summary.unreferenced_log_files = found.len();
+            for u in found {
+                let mut f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");
+                if u.inside_covered_period {
+                    f.message = format!("delivered {} inside a period a verified digest covers, but no digest lists it: it may have been injected", crate::time::display(u.delivered));
+                } else {
+                    f.severity = Severity::Warning;
+                    f.message = format!("delivered {} outside any verified digest's period (validation off, not yet digested, or its digest is bad)", crate::time::display(u.delivered));
+                }
+                findings.push(f);
+            }
+        }
+        Err(e) => findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.log_dir(), format!("could not list log files: {e}"))),
+    }
+
+    part.findings = findings;
+    part
+}
+
+/// Lists the log files stamped in `range`, one day's prefix at a time, so the cost follows the range.
+async fn list_logs(source: &dyn Source, target: &Target, range: Range) -> Result<Vec<String>, SourceError> {
+    let mut keys = Vec::new();
+    let mut day = (range.start - Duration::minutes(1)).date_naive();
+    while day <= range.end.date_naive() {
+        let prefix = format!("{}{}", target.log_dir(), day.format("%Y/%m/%d/"));
+        keys.extend(source.list(&target.bucket, &prefix, None, &|_| false).await?);
+        day = day.succ_opt().unwrap_or(chrono::NaiveDate::MAX);
+        if day == chrono::NaiveDate::MAX {
+            break;
+        }
+    }
+    Ok(keys)
+}
+
+fn record_digests(out: &mut Vec<ObjectRecord>, slots: &[DigestSlot], chain: &ChainReport, object_type: ObjectType) {
+    for (i, verdict) in &chain.verdicts {
+        let s = &slots[*i];
+        let sha256 = match &s.fetched {
+            Fetched::Present { bytes, .. } => bytes.inflated_sha256.map(hex::encode),
+            _ => None,
+        };
+        let verdict = match verdict {
+            DigestVerdict::Valid => ObjectVerdict::Valid,
+            DigestVerdict::Invalid => ObjectVerdict::Invalid,
+            DigestVerdict::Missing => ObjectVerdict::Missing,
+            DigestVerdict::Unreadable => ObjectVerdict::Unreadable,
+            DigestVerdict::Unverifiable => ObjectVerdict::Unverifiable,
+        };
+        out.push(ObjectRecord { object_type, bucket: s.bucket.clone(), key: s.key.clone(), verdict, sha256 });
+    }
+}
+
+/// Fetches the listed digests, then follows previous-digest links that leave the listing
+/// (deleted digests, another bucket) until every in-range digest's predecessor has been looked up.
+async fn fetch_chain(ctx: &Context<'_>, target: &Target, listed: Vec<(String, DateTime<Utc>)>, backfill: bool, range: Range) -> Vec<DigestSlot> {
+    let fetches = listed.into_iter().map(|(key, t)| (target.bucket.clone(), key, Some(t), true));
+    let mut slots = fetch_digests(ctx, fetches, backfill).await;
+    loop {
+        let known: HashSet<(&str, &str)> = slots.iter().map(|s| (s.bucket.as_str(), s.key.as_str())).collect();
+        let wanted: BTreeMap<(String, String), ()> = slots
+            .iter()
+            .filter_map(|s| s.parsed())
+            .filter(|p| p.start >= range.start)
+            .filter_map(|p| p.previous())
+            .filter(|bk| !known.contains(bk))
+            .map(|(b, k)| ((b.to_string(), k.to_string()), ()))
+            .collect();
+        if wanted.is_empty() {
+            return slots;
+        }
+        let fetches = wanted.into_keys().map(|(b, k)| {
+            let t = chain::key_time(&k);
+            (b, k, t, false)
+        });
+        let more = fetch_digests(ctx, fetches, backfill).await;
+        slots.extend(more);
+    }
 }
 
 async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64) -> Result<LogVerdict, SourceError> {
@@ -299,20 +504,20 @@ async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: 
 }
 
 async fn fetch_digests(
-    source: &Arc<dyn Source>,
+    ctx: &Context<'_>,
     wanted: impl Iterator<Item = (String, String, Option<DateTime<Utc>>, bool)>,
-    opts: &Options,
+    backfill: bool,
 ) -> Vec<DigestSlot> {
-    let limits = opts.limits;
+    let limits = ctx.options.limits;
     stream::iter(wanted)
         .map(|(bucket, key, key_time, listed)| {
-            let source = source.clone();
+            let source = ctx.source.clone();
             async move {
                 let fetched = fetch_digest(&*source, &bucket, &key, &limits).await;
-                DigestSlot { bucket, key, key_time, listed, fetched }
+                DigestSlot { bucket, key, key_time, listed, backfill, fetched }
             }
         })
-        .buffered(opts.concurrency.max(1))
+        .buffered(ctx.options.concurrency.max(1))
         .collect()
         .await
 }
@@ -323,8 +528,12 @@ async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Lim
         Err(SourceError::NotFound) => return Fetched::Missing,
         Err(SourceError::Access(why)) => return Fetched::Unreadable(why),
     };
-    let m: HashMap<String, String> = object.metadata.into_iter().collect();
-    let metadata = DigestMetadata { signature: m.get("signature").cloned(), signature_algorithm: m.get("signature-algorithm").cloned() };
+    let m = &object.metadata;
+    let metadata = DigestMetadata {
+        signature: m.get("signature").cloned(),
+        signature_algorithm: m.get("signature-algorithm").cloned(),
+        backfill_generated: m.get("backfill-generation-timestamp").cloned(),
+    };
     let gz = match read_bounded(object.body, limits.max_digest_bytes).await {
         Ok(b) => b,
         Err(e) => return Fetched::Unreadable(e.to_string()),
@@ -334,9 +543,8 @@ async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Lim
         return Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } };
     }
     let limits = *limits;
-    let bytes = match tokio::task::spawn_blocking(move || digest::parse(&gz, &limits)).await {
-        Ok(b) => b,
-        Err(e) => return Fetched::Unreadable(format!("parsing task failed: {e}")),
-    };
-    Fetched::Present { metadata, bytes }
+    match tokio::task::spawn_blocking(move || digest::parse(&gz, &limits)).await {
+        Ok(bytes) => Fetched::Present { metadata, bytes },
+        Err(e) => Fetched::Unreadable(format!("parsing task failed: {e}")),
+    }
 }

@@ -76,18 +76,61 @@ fn tampered_local_copy_is_caught_like_s3() {
     let dir = write_dir(&trail);
     let run = validate_dir(dir.path(), &trail, &us_east_1_keys());
     assert_eq!(run.code, 1);
-    assert_eq!(run.kind_set(), ["digest_chain_gap", "log_hash_mismatch"]);
+    assert_eq!(run.error_kinds(), ["log_hash_mismatch"]);
+}
+
+/// Removes every `.metadata.json` sidecar, as a copy made with `aws s3 sync` would lack them.
+fn strip_metadata(dir: &std::path::Path, trail: &trailproof::sim::SimTrail) {
+    for k in trail.digest_keys.iter().chain(&trail.backfill_keys) {
+        std::fs::remove_file(dir.join(&trail.spec.bucket).join(format!("{k}.metadata.json"))).unwrap();
+    }
 }
 
 #[test]
-fn digest_without_its_metadata_sidecar_is_unverified() {
-    let trail = simulate(&spec("no-sidecar"));
+fn copy_without_metadata_takes_signatures_from_successors() {
+    let trail = simulate(&spec("sync-copy"));
     let dir = write_dir(&trail);
-    let newest = trail.digest_keys.last().unwrap();
-    std::fs::remove_file(dir.path().join(&trail.spec.bucket).join(format!("{newest}.metadata.json"))).unwrap();
+    strip_metadata(dir.path(), &trail);
+    let run = validate_dir(dir.path(), &trail, &us_east_1_keys());
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // The newest digest of each chain has no successor to name its signature: it is reported as
+    // unverifiable (a warning), neither valid nor invalid, and its log files are not checked.
+    let warnings: Vec<_> = run.json()["findings"].as_array().unwrap().iter()
+        .filter(|f| f["kind"] == "digest_signature_invalid").cloned().collect();
+    // Logging stopped after hour 9, so two chains end here: hours 0-9 and 12-29.
+    let newest_of_chains = [trail.digest_keys.last().unwrap().clone(), trail.digest_keys[9].clone()];
+    let keys: Vec<&str> = warnings.iter().map(|w| w["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, newest_of_chains);
+    assert!(warnings.iter().all(|w| w["severity"] == "warning"));
+    assert_eq!(run.count("digests", "valid"), trail.digest_keys.len() as u64 - 2);
+    assert_eq!(run.count("digests", "invalid"), 0);
+
+    // Supplying those signatures (their sidecars) makes the copy fully verifiable.
+    for k in &newest_of_chains {
+        let sidecar = serde_json::to_vec(&trail.objects[k].metadata).unwrap();
+        std::fs::write(dir.path().join(&trail.spec.bucket).join(format!("{k}.metadata.json")), sidecar).unwrap();
+    }
+    let run = validate_dir(dir.path(), &trail, &us_east_1_keys());
+    assert_eq!(run.code, 0);
+    assert_eq!(run.kinds(), ["digest_chain_gap"]);
+    assert_eq!(run.count("digests", "valid"), trail.digest_keys.len() as u64);
+}
+
+#[test]
+fn copy_without_metadata_still_catches_a_forged_digest() {
+    // A successor's previousDigestSignature is only a candidate: it must verify with CloudTrail's key.
+    let mut trail = simulate(&spec("sync-forged"));
+    let mid = trail.digest_keys[trail.digest_keys.len() / 2].clone();
+    let mut d = trail.digest(&mid);
+    d.log_files.clear();
+    trail.object(&mid).body = trailproof::sim::gzip(&serde_json::to_vec(&d).unwrap());
+    let dir = write_dir(&trail);
+    strip_metadata(dir.path(), &trail);
     let run = validate_dir(dir.path(), &trail, &us_east_1_keys());
     assert_eq!(run.code, 1);
-    assert_eq!(run.kind_set(), ["digest_chain_gap", "digest_signature_invalid"]);
+    let errors: Vec<String> = run.json()["findings"].as_array().unwrap().iter()
+        .filter(|f| f["severity"] == "error").map(|f| f["kind"].as_str().unwrap().to_string()).collect();
+    assert_eq!(errors, ["digest_chain_mismatch", "digest_signature_invalid"]);
 }
 
 #[test]
@@ -113,7 +156,7 @@ fn log_keys_cannot_escape_the_evidence_directory() {
     let run = validate_dir(dir.path(), &trail, &us_east_1_keys());
     // The successor link is fine (newest has none); the re-signed digest is authentic to our keys.
     assert_eq!(run.code, 3, "{}", run.stdout);
-    assert_eq!(run.kind_set(), ["access_error", "digest_chain_gap"]);
+    assert_eq!(run.error_kinds(), ["access_error"]);
     let f = run.json()["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "access_error").unwrap().clone();
     assert!(f["message"].as_str().unwrap().contains("unsafe path"), "{f}");
 }

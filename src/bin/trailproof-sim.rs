@@ -41,6 +41,12 @@ enum Command {
         prefix: Option<String>,
         #[arg(long, default_value = "us-east-1")]
         region: String,
+        /// The trail's home region [default: --region]
+        #[arg(long)]
+        home_region: Option<String>,
+        /// Write an organization trail's layout (AWSLogs/{o-id}/{account}/)
+        #[arg(long)]
+        organization_id: Option<String>,
         #[arg(long, default_value = "111122223333")]
         account_id: String,
         #[arg(long, default_value = "management-events")]
@@ -92,12 +98,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{} digests, {} log files; trail {}", trail.digest_keys.len(), trail.log_keys.len(), spec.trail_arn());
             Ok(())
         }
-        Command::Trail { out, s3, bucket, prefix, region, account_id, trail_name, start, hours, min_logs, max_logs, min_records, max_records, stopped, seed } => {
+        Command::Trail { out, s3, bucket, prefix, region, home_region, organization_id, account_id, trail_name, start, hours, min_logs, max_logs, min_records, max_records, stopped, seed } => {
             let start = trailproof::time::parse_user_time(&start)?;
             let keys = keyset.get(&region).ok_or_else(|| format!("keyset.json has no keys for {region}"))?;
             let spec = TrailSpec {
                 account_id,
-                region,
+                region: region.clone(),
                 trail_name,
                 bucket: bucket.clone(),
                 prefix,
@@ -108,6 +114,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 empty_hour_chance: 0.1,
                 stopped_hours: stopped,
                 seed,
+                home_region: home_region.unwrap_or(region.clone()),
+                organization_id,
+                ..TrailSpec::new(&bucket, start, hours)
             };
             let trail = sim::simulate(&spec, keys)?;
             if let Some(dir) = out {

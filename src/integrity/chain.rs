@@ -16,6 +16,8 @@ pub struct DigestMetadata {
     pub signature: Option<String>,
     /// Always `SHA256withRSA`.
     pub signature_algorithm: Option<String>,
+    /// On backfill digests only: when CloudTrail generated (and signed) the digest.
+    pub backfill_generated: Option<String>,
 }
 
 /// What fetching one digest object gave.
@@ -35,6 +37,8 @@ pub struct DigestSlot {
     /// The end time stamped in the key name, used to order digests before they are read.
     pub key_time: Option<DateTime<Utc>>,
     pub listed: bool,
+    /// A `…_backfill.json.gz` digest, signed when it was generated rather than at its end time.
+    pub backfill: bool,
     pub fetched: Fetched,
 }
 
@@ -64,9 +68,31 @@ pub fn key_time(key: &str) -> Option<DateTime<Utc>> {
     crate::time::parse_key_time(stamp)
 }
 
+/// The verdict on one digest object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestVerdict {
+    Valid,
+    Invalid,
+    Missing,
+    Unreadable,
+    /// No signature to check it with (an evidence copy without S3 metadata): neither valid nor invalid.
+    Unverifiable,
+}
+
+/// Options of the walk that depend on where the evidence came from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalkOptions {
+    /// A copy made without S3 metadata (e.g. by `aws s3 sync`): a digest lacking its `signature`
+    /// metadata is checked with the signature its successor names in `previousDigestSignature`,
+    /// as AWS's offline-validation guide describes. The signature authenticates itself: whoever
+    /// supplied it, it verifies only if CloudTrail's key made it.
+    pub signature_from_successor: bool,
+}
+
 /// Checks one digest on its own: format, location, signature metadata, key and signature.
-/// Returns the problem, or None when the digest is authentic where it lies.
-pub fn check_digest(slot: &DigestSlot, keys: &KeyRing) -> Option<(FindingKind, String)> {
+/// Returns the problem, or None when the digest is authentic where it lies. `successor_signature`
+/// is used only when the object has no signature metadata.
+pub fn check_digest(slot: &DigestSlot, keys: &KeyRing, successor_signature: Option<&str>) -> Option<(FindingKind, String)> {
     let Fetched::Present { metadata, bytes } = &slot.fetched else {
         return None;
     };
@@ -81,13 +107,24 @@ pub fn check_digest(slot: &DigestSlot, keys: &KeyRing) -> Option<(FindingKind, S
             format!("has been moved from its original location s3://{}/{}", d.digest_s3_bucket, d.digest_s3_object),
         ));
     }
-    let (Some(sig), Some(alg)) = (&metadata.signature, &metadata.signature_algorithm) else {
-        return Some((FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into()));
+    let (sig, alg) = match (&metadata.signature, &metadata.signature_algorithm, successor_signature) {
+        (Some(sig), Some(alg), _) => (sig.as_str(), alg.as_str()),
+        (None, _, Some(sig)) => (sig, d.digest_signature_algorithm.as_str()),
+        _ => return Some((FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into())),
     };
     if alg != SIGNATURE_ALGORITHM {
         return Some((FindingKind::DigestSignatureInvalid, format!("unsupported signature-algorithm '{alg}'")));
     }
-    let key = match keys.select(&d.digest_public_key_fingerprint, parsed.end) {
+    let signed_at = if slot.backfill {
+        match metadata.backfill_generated.as_deref().map(|t| (t, crate::time::parse_user_time(t))) {
+            Some((_, Ok(t))) => t,
+            Some((raw, Err(_))) => return Some((FindingKind::DigestFormatInvalid, format!("invalid backfill-generation-timestamp '{raw}'"))),
+            None => return Some((FindingKind::DigestFormatInvalid, "backfill digest without backfill-generation-timestamp metadata".into())),
+        }
+    } else {
+        parsed.end
+    };
+    let key = match keys.select(&d.digest_public_key_fingerprint, signed_at) {
         Ok(k) => k,
         Err(e) => return Some((FindingKind::DigestKeyUnknown, e.to_string())),
     };
@@ -120,18 +157,30 @@ pub struct ChainReport {
     pub findings: Vec<Finding>,
     /// Slots whose own checks passed, in walk order: their log files may be checked.
     pub verified: Vec<usize>,
+    /// Every digest object the walk judged, in walk order.
+    pub verdicts: Vec<(usize, DigestVerdict)>,
     pub valid: usize,
     pub invalid: usize,
 }
 
 /// Walks from the newest listed digest back to the one covering `range_start`.
-pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, scope: &Scope, naming: &Naming) -> ChainReport {
+pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, scope: &Scope, naming: &Naming, opts: WalkOptions) -> ChainReport {
     let mut listed: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].listed).collect();
     listed.sort_by(|&a, &b| slots[a].order_key().cmp(&slots[b].order_key()));
     let index: HashMap<(&str, &str), usize> =
         slots.iter().enumerate().map(|(i, s)| ((s.bucket.as_str(), s.key.as_str()), i)).collect();
 
-    let mut w = Walker { slots, keys, scope, visited: vec![false; slots.len()], authentic: vec![false; slots.len()], broken_link: vec![false; slots.len()], report: ChainReport::default() };
+    // previousDigestSignature of every digest, by the digest it names.
+    let successor_signatures: HashMap<(&str, &str), &str> = if opts.signature_from_successor {
+        slots
+            .iter()
+            .filter_map(|s| s.parsed())
+            .filter_map(|p| Some((p.previous()?, p.digest.previous_digest_signature.as_deref()?)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let mut w = Walker { slots, keys, scope, successor_signatures, opts, visited: vec![false; slots.len()], authentic: vec![false; slots.len()], broken_link: vec![false; slots.len()], report: ChainReport::default() };
     let older = |w: &Walker, i: usize| -> Option<usize> {
         let here = slots[i].order_key();
         listed.iter().rev().copied().find(|&j| !w.visited[j] && slots[j].order_key() < here)
@@ -222,6 +271,11 @@ pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, sc
             w.report.invalid += 1;
         }
     }
+    for (i, verdict) in &mut w.report.verdicts {
+        if w.broken_link[*i] && *verdict == DigestVerdict::Valid {
+            *verdict = DigestVerdict::Invalid;
+        }
+    }
     w.report
 }
 
@@ -229,6 +283,8 @@ struct Walker<'a> {
     slots: &'a [DigestSlot],
     keys: &'a KeyRing,
     scope: &'a Scope,
+    successor_signatures: HashMap<(&'a str, &'a str), &'a str>,
+    opts: WalkOptions,
     visited: Vec<bool>,
     /// The slot passed its own checks.
     authentic: Vec<bool>,
@@ -255,22 +311,38 @@ impl Walker<'_> {
         match &slot.fetched {
             Fetched::Missing => {
                 self.report.invalid += 1;
+                self.report.verdicts.push((i, DigestVerdict::Missing));
                 self.push(FindingKind::DigestMissing, &slot.bucket, &slot.key, "not found".into());
             }
             Fetched::Unreadable(why) => {
+                self.report.verdicts.push((i, DigestVerdict::Unreadable));
                 self.push(FindingKind::AccessError, &slot.bucket, &slot.key, format!("could not read digest: {why}"));
             }
-            Fetched::Present { .. } => match check_digest(slot, self.keys) {
-                None => {
-                    self.report.valid += 1;
-                    self.report.verified.push(i);
-                    self.authentic[i] = true;
+            Fetched::Present { metadata, .. } => {
+                let hint = self.successor_signatures.get(&(slot.bucket.as_str(), slot.key.as_str())).copied();
+                if self.opts.signature_from_successor && metadata.signature.is_none() && hint.is_none() {
+                    self.report.verdicts.push((i, DigestVerdict::Unverifiable));
+                    let mut f = self.scope.finding(FindingKind::DigestSignatureInvalid, &slot.bucket, &slot.key,
+                        "unverifiable: the copy has no signature metadata and no successor names its signature; \
+                         supply it in the .metadata.json sidecar");
+                    f.severity = crate::finding::Severity::Warning;
+                    self.report.findings.push(f);
+                    return;
                 }
-                Some((kind, message)) => {
-                    self.report.invalid += 1;
-                    self.push(kind, &slot.bucket, &slot.key, message);
+                match check_digest(slot, self.keys, hint) {
+                    None => {
+                        self.report.valid += 1;
+                        self.report.verified.push(i);
+                        self.report.verdicts.push((i, DigestVerdict::Valid));
+                        self.authentic[i] = true;
+                    }
+                    Some((kind, message)) => {
+                        self.report.invalid += 1;
+                        self.report.verdicts.push((i, DigestVerdict::Invalid));
+                        self.push(kind, &slot.bucket, &slot.key, message);
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -331,10 +403,12 @@ mod tests {
                 key: o.key.clone(),
                 key_time: key_time(&o.key),
                 listed: true,
+                backfill: false,
                 fetched: Fetched::Present {
                     metadata: DigestMetadata {
                         signature: o.metadata.get("signature").cloned(),
                         signature_algorithm: o.metadata.get("signature-algorithm").cloned(),
+                        backfill_generated: None,
                     },
                     bytes: digest::parse(&o.body, &Limits::default()),
                 },
@@ -344,14 +418,14 @@ mod tests {
         let pointers: Vec<String> =
             out.iter().filter_map(|s| s.parsed()).filter_map(|p| p.previous().map(|(_, k)| k.to_string())).collect();
         for k in pointers.into_iter().filter(|k| !present.contains(k)) {
-            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: key_time(&k), listed: false, fetched: Fetched::Missing });
+            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: key_time(&k), listed: false, backfill: false, fetched: Fetched::Missing });
         }
         out
     }
 
     fn run(trail: &SimTrail) -> ChainReport {
         let start = trail.spec.start;
-        walk(&slots(trail), &sim::public_keys(&keys()), start, &Scope::default(), &Naming::default())
+        walk(&slots(trail), &sim::public_keys(&keys()), start, &Scope::default(), &Naming::default(), WalkOptions::default())
     }
 
     fn kinds(r: &ChainReport) -> Vec<FindingKind> {
@@ -443,7 +517,7 @@ mod tests {
         let t = trail();
         let start = t.digest_ends[9] - chrono::Duration::minutes(30);
         let slots: Vec<DigestSlot> = slots(&t).into_iter().filter(|s| s.key_time.unwrap() >= start).collect();
-        let r = walk(&slots, &sim::public_keys(&keys()), start, &Scope::default(), &Naming::default());
+        let r = walk(&slots, &sim::public_keys(&keys()), start, &Scope::default(), &Naming::default(), WalkOptions::default());
         assert!(r.findings.is_empty(), "{:?}", r.findings);
         assert_eq!(r.valid, t.digest_keys.len() - 9);
     }

@@ -7,7 +7,8 @@ use sha2::{Digest as _, Sha256};
 /// What hashing one log file gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogVerdict {
-    Valid,
+    /// The hash matches; `sha256` is the hex SHA-256 of the inflated bytes.
+    Valid { sha256: String },
     HashMismatch { actual: String },
     /// Not a single well-formed gzip member, or larger than the limit.
     Format(String),
@@ -65,7 +66,7 @@ pub fn check<R: Read>(body: R, expected_hex: &str, max_inflated: u64) -> LogVerd
     }
     let actual = hex::encode(hasher.finalize());
     if actual.eq_ignore_ascii_case(expected_hex.trim()) {
-        LogVerdict::Valid
+        LogVerdict::Valid { sha256: actual }
     } else {
         LogVerdict::HashMismatch { actual }
     }
@@ -90,8 +91,8 @@ mod tests {
     #[test]
     fn good_and_tampered_log_files() {
         let body = br#"{"Records":[{"eventName":"ConsoleLogin"}]}"#;
-        assert_eq!(check(&gz(body)[..], &sha(body), u64::MAX), LogVerdict::Valid);
-        assert_eq!(check(&gz(body)[..], &sha(body).to_uppercase(), u64::MAX), LogVerdict::Valid);
+        assert_eq!(check(&gz(body)[..], &sha(body), u64::MAX), LogVerdict::Valid { sha256: sha(body) });
+        assert_eq!(check(&gz(body)[..], &sha(body).to_uppercase(), u64::MAX), LogVerdict::Valid { sha256: sha(body) });
         let other = br#"{"Records":[{"eventName":"ConsoleLogout"}]}"#;
         assert_eq!(check(&gz(other)[..], &sha(body), u64::MAX), LogVerdict::HashMismatch { actual: sha(other) });
     }

@@ -1,5 +1,6 @@
 //! The pure verification core: digest parsing, signatures, chain links and log-file hashing.
 pub mod chain;
+pub mod completeness;
 pub mod digest;
 pub mod logfile;
 pub mod signature;

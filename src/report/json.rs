@@ -1,5 +1,5 @@
 //! The JSON document, one per run. Its schema is a public interface (see README, "JSON output"):
-//! `trail_arn`, `requested`, `found`, `summary`, `findings[]`, `verdict`.
+//! `trail_arn`, `requested`, `found`, `regions`, `accounts`, `summary`, `findings[]`, `verdict`.
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -18,6 +18,8 @@ struct Document<'a> {
     trail_arn: &'a str,
     requested: Span,
     found: Option<Span>,
+    regions: &'a [String],
+    accounts: &'a [String],
     summary: &'a Summary,
     findings: &'a [Finding],
     verdict: Verdict,
@@ -32,6 +34,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         trail_arn: &report.trail_arn,
         requested: span(&report.requested),
         found: report.found.as_ref().map(span),
+        regions: &report.regions,
+        accounts: &report.accounts,
         summary: &report.summary,
         findings: &report.findings,
         verdict: report.verdict,

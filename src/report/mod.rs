@@ -1,4 +1,5 @@
 //! Reporters: each renders one `validate::Report` to any writer.
+pub mod evidence;
 pub mod json;
 pub mod text;
 

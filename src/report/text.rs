@@ -3,15 +3,19 @@ use std::io::{self, Write};
 
 use crate::finding::{FindingKind, Severity};
 use crate::time::display;
-use crate::validate::{Counts, Report, Verdict};
+use crate::validate::{Counts, ObjectType, ObjectVerdict, Report, Verdict};
 
 pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     let (start, end) = (display(report.requested.start), display(report.requested.end));
     writeln!(out, "Validating log files for trail {} between {start} and {end}\n", report.trail_arn)?;
     if verbose {
-        for f in &report.valid_files {
-            let what = if f.is_digest { "Digest file" } else { "Log file" };
-            writeln!(out, "{what}\ts3://{}/{}\tvalid", f.bucket, f.key)?;
+        for o in report.objects.iter().filter(|o| o.verdict == ObjectVerdict::Valid) {
+            let what = match o.object_type {
+                ObjectType::Digest => "Digest file",
+                ObjectType::BackfillDigest => "(backfill) Digest file",
+                ObjectType::Log => "Log file",
+            };
+            writeln!(out, "{what}\ts3://{}/{}\tvalid", o.bucket, o.key)?;
         }
     }
     for f in &report.findings {
@@ -40,7 +44,14 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
         ratio(out, s.log_files, "log")?;
         writeln!(out)?;
     }
-    let unchecked = report.findings.iter().filter(|f| f.kind == FindingKind::AccessError).count();
+    if s.unreferenced_log_files > 0 {
+        writeln!(out, "{} log files no digest lists", s.unreferenced_log_files)?;
+    }
+    writeln!(out, "Regions: {}", report.regions.join(", "))?;
+    if report.accounts.len() > 1 {
+        writeln!(out, "Accounts: {}", report.accounts.join(", "))?;
+    }
+    let unchecked = report.findings.iter().filter(|f| f.kind == FindingKind::AccessError && f.severity == Severity::Error).count();
     if unchecked > 0 {
         writeln!(out, "{unchecked} objects could not be checked")?;
     }

@@ -24,6 +24,11 @@ impl DirSource {
         Ok(path)
     }
 
+    /// Where `bucket`/`key` lies under the root; refuses keys that would leave it.
+    pub fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf, SourceError> {
+        self.path(bucket, key)
+    }
+
     fn bucket_path(&self, bucket: &str) -> Result<PathBuf, SourceError> {
         Ok(self.root.join(checked(bucket)?))
     }
@@ -89,6 +94,28 @@ impl Source for DirSource {
         Ok(keys)
     }
 
+    async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, SourceError> {
+        let dir = match prefix.trim_end_matches('/') {
+            "" => self.bucket_path(bucket)?,
+            p => self.path(bucket, p)?,
+        };
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(SourceError::Access(format!("{}: {e}", dir.display()))),
+        };
+        let mut names = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(|e| SourceError::Access(e.to_string()))? {
+            if entry.file_type().await.is_ok_and(|t| t.is_dir()) {
+                if let Ok(name) = entry.file_name().into_string() {
+                    names.push(name);
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
         let path = self.path(bucket, key)?;
         let file = match tokio::fs::File::open(&path).await {
@@ -110,7 +137,7 @@ impl Source for DirSource {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(SourceError::Access(e.to_string())),
         };
-        Ok(Object { metadata, body: Box::pin(file) })
+        Ok(Object { metadata, body: Box::pin(file), etag: None, version_id: None })
     }
 
     fn describe(&self) -> String {

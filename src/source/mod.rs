@@ -13,6 +13,9 @@ pub type Body = Pin<Box<dyn AsyncRead + Send>>;
 pub struct Object {
     pub metadata: BTreeMap<String, String>,
     pub body: Body,
+    /// S3's ETag and version ID, where the source has them (recorded in export manifests).
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +39,10 @@ pub trait Source: Send + Sync {
         start_after: Option<&str>,
         stop: &(dyn for<'k> Fn(&'k str) -> bool + Sync),
     ) -> Result<Vec<String>, SourceError>;
+
+    /// The names one level below `prefix` (which ends in '/'), like S3's common prefixes with a
+    /// '/' delimiter: regions under `CloudTrail-Digest/`, accounts under an organization.
+    async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, SourceError>;
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError>;
 

@@ -57,6 +57,32 @@ impl Source for S3Source {
         }
     }
 
+    async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, SourceError> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .delimiter("/")
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(access)?;
+            for p in page.common_prefixes() {
+                if let Some(name) = p.prefix().and_then(|p| p.strip_prefix(prefix)).and_then(|p| p.strip_suffix('/')) {
+                    names.push(name.to_string());
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
         let out = match self.client.get_object().bucket(bucket).key(key).send().await {
             Ok(out) => out,
@@ -67,7 +93,9 @@ impl Source for S3Source {
             .metadata()
             .map(|m| m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect())
             .unwrap_or_default();
-        Ok(Object { metadata, body: Box::pin(out.body.into_async_read()) })
+        let etag = out.e_tag().map(str::to_string);
+        let version_id = out.version_id().map(str::to_string);
+        Ok(Object { metadata, body: Box::pin(out.body.into_async_read()), etag, version_id })
     }
 
     fn describe(&self) -> String {

@@ -29,6 +29,8 @@ pub const ACCOUNT: &str = "111122223333";
 
 pub struct Emulator {
     pub endpoint: String,
+    /// Where tests put what GetTrailStatus should answer (see tests/emulator/emulator.py).
+    pub state: tempfile::TempDir,
     /// Held so the emulator's stdin stays open; it exits when this process does.
     _child: Child,
 }
@@ -37,9 +39,11 @@ pub struct Emulator {
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
     EMULATOR.get_or_init(|| {
+        let state = tempfile::tempdir().unwrap();
         let mut child = Command::new(python())
             .arg(root().join("tests/emulator/emulator.py"))
             .arg(root().join("keys/public-keys"))
+            .arg(state.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -48,8 +52,15 @@ pub fn emulator() -> &'static Emulator {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("emulator did not start: {line:?}"));
-        Emulator { endpoint: format!("http://127.0.0.1:{port}"), _child: child }
+        Emulator { endpoint: format!("http://127.0.0.1:{port}"), state, _child: child }
     })
+}
+
+/// Makes the emulator's GetTrailStatus for `trail_name` answer these fields (epoch seconds).
+pub fn set_trail_status(trail_name: &str, fields: Value) {
+    let dir = emulator().state.path().join("trail-status");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{trail_name}.json")), fields.to_string()).unwrap();
 }
 
 /// Environment for anything talking to the emulator: fake credentials, no retries to speak of.
@@ -104,6 +115,8 @@ pub fn t(s: &str) -> DateTime<Utc> {
 pub fn spec(bucket: &str) -> TrailSpec {
     let mut spec = TrailSpec::new(bucket, Utc.with_ymd_and_hms(2026, 3, 1, 14, 17, 42).unwrap(), 30);
     spec.stopped_hours = vec![10, 11];
+    // One trail per test in the shared emulator.
+    spec.trail_name = bucket.to_string();
     spec
 }
 
@@ -111,11 +124,17 @@ pub fn simulate(spec: &TrailSpec) -> SimTrail {
     sim::simulate(spec, &keys(&spec.region)).unwrap()
 }
 
-/// Creates the bucket and uploads the trail.
+/// Creates the bucket and the trail, and uploads the trail's objects.
 pub fn upload(trail: &SimTrail) {
+    upload_objects(trail);
+    create_trail(trail);
+}
+
+/// Creates the bucket (if new) and uploads the objects only.
+pub fn upload_objects(trail: &SimTrail) {
     runtime().block_on(async {
         let s3 = s3().await;
-        s3.create_bucket().bucket(&trail.spec.bucket).send().await.unwrap();
+        let _ = s3.create_bucket().bucket(&trail.spec.bucket).send().await;
         trail.upload(&s3, 16).await.unwrap();
     })
 }
@@ -159,6 +178,15 @@ impl Run {
     /// Distinct finding kinds, sorted.
     pub fn kind_set(&self) -> Vec<String> {
         let mut k = self.kinds();
+        k.sort();
+        k.dedup();
+        k
+    }
+
+    /// Distinct kinds of the error findings, sorted.
+    pub fn error_kinds(&self) -> Vec<String> {
+        let mut k: Vec<String> = self.json()["findings"].as_array().unwrap().iter()
+            .filter(|f| f["severity"] == "error").map(|f| f["kind"].as_str().unwrap().to_string()).collect();
         k.sort();
         k.dedup();
         k

@@ -5,7 +5,11 @@ shape, as written by `trailproof-sim public-keys`) that overlap the requested St
 Binds 127.0.0.1 on a free port, prints "READY <port>" and serves until its stdin closes, so it
 dies with the test process that started it.
 
-Usage: python emulator.py KEYS_DIR
+Also lets tests set what GetTrailStatus answers, which moto cannot know (digest delivery times,
+when logging stopped): fields in STATE_DIR/trail-status/{trail name}.json (epoch seconds or
+booleans, as on the wire) override moto's answer.
+
+Usage: python emulator.py KEYS_DIR [STATE_DIR]
 """
 import base64
 import datetime as dt
@@ -23,6 +27,7 @@ from moto.cloudtrail.responses import CloudTrailResponse  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 KEYS_DIR = sys.argv[1] if len(sys.argv) > 1 else "keys/public-keys"
+STATE_DIR = sys.argv[2] if len(sys.argv) > 2 else None
 
 
 def _epoch(value):
@@ -60,6 +65,22 @@ def list_public_keys(self):
 
 
 CloudTrailResponse.list_public_keys = list_public_keys
+
+_moto_get_trail_status = CloudTrailResponse.get_trail_status
+
+
+def get_trail_status(self):
+    answer = json.loads(_moto_get_trail_status(self))
+    name = self._get_param("Name").split("trail/")[-1]
+    if STATE_DIR:
+        path = os.path.join(STATE_DIR, "trail-status", f"{name}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                answer.update(json.load(f))
+    return json.dumps(answer)
+
+
+CloudTrailResponse.get_trail_status = get_trail_status
 
 
 def main():

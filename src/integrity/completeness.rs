@@ -1,0 +1,181 @@
+//! What should be there and is not, or is there and should not be: a truncated tail of the digest
+//! chain, and log files that no digest lists. Pure: listings and times in, findings out.
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::time::display;
+
+/// What GetTrailStatus said about the trail (all optional: offline there is nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrailStatus {
+    pub is_logging: Option<bool>,
+    pub latest_digest_delivery: Option<DateTime<Utc>>,
+    pub start_logging: Option<DateTime<Utc>>,
+    pub stop_logging: Option<DateTime<Utc>>,
+}
+
+/// A digest is delivered within minutes of its period's end; this much lateness is normal.
+pub const DELIVERY_SLACK: Duration = Duration::minutes(75);
+
+/// A missing tail: digests should exist from `from` to `to` but none were found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingTail {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// Checks the newest end of a chain. `newest_end` is the end of the newest digest present (valid
+/// or not) in the listing.
+///
+/// Two rules, each applied only where it can be decided:
+/// - **Delivery time.** When the range reaches GetTrailStatus's `LatestDigestDeliveryTime`, the
+///   newest digest must end within `DELIVERY_SLACK` of it: CloudTrail delivered a later one.
+/// - **Cadence.** While the trail was logging, a digest arrives every hour, so the newest digest
+///   must end within `DELIVERY_SLACK` of the range's end (or of now, or of when logging stopped).
+///
+/// A legitimate stop is told apart by GetTrailStatus: when logging is off and `StopLoggingTime`
+/// is no later than the newest digest's end plus the slack, nothing was cut off. Without a
+/// status (offline), neither rule can be decided and nothing is reported.
+pub fn check_tail(newest_end: Option<DateTime<Utc>>, range_end: DateTime<Utc>, status: &TrailStatus, now: DateTime<Utc>) -> Option<MissingTail> {
+    let newest = newest_end?;
+    if let Some(latest) = status.latest_digest_delivery {
+        if range_end + Duration::hours(1) >= latest && newest + DELIVERY_SLACK < latest {
+            return Some(MissingTail {
+                from: newest,
+                to: latest,
+                reason: format!(
+                    "CloudTrail last delivered a digest at {} (GetTrailStatus), but the newest digest here ends at {}",
+                    display(latest),
+                    display(newest)
+                ),
+            });
+        }
+    }
+    let logging_until = match (status.is_logging, status.stop_logging) {
+        (Some(true), _) => now,
+        (Some(false), Some(stop)) => stop,
+        _ => return None,
+    };
+    // Logging restarted after the newest digest: no digest was owed before the restart.
+    let logging_since = status.start_logging.filter(|_| status.is_logging == Some(true));
+    let expected_until = range_end.min(now).min(logging_until);
+    let owed_from = logging_since.map_or(newest, |s| s.max(newest));
+    if owed_from + DELIVERY_SLACK < expected_until {
+        return Some(MissingTail {
+            from: newest,
+            to: expected_until,
+            reason: format!(
+                "the trail was logging until {}, so hourly digests were due, but the newest digest here ends at {}",
+                display(expected_until),
+                display(newest)
+            ),
+        });
+    }
+    None
+}
+
+/// Reads the delivery minute stamped in a log file's name:
+/// `{account}_CloudTrail_{region}_{YYYYMMDDTHHMMZ}_{unique}.json.gz`.
+pub fn log_key_time(key: &str, region: &str) -> Option<DateTime<Utc>> {
+    let name = key.rsplit('/').next()?;
+    let marker = format!("_CloudTrail_{region}_");
+    let at = name.find(&marker)? + marker.len();
+    let stamp = name.get(at..at + 14)?;
+    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ").ok().map(|t| t.and_utc())
+}
+
+/// A log file no verified digest lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreferenced {
+    pub key: String,
+    pub delivered: DateTime<Utc>,
+    /// Inside a period a verified digest covers: the digest would have listed it, so it was
+    /// placed there afterwards.
+    pub inside_covered_period: bool,
+}
+
+/// Finds listed log files that no verified digest references. `covered` are the verified digests'
+/// periods. Log files stamped outside `[start, end]` are not judged.
+pub fn unreferenced(
+    listed: &[String],
+    region: &str,
+    referenced: &HashSet<&str>,
+    covered: &[(DateTime<Utc>, DateTime<Utc>)],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<Unreferenced> {
+    listed
+        .iter()
+        .filter(|k| !referenced.contains(k.as_str()))
+        .filter_map(|k| Some((k, log_key_time(k, region)?)))
+        .filter(|(_, t)| *t >= start - Duration::minutes(1) && *t <= end)
+        .map(|(k, t)| Unreferenced {
+            key: k.clone(),
+            delivered: t,
+            // The stamp is truncated to the minute, so it may read up to a minute early.
+            inside_covered_period: covered.iter().any(|(s, e)| t >= *s - Duration::minutes(1) && t < *e),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        crate::time::parse_user_time(s).unwrap()
+    }
+
+    #[test]
+    fn delivery_time_after_the_newest_digest_is_a_missing_tail() {
+        let status = TrailStatus { latest_digest_delivery: Some(t("2026-03-02T10:20:00Z")), ..Default::default() };
+        let now = t("2026-03-05T00:00:00Z");
+        let cut = check_tail(Some(t("2026-03-02T07:18:00Z")), t("2026-03-02T12:00:00Z"), &status, now).unwrap();
+        assert_eq!((cut.from, cut.to), (t("2026-03-02T07:18:00Z"), t("2026-03-02T10:20:00Z")));
+        // The newest digest is the one last delivered: fine.
+        assert_eq!(check_tail(Some(t("2026-03-02T10:18:00Z")), t("2026-03-02T12:00:00Z"), &status, now), None);
+        // The range ends long before the last delivery: nothing to say from that rule.
+        assert_eq!(check_tail(Some(t("2026-03-01T07:18:00Z")), t("2026-03-01T08:00:00Z"), &status, now), None);
+    }
+
+    #[test]
+    fn hourly_cadence_while_logging() {
+        let logging = TrailStatus { is_logging: Some(true), start_logging: Some(t("2026-02-01T00:00:00Z")), ..Default::default() };
+        let now = t("2026-03-05T00:00:00Z");
+        let end = t("2026-03-02T12:00:00Z");
+        assert!(check_tail(Some(t("2026-03-02T08:00:00Z")), end, &logging, now).is_some());
+        assert_eq!(check_tail(Some(t("2026-03-02T11:17:00Z")), end, &logging, now), None);
+        // The last hour is not digested yet when the range ends now.
+        assert_eq!(check_tail(Some(t("2026-03-02T11:17:00Z")), now, &logging, t("2026-03-02T12:10:00Z")), None);
+        // Logging restarted after the newest digest, too recently to owe one.
+        let restarted = TrailStatus { start_logging: Some(t("2026-03-02T11:30:00Z")), ..logging.clone() };
+        assert_eq!(check_tail(Some(t("2026-03-02T08:00:00Z")), end, &restarted, now), None);
+    }
+
+    #[test]
+    fn a_legitimate_stop_is_not_a_missing_tail() {
+        let stopped = TrailStatus { is_logging: Some(false), stop_logging: Some(t("2026-03-02T08:40:00Z")), ..Default::default() };
+        let now = t("2026-03-05T00:00:00Z");
+        assert_eq!(check_tail(Some(t("2026-03-02T08:45:00Z")), t("2026-03-03T00:00:00Z"), &stopped, now), None);
+        // Stopped well after the newest digest: digests were cut off before the stop.
+        assert!(check_tail(Some(t("2026-03-02T04:00:00Z")), t("2026-03-03T00:00:00Z"), &stopped, now).is_some());
+        // Offline, nothing is known.
+        assert_eq!(check_tail(Some(t("2026-03-02T04:00:00Z")), now, &TrailStatus::default(), now), None);
+    }
+
+    #[test]
+    fn unreferenced_logs_inside_and_outside_covered_periods() {
+        let key = |stamp: &str| format!("AWSLogs/1/CloudTrail/us-east-1/2026/03/01/1_CloudTrail_us-east-1_{stamp}_abc.json.gz");
+        assert_eq!(log_key_time(&key("20260301T0517Z"), "us-east-1"), Some(t("2026-03-01T05:17:00Z")));
+        assert_eq!(log_key_time("AWSLogs/1/CloudTrail/us-east-1/x.json.gz", "us-east-1"), None);
+        let listed = vec![key("20260301T0517Z"), key("20260301T0630Z"), key("20260301T0900Z"), key("20260301T2300Z")];
+        let referenced: HashSet<&str> = [listed[0].as_str()].into();
+        let covered = [(t("2026-03-01T05:00:00Z"), t("2026-03-01T07:00:00Z"))];
+        let found = unreferenced(&listed, "us-east-1", &referenced, &covered, t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
+        assert_eq!(found.len(), 2);
+        assert!(found[0].inside_covered_period && found[0].key == listed[1]);
+        assert!(!found[1].inside_covered_period && found[1].key == listed[2]);
+    }
+}
