@@ -184,6 +184,15 @@ pub struct ObjectRecord {
     pub sha256: Option<String>,
 }
 
+/// One account and region's share of the run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegionSummary {
+    pub account_id: String,
+    pub region: String,
+    pub summary: Summary,
+    pub verdict: Verdict,
+}
+
 #[derive(Debug, Clone)]
 pub struct Report {
     pub trail_arn: String,
@@ -194,6 +203,7 @@ pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub objects: Vec<ObjectRecord>,
+    pub per_region: Vec<RegionSummary>,
     pub verdict: Verdict,
 }
 
@@ -238,10 +248,17 @@ pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Re
         summary: Summary::default(),
         findings: Vec::new(),
         objects: Vec::new(),
+        per_region: Vec::new(),
         verdict: Verdict::Incomplete,
     };
     let mut checked_any = false;
-    for part in parts {
+    for (part, target) in parts.into_iter().zip(targets) {
+        report.per_region.push(RegionSummary {
+            account_id: target.account_id.clone(),
+            region: target.source_region.clone(),
+            summary: part.summary.clone(),
+            verdict: verdict(&part.findings, part.checked_any),
+        });
         report.summary.digests += part.summary.digests;
         report.summary.backfill_digests += part.summary.backfill_digests;
         report.summary.log_files += part.summary.log_files;

@@ -1,11 +1,11 @@
 //! The JSON document, one per run. Its schema is a public interface (see README, "JSON output"):
-//! `trail_arn`, `requested`, `found`, `regions`, `accounts`, `summary`, `findings[]`, `verdict`.
+//! `trail_arn`, `requested`, `found`, `regions`, `accounts`, `summary`, `per_region[]`, `findings[]`, `verdict`.
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use crate::finding::Finding;
-use crate::validate::{Report, Summary, Verdict};
+use crate::validate::{RegionSummary, Report, Summary, Verdict};
 
 #[derive(Serialize)]
 struct Span {
@@ -21,6 +21,7 @@ struct Document<'a> {
     regions: &'a [String],
     accounts: &'a [String],
     summary: &'a Summary,
+    per_region: &'a [RegionSummary],
     findings: &'a [Finding],
     verdict: Verdict,
 }
@@ -37,6 +38,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         regions: &report.regions,
         accounts: &report.accounts,
         summary: &report.summary,
+        per_region: &report.per_region,
         findings: &report.findings,
         verdict: report.verdict,
     };

@@ -51,6 +51,20 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
     if report.accounts.len() > 1 {
         writeln!(out, "Accounts: {}", report.accounts.join(", "))?;
     }
+    if report.per_region.len() > 1 {
+        for r in &report.per_region {
+            let c = &r.summary;
+            writeln!(
+                out,
+                "  {} {}: {:?}; digests {}/{} valid, backfill {}/{}, log files {}/{}, {} unreferenced",
+                r.account_id, r.region, r.verdict,
+                c.digests.valid, c.digests.valid + c.digests.invalid,
+                c.backfill_digests.valid, c.backfill_digests.valid + c.backfill_digests.invalid,
+                c.log_files.valid, c.log_files.valid + c.log_files.invalid,
+                c.unreferenced_log_files
+            )?;
+        }
+    }
     let unchecked = report.findings.iter().filter(|f| f.kind == FindingKind::AccessError && f.severity == Severity::Error).count();
     if unchecked > 0 {
         writeln!(out, "{unchecked} objects could not be checked")?;
