@@ -11,6 +11,7 @@ use crate::integrity::chain::WalkOptions;
 use crate::integrity::completeness::TrailStatus;
 use crate::keysource::{FileKeys, KeySource, RecordingKeys};
 use crate::limits::Limits;
+use crate::progress::Progress;
 use crate::report::evidence::Parameters;
 use crate::report::{self, Format};
 use crate::source::{dir::DirSource, s3::S3Source, Source, SourceError};
@@ -87,9 +88,12 @@ pub struct TrailArgs {
     /// Verify every member account found in an organization trail's bucket
     #[arg(long)]
     pub all_accounts: bool,
-    /// Most object requests in flight at once
+    /// Most object requests in flight at once, per kind (digests, log files)
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
+    /// Never show the progress bar (it shows only when stdout and stderr are terminals)
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Args, Debug)]
@@ -343,8 +347,9 @@ async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn 
         walk: WalkOptions { signature_from_successor: args.source.is_some() },
         now: Utc::now(),
     };
-    let ctx = Context { source: plan.source, keys, status: plan.status, options };
+    let ctx = Context { source: plan.source, keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress) };
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
+    ctx.progress.finish();
     if let Some(path) = &args.report {
         let parameters = Parameters {
             command_line: std::env::args().collect(),
@@ -376,9 +381,10 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     });
     let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
     let options = Options { concurrency: args.trail.concurrency as usize, ..Options::default() };
-    let ctx = Context { source: recorder.clone(), keys: &keys, status: plan.status, options };
+    let ctx = Context { source: recorder.clone(), keys: &keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress) };
     // Validating through the recorder copies exactly what a validation reads.
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
+    ctx.progress.finish();
     let failures = recorder.copy_listed().await;
     let manifest = recorder.manifest();
     let write = |name: &str, value: serde_json::Value| {

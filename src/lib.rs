@@ -13,6 +13,7 @@ pub mod integrity;
 pub mod keys;
 pub mod keysource;
 pub mod limits;
+pub mod progress;
 pub mod report;
 pub mod sim;
 pub mod source;

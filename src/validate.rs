@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::{stream, StreamExt};
+use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use crate::finding::{Finding, FindingKind, Scope, Severity};
 use crate::integrity::chain::{self, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched, Naming, WalkOptions};
 use crate::integrity::completeness::{self, TrailStatus};
 use crate::integrity::digest::{self, LogFileEntry, HASH_ALGORITHM};
 use crate::integrity::logfile::{self, LogVerdict};
+use crate::keys::KeyRing;
 use crate::keysource::KeySource;
+use crate::progress::Progress;
 use crate::limits::Limits;
 use crate::source::{read_bounded, Source, SourceError};
 
@@ -114,6 +117,7 @@ pub struct Context<'a> {
     /// GetTrailStatus for the trail; None offline. Err when it could not be read.
     pub status: Option<Result<TrailStatus, String>>,
     pub options: Options,
+    pub progress: Progress,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -320,34 +324,70 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         }
     };
 
-    // The regular chain.
-    let newest_listed = regular.last().map(|(_, t)| *t);
-    let slots = fetch_chain(ctx, target, regular, false, range).await;
-    let chain = chain::walk(&slots, &keys, range.start, &scope, &target.naming(), opts.walk);
-    part.summary.digests = Counts { valid: chain.valid, invalid: chain.invalid };
-    let newest_end = slots.iter().filter(|s| s.listed).filter_map(|s| s.parsed().map(|p| p.end).or(s.key_time)).max().or(newest_listed);
-    let mut findings = chain.findings.clone();
-
-    // Backfill digests: their own chain, signed when they were generated.
-    let backfill_slots = fetch_chain(ctx, target, backfill, true, range).await;
-    let mut backfill_keys = keys.clone();
-    let generated: BTreeSet<DateTime<Utc>> = backfill_slots
-        .iter()
-        .filter_map(|s| match &s.fetched {
-            Fetched::Present { metadata, .. } => metadata.backfill_generated.as_deref().and_then(|t| crate::time::parse_user_time(t).ok()),
-            _ => None,
+    // Log files are checked as soon as their digest's own checks pass, while the rest of the
+    // chain is still being fetched: a channel feeds a bounded pool of log checks.
+    let keys = Arc::new(keys);
+    let (queue, queued) = tokio::sync::mpsc::unbounded_channel::<(String, usize, LogFileEntry)>();
+    let log_checks = UnboundedReceiverStream::new(queued)
+        .map(|(digest_key, index, entry)| {
+            let source = ctx.source.clone();
+            let max = opts.limits.max_log_inflated;
+            let progress = ctx.progress.clone();
+            async move {
+                let verdict = check_log(source, &entry, max, &progress).await;
+                progress.log_done();
+                ((digest_key, index), entry, verdict)
+            }
         })
-        .collect();
-    for at in generated {
-        match ctx.keys.keys(&target.source_region, at - Duration::hours(1), at + Duration::hours(1)).await {
-            Ok(k) => backfill_keys.merge(k),
-            Err(e) => findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not get public keys for backfill generated at {at}: {e}"))),
-        }
-    }
-    let backfill_chain = chain::walk(&backfill_slots, &backfill_keys, range.start, &scope, &target.naming(), opts.walk);
-    part.summary.backfill_digests = Counts { valid: backfill_chain.valid, invalid: backfill_chain.invalid };
-    findings.extend(backfill_chain.findings.iter().cloned());
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect::<Vec<_>>();
 
+    let chains = async {
+        // The regular chain.
+        let newest_listed = regular.last().map(|(_, t)| *t);
+        let slots = fetch_chain(ctx, target, regular, false, range, Some((&keys, &queue))).await;
+        let chain = chain::walk(&slots, &keys, range.start, &scope, &target.naming(), opts.walk);
+        let newest_end = slots.iter().filter(|s| s.listed).filter_map(|s| s.parsed().map(|p| p.end).or(s.key_time)).max().or(newest_listed);
+
+        // Backfill digests: their own chain, signed when they were generated.
+        let backfill_slots = fetch_chain(ctx, target, backfill, true, range, None).await;
+        let mut backfill_keys = (*keys).clone();
+        let mut key_errors = Vec::new();
+        let generated: BTreeSet<DateTime<Utc>> = backfill_slots
+            .iter()
+            .filter_map(|s| match &s.fetched {
+                Fetched::Present { metadata, .. } => metadata.backfill_generated.as_deref().and_then(|t| crate::time::parse_user_time(t).ok()),
+                _ => None,
+            })
+            .collect();
+        for at in generated {
+            match ctx.keys.keys(&target.source_region, at - Duration::hours(1), at + Duration::hours(1)).await {
+                Ok(k) => backfill_keys.merge(k),
+                Err(e) => key_errors.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not get public keys for backfill generated at {at}: {e}"))),
+            }
+        }
+        let backfill_chain = chain::walk(&backfill_slots, &backfill_keys, range.start, &scope, &target.naming(), opts.walk);
+
+        // Digests the fetcher could not vouch for early (backfill, or signatures taken from a
+        // successor) have their log files queued now.
+        for (slots, chain) in [(&slots, &chain), (&backfill_slots, &backfill_chain)] {
+            for &i in &chain.verified {
+                let queued_early = matches!(slots[i].checked, Some(None));
+                if !queued_early {
+                    queue_logs(&queue, &slots[i], &ctx.progress);
+                }
+            }
+        }
+        drop(queue);
+        (slots, chain, backfill_slots, backfill_chain, newest_end, key_errors)
+    };
+    let ((slots, chain, backfill_slots, backfill_chain, newest_end, key_errors), mut log_results) = tokio::join!(chains, log_checks);
+
+    part.summary.digests = Counts { valid: chain.valid, invalid: chain.invalid };
+    part.summary.backfill_digests = Counts { valid: backfill_chain.valid, invalid: backfill_chain.invalid };
+    let mut findings = chain.findings.clone();
+    findings.extend(key_errors);
+    findings.extend(backfill_chain.findings.iter().cloned());
     record_digests(&mut part.objects, &slots, &chain, ObjectType::Digest);
     record_digests(&mut part.objects, &backfill_slots, &backfill_chain, ObjectType::BackfillDigest);
     part.checked_any = !chain.verified.is_empty() || !backfill_chain.verified.is_empty();
@@ -383,21 +423,17 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         widen(&mut part.found, Range { start: p.start.max(range.start), end: p.end.min(range.end) });
     }
 
-    // Log files of verified digests.
-    let logs: Vec<LogFileEntry> = verified.iter().flat_map(|p| p.digest.log_files.iter().cloned()).collect();
-    let results: Vec<(LogFileEntry, Result<LogVerdict, SourceError>)> = stream::iter(logs)
-        .map(|entry| {
-            let source = ctx.source.clone();
-            let max = opts.limits.max_log_inflated;
-            async move {
-                let verdict = check_log(source, &entry, max).await;
-                (entry, verdict)
-            }
-        })
-        .buffered(opts.concurrency.max(1))
-        .collect()
-        .await;
-    for (entry, result) in results {
+    // Log results in walk order, whatever order they completed in.
+    let rank: std::collections::HashMap<&str, usize> = chain
+        .verified
+        .iter()
+        .map(|&i| slots[i].key.as_str())
+        .chain(backfill_chain.verified.iter().map(|&i| backfill_slots[i].key.as_str()))
+        .enumerate()
+        .map(|(n, k)| (k, n))
+        .collect();
+    log_results.sort_by_key(|((digest_key, index), _, _)| (rank.get(digest_key.as_str()).copied().unwrap_or(usize::MAX), *index));
+    for (_, entry, result) in log_results {
         let (b, k) = (&entry.s3_bucket, &entry.s3_object);
         let finding = |kind, message: String| scope.finding(kind, b, k, message);
         let record = |verdict, sha256: Option<String>| ObjectRecord { object_type: ObjectType::Log, bucket: b.clone(), key: k.clone(), verdict, sha256 };
@@ -482,9 +518,17 @@ fn record_digests(out: &mut Vec<ObjectRecord>, slots: &[DigestSlot], chain: &Cha
 
 /// Fetches the listed digests, then follows previous-digest links that leave the listing
 /// (deleted digests, another bucket) until every in-range digest's predecessor has been looked up.
-async fn fetch_chain(ctx: &Context<'_>, target: &Target, listed: Vec<(String, DateTime<Utc>)>, backfill: bool, range: Range) -> Vec<DigestSlot> {
+async fn fetch_chain(
+    ctx: &Context<'_>,
+    target: &Target,
+    listed: Vec<(String, DateTime<Utc>)>,
+    backfill: bool,
+    range: Range,
+    precheck: Option<(&Arc<KeyRing>, &LogQueue)>,
+) -> Vec<DigestSlot> {
+    ctx.progress.add_digests(listed.len());
     let fetches = listed.into_iter().map(|(key, t)| (target.bucket.clone(), key, Some(t), true));
-    let mut slots = fetch_digests(ctx, fetches, backfill).await;
+    let mut slots = fetch_digests(ctx, fetches, backfill, precheck).await;
     loop {
         let known: HashSet<(&str, &str)> = slots.iter().map(|s| (s.bucket.as_str(), s.key.as_str())).collect();
         let wanted: BTreeMap<(String, String), ()> = slots
@@ -502,36 +546,56 @@ async fn fetch_chain(ctx: &Context<'_>, target: &Target, listed: Vec<(String, Da
             let t = chain::key_time(&k);
             (b, k, t, false)
         });
-        let more = fetch_digests(ctx, fetches, backfill).await;
+        let more = fetch_digests(ctx, fetches, backfill, precheck).await;
         slots.extend(more);
     }
 }
 
-async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64) -> Result<LogVerdict, SourceError> {
+async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress) -> Result<LogVerdict, SourceError> {
     if entry.hash_algorithm != HASH_ALGORITHM {
         return Ok(LogVerdict::Format(format!("digest names unsupported hashAlgorithm '{}'", entry.hash_algorithm)));
     }
     let object = source.get(&entry.s3_bucket, &entry.s3_object).await?;
     let expected = entry.hash_value.clone();
     // Inflate and SHA-256 are CPU work: run them off the reactor, streaming from the body.
-    let reader = tokio_util::io::SyncIoBridge::new(object.body);
+    let reader = progress.counting(tokio_util::io::SyncIoBridge::new(object.body));
     Ok(tokio::task::spawn_blocking(move || logfile::check(reader, &expected, max_inflated))
         .await
         .unwrap_or_else(|e| LogVerdict::ReadError(format!("hashing task failed: {e}"))))
+}
+
+type LogQueue = tokio::sync::mpsc::UnboundedSender<(String, usize, LogFileEntry)>;
+
+/// Queues a verified digest's log files for checking.
+fn queue_logs(queue: &LogQueue, slot: &DigestSlot, progress: &Progress) {
+    if let Some(p) = slot.parsed() {
+        progress.add_logs(p.digest.log_files.len());
+        for (i, entry) in p.digest.log_files.iter().enumerate() {
+            // The receiver lives until every digest is done; a send can only fail after that.
+            let _ = queue.send((slot.key.clone(), i, entry.clone()));
+        }
+    }
 }
 
 async fn fetch_digests(
     ctx: &Context<'_>,
     wanted: impl Iterator<Item = (String, String, Option<DateTime<Utc>>, bool)>,
     backfill: bool,
+    precheck: Option<(&Arc<KeyRing>, &LogQueue)>,
 ) -> Vec<DigestSlot> {
     let limits = ctx.options.limits;
     stream::iter(wanted)
         .map(|(bucket, key, key_time, listed)| {
             let source = ctx.source.clone();
+            let keys = precheck.map(|(k, _)| k.clone());
             async move {
-                let fetched = fetch_digest(&*source, &bucket, &key, &limits).await;
-                DigestSlot { bucket, key, key_time, listed, backfill, fetched }
+                let (fetched, checked) = fetch_digest(&*source, &bucket, &key, &limits, keys).await;
+                let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked };
+                ctx.progress.digest_done();
+                if let (Some((_, queue)), Some(None)) = (precheck, &slot.checked) {
+                    queue_logs(queue, &slot, &ctx.progress);
+                }
+                slot
             }
         })
         .buffered(ctx.options.concurrency.max(1))
@@ -539,11 +603,19 @@ async fn fetch_digests(
         .await
 }
 
-async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
+/// Fetches and parses a digest; with `keys`, also runs its own checks (off the reactor) when it
+/// carries signature metadata.
+async fn fetch_digest(
+    source: &dyn Source,
+    bucket: &str,
+    key: &str,
+    limits: &Limits,
+    keys: Option<Arc<KeyRing>>,
+) -> (Fetched, Option<Option<(FindingKind, String)>>) {
     let object = match source.get(bucket, key).await {
         Ok(o) => o,
-        Err(SourceError::NotFound) => return Fetched::Missing,
-        Err(SourceError::Access(why)) => return Fetched::Unreadable(why),
+        Err(SourceError::NotFound) => return (Fetched::Missing, None),
+        Err(SourceError::Access(why)) => return (Fetched::Unreadable(why), None),
     };
     let m = &object.metadata;
     let metadata = DigestMetadata {
@@ -553,15 +625,25 @@ async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Lim
     };
     let gz = match read_bounded(object.body, limits.max_digest_bytes).await {
         Ok(b) => b,
-        Err(e) => return Fetched::Unreadable(e.to_string()),
+        Err(e) => return (Fetched::Unreadable(e.to_string()), None),
     };
     if gz.len() as u64 > limits.max_digest_bytes {
         let parsed = Err(digest::DigestFormatError::TooLarge { limit: limits.max_digest_bytes });
-        return Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } };
+        return (Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } }, None);
     }
     let limits = *limits;
-    match tokio::task::spawn_blocking(move || digest::parse(&gz, &limits)).await {
-        Ok(bytes) => Fetched::Present { metadata, bytes },
-        Err(e) => Fetched::Unreadable(format!("parsing task failed: {e}")),
-    }
+    let (bucket, key) = (bucket.to_string(), key.to_string());
+    let work = move || {
+        let fetched = Fetched::Present { metadata, bytes: digest::parse(&gz, &limits) };
+        let checked = match (&keys, &fetched) {
+            (Some(keys), Fetched::Present { metadata, .. }) if metadata.signature.is_some() => {
+                let slot = DigestSlot { bucket, key, key_time: None, listed: true, backfill: false, fetched, checked: None };
+                let outcome = chain::check_digest(&slot, keys, None);
+                return (slot.fetched, Some(outcome));
+            }
+            _ => None,
+        };
+        (fetched, checked)
+    };
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| (Fetched::Unreadable(format!("parsing task failed: {e}")), None))
 }

@@ -40,6 +40,9 @@ pub struct DigestSlot {
     /// A `…_backfill.json.gz` digest, signed when it was generated rather than at its end time.
     pub backfill: bool,
     pub fetched: Fetched,
+    /// `check_digest`'s answer, when the fetcher already ran it (with the object's own signature
+    /// metadata) so that log-file checks could start before the walk.
+    pub checked: Option<Option<(FindingKind, String)>>,
 }
 
 impl DigestSlot {
@@ -329,7 +332,11 @@ impl Walker<'_> {
                     self.report.findings.push(f);
                     return;
                 }
-                match check_digest(slot, self.keys, hint) {
+                let outcome = match (&slot.checked, &metadata.signature) {
+                    (Some(done), Some(_)) => done.clone(),
+                    _ => check_digest(slot, self.keys, hint),
+                };
+                match outcome {
                     None => {
                         self.report.valid += 1;
                         self.report.verified.push(i);
@@ -404,6 +411,7 @@ mod tests {
                 key_time: key_time(&o.key),
                 listed: true,
                 backfill: false,
+                checked: None,
                 fetched: Fetched::Present {
                     metadata: DigestMetadata {
                         signature: o.metadata.get("signature").cloned(),
@@ -418,7 +426,7 @@ mod tests {
         let pointers: Vec<String> =
             out.iter().filter_map(|s| s.parsed()).filter_map(|p| p.previous().map(|(_, k)| k.to_string())).collect();
         for k in pointers.into_iter().filter(|k| !present.contains(k)) {
-            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: key_time(&k), listed: false, backfill: false, fetched: Fetched::Missing });
+            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: key_time(&k), listed: false, backfill: false, checked: None, fetched: Fetched::Missing });
         }
         out
     }
