@@ -346,6 +346,7 @@ async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn 
         // A local copy may come from `aws s3 sync`, which drops S3 metadata.
         walk: WalkOptions { signature_from_successor: args.source.is_some() },
         now: Utc::now(),
+        record_objects: args.verbose || args.report.is_some(),
     };
     let ctx = Context { source: plan.source, keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress) };
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
@@ -380,7 +381,7 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
         None => &api_keys,
     });
     let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
-    let options = Options { concurrency: args.trail.concurrency as usize, ..Options::default() };
+    let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, ..Options::default() };
     let ctx = Context { source: recorder.clone(), keys: &keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress) };
     // Validating through the recorder copies exactly what a validation reads.
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;

@@ -102,11 +102,14 @@ pub struct Options {
     pub walk: WalkOptions,
     /// The time the run treats as now (passed in, never read from the clock inside checks).
     pub now: DateTime<Utc>,
+    /// Keep a record of every object judged (for `--verbose` and `--report`); off, memory stays
+    /// flat however many log files the range holds.
+    pub record_objects: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { concurrency: 32, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now() }
+        Options { concurrency: 32, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now(), record_objects: true }
     }
 }
 
@@ -336,7 +339,8 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
             async move {
                 let verdict = check_log(source, &entry, max, &progress).await;
                 progress.log_done();
-                ((digest_key, index), entry, verdict)
+                // The entry is found again in its digest: holding it here would double memory.
+                ((digest_key, index), verdict)
             }
         })
         .buffer_unordered(opts.concurrency.max(1))
@@ -388,8 +392,10 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     let mut findings = chain.findings.clone();
     findings.extend(key_errors);
     findings.extend(backfill_chain.findings.iter().cloned());
-    record_digests(&mut part.objects, &slots, &chain, ObjectType::Digest);
-    record_digests(&mut part.objects, &backfill_slots, &backfill_chain, ObjectType::BackfillDigest);
+    if opts.record_objects {
+        record_digests(&mut part.objects, &slots, &chain, ObjectType::Digest);
+        record_digests(&mut part.objects, &backfill_slots, &backfill_chain, ObjectType::BackfillDigest);
+    }
     part.checked_any = !chain.verified.is_empty() || !backfill_chain.verified.is_empty();
 
     // The newest end of the regular chain.
@@ -432,8 +438,16 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         .enumerate()
         .map(|(n, k)| (k, n))
         .collect();
-    log_results.sort_by_key(|((digest_key, index), _, _)| (rank.get(digest_key.as_str()).copied().unwrap_or(usize::MAX), *index));
-    for (_, entry, result) in log_results {
+    log_results.sort_by_key(|((digest_key, index), _)| (rank.get(digest_key.as_str()).copied().unwrap_or(usize::MAX), *index));
+    let by_key: std::collections::HashMap<&str, &digest::ParsedDigest> = chain
+        .verified
+        .iter()
+        .map(|&i| &slots[i])
+        .chain(backfill_chain.verified.iter().map(|&i| &backfill_slots[i]))
+        .filter_map(|s| Some((s.key.as_str(), s.parsed()?)))
+        .collect();
+    for ((digest_key, index), result) in log_results {
+        let Some(entry) = by_key.get(digest_key.as_str()).and_then(|p| p.digest.log_files.get(index)) else { continue };
         let (b, k) = (&entry.s3_bucket, &entry.s3_object);
         let finding = |kind, message: String| scope.finding(kind, b, k, message);
         let record = |verdict, sha256: Option<String>| ObjectRecord { object_type: ObjectType::Log, bucket: b.clone(), key: k.clone(), verdict, sha256 };
@@ -454,7 +468,9 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
             ObjectVerdict::Invalid | ObjectVerdict::Missing => part.summary.log_files.invalid += 1,
             ObjectVerdict::Unreadable | ObjectVerdict::Unverifiable => {}
         }
-        part.objects.push(object);
+        if opts.record_objects {
+            part.objects.push(object);
+        }
         findings.extend(problem);
     }
 

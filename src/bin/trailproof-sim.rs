@@ -22,6 +22,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Measure the machine's limit: inflate + SHA-256 of every log file under DIR in a tight loop
+    /// on every core, plus single-core figures for the candidate crates. Prints JSON.
+    CpuLimit {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Passes over the data; the best is kept
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
     /// Write the bundled sample trail (testdata/sample) to a directory
     Sample {
         #[arg(long)]
@@ -81,7 +90,11 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let keyset = sim::load_keyset(&cli.keys_dir)?;
+    // Only the simulator commands need keys.
+    let keyset = match cli.command {
+        Command::CpuLimit { .. } => Default::default(),
+        _ => sim::load_keyset(&cli.keys_dir)?,
+    };
     match cli.command {
         Command::PublicKeys { out } => {
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
@@ -89,6 +102,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let json = serde_json::to_string_pretty(&sim::public_keys(keys).to_list_public_keys_json()).map_err(|e| e.to_string())?;
                 std::fs::write(out.join(format!("{region}.json")), json + "\n").map_err(|e| e.to_string())?;
             }
+            Ok(())
+        }
+        Command::CpuLimit { dir, rounds } => {
+            println!("{}", cpu::limit(&dir, rounds)?);
             Ok(())
         }
         Command::Sample { out } => {
@@ -132,5 +149,142 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{} digests, {} log files; trail {}", trail.digest_keys.len(), trail.log_keys.len(), spec.trail_arn());
             Ok(())
         }
+    }
+}
+
+/// The CPU-bound limit of log-file verification on this machine, and the crate choices.
+mod cpu {
+    use std::io::Read;
+    use std::path::Path;
+    use std::time::Instant;
+
+    use sha2::Digest as _;
+
+    fn log_files(dir: &Path) -> Result<Vec<Vec<u8>>, String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+                let p = e.map_err(|e| e.to_string())?.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.to_string_lossy().contains("/CloudTrail/") && p.to_string_lossy().ends_with(".json.gz") {
+                    out.push(std::fs::read(&p).map_err(|e| e.to_string())?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    #[derive(Clone, Copy)]
+    enum Inflate {
+        ZlibRs,
+        #[cfg(feature = "bench")]
+        Libdeflate,
+        None,
+    }
+
+    #[derive(Clone, Copy)]
+    enum Hash {
+        Sha2,
+        Ring,
+        None,
+    }
+
+    /// Inflates and hashes one file; returns the inflated size.
+    fn one(gz: &[u8], inflate: Inflate, hash: Hash, buf: &mut Vec<u8>) -> u64 {
+        let mut sha2 = sha2::Sha256::new();
+        let mut ring = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut feed = |chunk: &[u8]| match hash {
+            Hash::Sha2 => sha2.update(chunk),
+            Hash::Ring => ring.update(chunk),
+            Hash::None => {}
+        };
+        let n = match inflate {
+            Inflate::ZlibRs => {
+                let mut d = flate2::read::GzDecoder::new(gz);
+                let mut total = 0u64;
+                buf.resize(256 * 1024, 0);
+                loop {
+                    let n = d.read(buf).expect("valid gzip");
+                    if n == 0 {
+                        break total;
+                    }
+                    feed(&buf[..n]);
+                    total += n as u64;
+                }
+            }
+            #[cfg(feature = "bench")]
+            Inflate::Libdeflate => {
+                let size = u32::from_le_bytes(gz[gz.len() - 4..].try_into().expect("4 bytes")) as usize;
+                buf.resize(size, 0);
+                let n = libdeflater::Decompressor::new().gzip_decompress(gz, buf).expect("valid gzip");
+                feed(&buf[..n]);
+                n as u64
+            }
+            Inflate::None => {
+                feed(gz);
+                gz.len() as u64
+            }
+        };
+        std::hint::black_box((sha2.finalize(), ring.finish()));
+        n
+    }
+
+    /// Best bytes/second over `rounds` passes of `threads` threads.
+    fn rate(files: &[Vec<u8>], threads: usize, rounds: u32, inflate: Inflate, hash: Hash) -> f64 {
+        let mut best = 0f64;
+        for _ in 0..rounds {
+            let start = Instant::now();
+            let bytes: u64 = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        s.spawn(move || {
+                            let mut buf = Vec::new();
+                            files.iter().skip(t).step_by(threads).map(|f| one(f, inflate, hash, &mut buf)).sum::<u64>()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("no panic")).sum()
+            });
+            best = best.max(bytes as f64 / start.elapsed().as_secs_f64());
+        }
+        best
+    }
+
+    pub fn limit(dir: &Path, rounds: u32) -> Result<String, String> {
+        let files = log_files(dir)?;
+        if files.is_empty() {
+            return Err(format!("no log files under {}", dir.display()));
+        }
+        let compressed: u64 = files.iter().map(|f| f.len() as u64).sum();
+        let mut buf = Vec::new();
+        let inflated: u64 = files.iter().map(|f| one(f, Inflate::ZlibRs, Hash::None, &mut buf)).sum();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut single = serde_json::Map::new();
+        let mut put = |name: &str, inflate, hash| {
+            // Rates are of inflated bytes, except the hash-only rows, which hash the gzip bytes.
+            single.insert(name.to_string(), serde_json::json!(rate(&files, 1, rounds, inflate, hash)));
+        };
+        put("zlib-rs+sha2", Inflate::ZlibRs, Hash::Sha2);
+        put("zlib-rs+ring", Inflate::ZlibRs, Hash::Ring);
+        put("zlib-rs", Inflate::ZlibRs, Hash::None);
+        #[cfg(feature = "bench")]
+        {
+            put("libdeflate+sha2", Inflate::Libdeflate, Hash::Sha2);
+            put("libdeflate", Inflate::Libdeflate, Hash::None);
+        }
+        put("sha2 (over gzip bytes)", Inflate::None, Hash::Sha2);
+        put("ring (over gzip bytes)", Inflate::None, Hash::Ring);
+        let all = rate(&files, cores, rounds, Inflate::ZlibRs, Hash::Sha2);
+        Ok(serde_json::json!({
+            "files": files.len(),
+            "compressed_bytes": compressed,
+            "inflated_bytes": inflated,
+            "cores": cores,
+            "limit_bytes_per_sec": all,
+            "single_core_bytes_per_sec": single,
+        })
+        .to_string())
     }
 }

@@ -1,0 +1,28 @@
+//! A seconds-long run of the benchmark (scripts/bench.py --smoke), so that it cannot rot. It
+//! exercises every stage: s3s-fs, the emulator, the latency proxy, the AWS CLI, the local copy,
+//! the CPU limit, peak RSS and the listing count. Figures from it mean nothing; see scripts/bench.
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+#[test]
+fn benchmark_smoke_run() {
+    let s3s = root().join(".bench/tools/bin/s3s-fs");
+    assert!(s3s.exists(), "{} is missing: run scripts/test, which installs it", s3s.display());
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_trailproof")).parent().unwrap().to_path_buf();
+    assert!(bin_dir.join("trailproof-sim").exists());
+    let out = Command::new(python())
+        .arg(root().join("scripts/bench.py"))
+        .args(["--smoke", "--bin-dir", bin_dir.to_str().unwrap()])
+        .env("TRAILPROOF_PYTHON", python())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for stage in ["1. S3 + 20 ms/request", "2. local copy", "3. peak RSS with", "4. listing"] {
+        assert!(stdout.contains(stage), "no '{stage}' in:\n{stdout}");
+    }
+    assert_eq!(stdout.matches("3. peak RSS with").count(), 3);
+}
