@@ -32,6 +32,7 @@ PY = Path(os.environ.get("TRAILPROOF_PYTHON", ROOT / ".venv/bin/python"))
 ACCOUNT = "111122223333"
 BUCKET = "bench-trail"
 START = "2026-03-01T00:17:42Z"
+RSS_START = "2026-02-10T01:17:42Z"
 AK, SK = "benchaccesskey", "benchsecretkey"
 
 
@@ -79,13 +80,14 @@ def main():
     ap.add_argument("--latency-ms", type=int, default=20)
     ap.add_argument("--hours", type=int, default=48)
     ap.add_argument("--logs-per-hour", type=int, default=50)
-    ap.add_argument("--rss-sizes", default="1000,10000,100000")
+    # Peak RSS as the range grows: hours of a trail with RSS_LOGS_PER_HOUR log files each.
+    ap.add_argument("--rss-hours", default="12,120,1200")
     ap.add_argument("--bin-dir", default=str(ROOT / "target/release"), help="where trailproof and trailproof-sim are")
     a = ap.parse_args()
     global BIN, SIM
     BIN, SIM = Path(a.bin_dir) / "trailproof", Path(a.bin_dir) / "trailproof-sim"
     if a.smoke:
-        a.runs, a.hours, a.logs_per_hour, a.rss_sizes = 1, 3, 4, "20,200,2000"
+        a.runs, a.hours, a.logs_per_hour, a.rss_hours = 1, 3, 4, "1,10,100"
     records = ("30", "60") if a.smoke else ("150", "250")
 
     work = BENCH / ("smoke" if a.smoke else "run")
@@ -159,25 +161,30 @@ def main():
         print("   single core, MB/s: " + ", ".join(f"{k} {v / mb:.0f}" for k, v in limit["single_core_bytes_per_sec"].items()) + "\n")
 
         rss = []
-        for size in [int(x) for x in a.rss_sizes.split(",")]:
-            per_hour = max(1, size // a.hours)
-            d = work / f"rss-{size}"
-            subprocess.run([str(SIM), "--keys-dir", str(ROOT / "keys"), "trail", "--bucket", BUCKET, "--start", START, "--hours", str(a.hours),
+        per_hour = 2 if a.smoke else 84
+        for hours in [int(x) for x in a.rss_hours.split(",")]:
+            d = work / f"rss-{hours}"
+            # Starts early enough that 1,200 hours stay inside the test keys' validity windows.
+            subprocess.run([str(SIM), "--keys-dir", str(ROOT / "keys"), "trail", "--bucket", BUCKET, "--start", RSS_START, "--hours", str(hours),
                             "--min-logs", str(per_hour), "--max-logs", str(per_hour), "--min-records", "1", "--max-records", "2", "--out", str(d)],
                            check=True, stdout=subprocess.DEVNULL)
-            seconds, peak, out, code = run_rss([str(BIN), "validate-logs", *rng[:6], "--source", str(d), *keys, "--no-progress"], offline)
+            rss_end = (datetime.strptime(RSS_START, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            cmd = [str(BIN), "validate-logs", "--trail-arn", arn, "--start-time", RSS_START, "--end-time", rss_end, "--source", str(d), *keys, "--no-progress"]
+            seconds, peak, out, code = run_rss(cmd, offline)
             if code != 0:
                 raise SystemExit(f"RSS run failed (exit {code}):\n{out}")
             rss.append(peak)
-            print(f"3. peak RSS with {per_hour * a.hours:>7} log files: {peak:6.1f} MB ({seconds:.1f} s)")
+            print(f"3. peak RSS over {hours:>5} hours, {per_hour * hours:>7} log files: {peak:6.1f} MB ({seconds:.1f} s)")
             shutil.rmtree(d)
         print(f"   (target: < 200 MB and flat; largest/smallest = {rss[-1] / rss[0]:.2f})\n")
 
         def list_requests(end_time):
-            counts_file.unlink(missing_ok=True)
+            """The requests one trailproof run made, from the proxy's running totals."""
+            before = json.loads(counts_file.read_text())
             cmd = [str(BIN), "validate-logs", "--trail-arn", arn, "--start-time", START, "--end-time", end_time, "--s3-bucket", BUCKET, "--no-progress"]
             subprocess.run(cmd, env=online, stdout=subprocess.DEVNULL, check=True)
-            return json.loads(counts_file.read_text())
+            after = json.loads(counts_file.read_text())
+            return {k: after[k] - before[k] for k in after}
         half = at(a.hours / 2)
         full_c, half_c = list_requests(end), list_requests(half)
         print(f"4. listing: full range {full_c['list_requests']} list requests of {full_c['requests']}; half range {half_c['list_requests']} of {half_c['requests']}")

@@ -348,7 +348,7 @@ async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn 
         now: Utc::now(),
         record_objects: args.verbose || args.report.is_some(),
     };
-    let ctx = Context { source: plan.source, keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress) };
+    let ctx = Context { source: plan.source, keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress), cpu: validate::cpu_permits() };
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();
     if let Some(path) = &args.report {
@@ -382,7 +382,7 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     });
     let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
     let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, ..Options::default() };
-    let ctx = Context { source: recorder.clone(), keys: &keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress) };
+    let ctx = Context { source: recorder.clone(), keys: &keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress), cpu: validate::cpu_permits() };
     // Validating through the recorder copies exactly what a validation reads.
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();

@@ -1,6 +1,6 @@
 //! A progress bar on the terminal: digests and log files done against the total known so far,
 //! bytes read and the rate. Silent unless both stdout and stderr are terminals.
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -77,29 +77,14 @@ impl Progress {
         self.bump(|i| &i.logs_done, 1);
     }
 
-    /// Counts the bytes read through `inner` (stored, compressed bytes).
-    pub fn counting<R: Read>(&self, inner: R) -> Counting<R> {
-        Counting { inner, progress: self.clone() }
+    /// Counts stored (compressed) bytes read.
+    pub fn read(&self, n: usize) {
+        self.bump(|i| &i.bytes, n as u64);
     }
 
     pub fn finish(&self) {
         if let Some(inner) = &self.inner {
             inner.bar.finish_and_clear();
         }
-    }
-}
-
-pub struct Counting<R> {
-    inner: R,
-    progress: Progress,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if self.progress.inner.is_some() {
-            self.progress.bump(|i| &i.bytes, n as u64);
-        }
-        Ok(n)
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::{stream, StreamExt};
-use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio::sync::Semaphore;
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::finding::{Finding, FindingKind, Scope, Severity};
 use crate::integrity::chain::{self, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched, Naming, WalkOptions};
@@ -121,6 +122,8 @@ pub struct Context<'a> {
     pub status: Option<Result<TrailStatus, String>>,
     pub options: Options,
     pub progress: Progress,
+    /// One permit per core for inflate + SHA-256 work.
+    pub cpu: Semaphore,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -212,6 +215,11 @@ pub struct Report {
     pub objects: Vec<ObjectRecord>,
     pub per_region: Vec<RegionSummary>,
     pub verdict: Verdict,
+}
+
+/// One inflate + SHA-256 worker per core.
+pub fn cpu_permits() -> Semaphore {
+    Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
 /// Proven tampering outranks "could not check everything"; a run that checked nothing is never valid.
@@ -328,33 +336,37 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     };
 
     // Log files are checked as soon as their digest's own checks pass, while the rest of the
-    // chain is still being fetched: a channel feeds a bounded pool of log checks.
+    // chain is still being fetched: a bounded queue feeds a bounded pool of log checks. Only
+    // problems are kept (and every object when recording), so memory does not grow with the range.
     let keys = Arc::new(keys);
-    let (queue, queued) = tokio::sync::mpsc::unbounded_channel::<(String, usize, LogFileEntry)>();
-    let log_checks = UnboundedReceiverStream::new(queued)
-        .map(|(digest_key, index, entry)| {
+    let referenced = Referenced::default();
+    let (queue, queued) = tokio::sync::mpsc::channel::<LogJob>(LOG_QUEUE);
+    let log_checks = ReceiverStream::new(queued)
+        .map(|job| {
             let source = ctx.source.clone();
             let max = opts.limits.max_log_inflated;
             let progress = ctx.progress.clone();
             async move {
-                let verdict = check_log(source, &entry, max, &progress).await;
+                let verdict = check_log(source, &job.entry, max, &progress, &ctx.cpu).await;
                 progress.log_done();
-                // The entry is found again in its digest: holding it here would double memory.
-                ((digest_key, index), verdict)
+                (job, verdict)
             }
         })
         .buffer_unordered(opts.concurrency.max(1))
-        .collect::<Vec<_>>();
+        .fold(LogTally::default(), |mut tally, (job, verdict)| {
+            tally.add(&scope, job, verdict, opts.record_objects);
+            async move { tally }
+        });
 
     let chains = async {
         // The regular chain.
         let newest_listed = regular.last().map(|(_, t)| *t);
-        let slots = fetch_chain(ctx, target, regular, false, range, Some((&keys, &queue))).await;
+        let mut slots = fetch_chain(ctx, target, regular, false, range, Some((&keys, &queue, &referenced))).await;
         let chain = chain::walk(&slots, &keys, range.start, &scope, &target.naming(), opts.walk);
         let newest_end = slots.iter().filter(|s| s.listed).filter_map(|s| s.parsed().map(|p| p.end).or(s.key_time)).max().or(newest_listed);
 
         // Backfill digests: their own chain, signed when they were generated.
-        let backfill_slots = fetch_chain(ctx, target, backfill, true, range, None).await;
+        let mut backfill_slots = fetch_chain(ctx, target, backfill, true, range, None).await;
         let mut backfill_keys = (*keys).clone();
         let mut key_errors = Vec::new();
         let generated: BTreeSet<DateTime<Utc>> = backfill_slots
@@ -374,18 +386,18 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
 
         // Digests the fetcher could not vouch for early (backfill, or signatures taken from a
         // successor) have their log files queued now.
-        for (slots, chain) in [(&slots, &chain), (&backfill_slots, &backfill_chain)] {
+        for (slots, chain) in [(&mut slots, &chain), (&mut backfill_slots, &backfill_chain)] {
             for &i in &chain.verified {
                 let queued_early = matches!(slots[i].checked, Some(None));
                 if !queued_early {
-                    queue_logs(&queue, &slots[i], &ctx.progress);
+                    queue_logs(&queue, &mut slots[i], &ctx.progress, &referenced).await;
                 }
             }
         }
         drop(queue);
         (slots, chain, backfill_slots, backfill_chain, newest_end, key_errors)
     };
-    let ((slots, chain, backfill_slots, backfill_chain, newest_end, key_errors), mut log_results) = tokio::join!(chains, log_checks);
+    let ((slots, chain, backfill_slots, backfill_chain, newest_end, key_errors), tally) = tokio::join!(chains, log_checks);
 
     part.summary.digests = Counts { valid: chain.valid, invalid: chain.invalid };
     part.summary.backfill_digests = Counts { valid: backfill_chain.valid, invalid: backfill_chain.invalid };
@@ -438,48 +450,19 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         .enumerate()
         .map(|(n, k)| (k, n))
         .collect();
-    log_results.sort_by_key(|((digest_key, index), _)| (rank.get(digest_key.as_str()).copied().unwrap_or(usize::MAX), *index));
-    let by_key: std::collections::HashMap<&str, &digest::ParsedDigest> = chain
-        .verified
-        .iter()
-        .map(|&i| &slots[i])
-        .chain(backfill_chain.verified.iter().map(|&i| &backfill_slots[i]))
-        .filter_map(|s| Some((s.key.as_str(), s.parsed()?)))
-        .collect();
-    for ((digest_key, index), result) in log_results {
-        let Some(entry) = by_key.get(digest_key.as_str()).and_then(|p| p.digest.log_files.get(index)) else { continue };
-        let (b, k) = (&entry.s3_bucket, &entry.s3_object);
-        let finding = |kind, message: String| scope.finding(kind, b, k, message);
-        let record = |verdict, sha256: Option<String>| ObjectRecord { object_type: ObjectType::Log, bucket: b.clone(), key: k.clone(), verdict, sha256 };
-        let (object, problem) = match result {
-            Ok(LogVerdict::Valid { sha256 }) => (record(ObjectVerdict::Valid, Some(sha256)), None),
-            Ok(LogVerdict::HashMismatch { actual }) => (
-                record(ObjectVerdict::Invalid, Some(actual.clone())),
-                Some(finding(FindingKind::LogHashMismatch, format!("hash value doesn't match: digest says {}, file has {actual}", entry.hash_value))),
-            ),
-            Ok(LogVerdict::Format(why)) => (record(ObjectVerdict::Invalid, None), Some(finding(FindingKind::LogFormatInvalid, format!("invalid format: {why}")))),
-            Err(SourceError::NotFound) => (record(ObjectVerdict::Missing, None), Some(finding(FindingKind::LogMissing, "not found".into()))),
-            Ok(LogVerdict::ReadError(why)) | Err(SourceError::Access(why)) => {
-                (record(ObjectVerdict::Unreadable, None), Some(finding(FindingKind::AccessError, format!("could not read log file: {why}"))))
-            }
-        };
-        match object.verdict {
-            ObjectVerdict::Valid => part.summary.log_files.valid += 1,
-            ObjectVerdict::Invalid | ObjectVerdict::Missing => part.summary.log_files.invalid += 1,
-            ObjectVerdict::Unreadable | ObjectVerdict::Unverifiable => {}
-        }
-        if opts.record_objects {
-            part.objects.push(object);
-        }
-        findings.extend(problem);
+    let mut notes = tally.notes;
+    notes.sort_by_key(|(digest, index, _, _)| (rank.get(&**digest).copied().unwrap_or(usize::MAX), *index));
+    part.summary.log_files = tally.counts;
+    for (_, _, finding, record) in notes {
+        findings.extend(finding);
+        part.objects.extend(record);
     }
 
     // Log files no verified digest lists.
-    let referenced: HashSet<&str> = verified.iter().flat_map(|p| p.digest.log_files.iter().map(|l| l.s3_object.as_str())).collect();
     let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|p| (p.start, p.end)).collect();
     match list_logs(&*ctx.source, target, range).await {
         Ok(listed) => {
-            let found = completeness::unreferenced(&listed, &target.source_region, &referenced, &covered, range.start, range.end);
+            let found = completeness::unreferenced(&listed, &target.source_region, &|k| referenced.contains(k), &covered, range.start, range.end);
             part.summary.unreferenced_log_files = found.len();
             for u in found {
                 let mut f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");
@@ -540,7 +523,7 @@ async fn fetch_chain(
     listed: Vec<(String, DateTime<Utc>)>,
     backfill: bool,
     range: Range,
-    precheck: Option<(&Arc<KeyRing>, &LogQueue)>,
+    precheck: Option<(&Arc<KeyRing>, &LogQueue, &Referenced)>,
 ) -> Vec<DigestSlot> {
     ctx.progress.add_digests(listed.len());
     let fetches = listed.into_iter().map(|(key, t)| (target.bucket.clone(), key, Some(t), true));
@@ -567,29 +550,125 @@ async fn fetch_chain(
     }
 }
 
-async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress) -> Result<LogVerdict, SourceError> {
+/// Streams one log file: reads asynchronously, and hands each chunk to a worker thread for
+/// inflate and SHA-256, one core's worth of work per `cpu` permit. No worker thread ever waits on
+/// the network, so the pool stays as small as the core count and memory stays flat.
+async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress, cpu: &Semaphore) -> Result<LogVerdict, SourceError> {
+    use tokio::io::AsyncReadExt;
     if entry.hash_algorithm != HASH_ALGORITHM {
         return Ok(LogVerdict::Format(format!("digest names unsupported hashAlgorithm '{}'", entry.hash_algorithm)));
     }
-    let object = source.get(&entry.s3_bucket, &entry.s3_object).await?;
-    let expected = entry.hash_value.clone();
-    // Inflate and SHA-256 are CPU work: run them off the reactor, streaming from the body.
-    let reader = progress.counting(tokio_util::io::SyncIoBridge::new(object.body));
-    Ok(tokio::task::spawn_blocking(move || logfile::check(reader, &expected, max_inflated))
+    let mut body = source.get(&entry.s3_bucket, &entry.s3_object).await?.body;
+    let mut hasher = logfile::LogHasher::new(&entry.hash_value, max_inflated);
+    let mut buf = vec![0u8; logfile::CHUNK];
+    loop {
+        let n = match body.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            // A short or broken body is never hashed as if complete.
+            Err(e) => return Ok(LogVerdict::ReadError(e.to_string())),
+        };
+        progress.read(n);
+        let Ok(_permit) = cpu.acquire().await else { return Ok(LogVerdict::ReadError("worker pool closed".into())) };
+        let (h, b) = tokio::task::spawn_blocking(move || {
+            hasher.push(&buf[..n]);
+            (hasher, buf)
+        })
         .await
-        .unwrap_or_else(|e| LogVerdict::ReadError(format!("hashing task failed: {e}"))))
+        .map_err(|e| SourceError::Access(format!("hashing task failed: {e}")))?;
+        (hasher, buf) = (h, b);
+        if hasher.failed() {
+            break;
+        }
+    }
+    Ok(hasher.finish())
 }
 
-type LogQueue = tokio::sync::mpsc::UnboundedSender<(String, usize, LogFileEntry)>;
+/// How many log checks may wait in the queue: enough to keep the pool busy, few enough that a
+/// range of any size costs the same memory (the digest fetcher waits when it is full).
+const LOG_QUEUE: usize = 1024;
 
-/// Queues a verified digest's log files for checking.
-fn queue_logs(queue: &LogQueue, slot: &DigestSlot, progress: &Progress) {
-    if let Some(p) = slot.parsed() {
-        progress.add_logs(p.digest.log_files.len());
-        for (i, entry) in p.digest.log_files.iter().enumerate() {
-            // The receiver lives until every digest is done; a send can only fail after that.
-            let _ = queue.send((slot.key.clone(), i, entry.clone()));
+/// One log file to check, and where it was listed.
+struct LogJob {
+    digest: Arc<str>,
+    index: usize,
+    entry: LogFileEntry,
+}
+
+type LogQueue = tokio::sync::mpsc::Sender<LogJob>;
+
+/// The log files verified digests list, kept as 64-bit hashes of their keys: the unreferenced
+/// check needs membership only, and a key set would grow with the range.
+#[derive(Default)]
+struct Referenced(std::sync::Mutex<HashSet<u64>>);
+
+impl Referenced {
+    fn hash(key: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        h.finish()
+    }
+
+    fn insert(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(Self::hash(key));
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(&Self::hash(key))
+    }
+}
+
+/// What the log checks found: counts for all, and (in completion order) the problems, plus every
+/// object's record when recording.
+#[derive(Default)]
+struct LogTally {
+    counts: Counts,
+    notes: Vec<(Arc<str>, usize, Option<Finding>, Option<ObjectRecord>)>,
+}
+
+impl LogTally {
+    fn add(&mut self, scope: &Scope, job: LogJob, result: Result<LogVerdict, SourceError>, record_objects: bool) {
+        let entry = &job.entry;
+        let (b, k) = (&entry.s3_bucket, &entry.s3_object);
+        let finding = |kind, message: String| Some(scope.finding(kind, b, k, message));
+        let (verdict, sha256, problem) = match result {
+            Ok(LogVerdict::Valid { sha256 }) => (ObjectVerdict::Valid, Some(sha256), None),
+            Ok(LogVerdict::HashMismatch { actual }) => (
+                ObjectVerdict::Invalid,
+                Some(actual.clone()),
+                finding(FindingKind::LogHashMismatch, format!("hash value doesn't match: digest says {}, file has {actual}", entry.hash_value)),
+            ),
+            Ok(LogVerdict::Format(why)) => (ObjectVerdict::Invalid, None, finding(FindingKind::LogFormatInvalid, format!("invalid format: {why}"))),
+            Err(SourceError::NotFound) => (ObjectVerdict::Missing, None, finding(FindingKind::LogMissing, "not found".into())),
+            Ok(LogVerdict::ReadError(why)) | Err(SourceError::Access(why)) => {
+                (ObjectVerdict::Unreadable, None, finding(FindingKind::AccessError, format!("could not read log file: {why}")))
+            }
+        };
+        match verdict {
+            ObjectVerdict::Valid => self.counts.valid += 1,
+            ObjectVerdict::Invalid | ObjectVerdict::Missing => self.counts.invalid += 1,
+            ObjectVerdict::Unreadable | ObjectVerdict::Unverifiable => {}
         }
+        let record = record_objects.then(|| ObjectRecord { object_type: ObjectType::Log, bucket: b.clone(), key: k.clone(), verdict, sha256 });
+        if problem.is_some() || record.is_some() {
+            self.notes.push((job.digest, job.index, problem, record));
+        }
+    }
+}
+
+/// Queues a verified digest's log files for checking. They move out of the digest: from here on
+/// only the queue and `referenced` know them.
+async fn queue_logs(queue: &LogQueue, slot: &mut DigestSlot, progress: &Progress, referenced: &Referenced) {
+    let Fetched::Present { bytes, .. } = &mut slot.fetched else { return };
+    let Ok(parsed) = &mut bytes.parsed else { return };
+    let entries = std::mem::take(&mut parsed.digest.log_files);
+    progress.add_logs(entries.len());
+    let digest: Arc<str> = slot.key.as_str().into();
+    for (index, entry) in entries.into_iter().enumerate() {
+        referenced.insert(&entry.s3_object);
+        // The receiver lives until every digest is done; a send can only fail after that.
+        let _ = queue.send(LogJob { digest: digest.clone(), index, entry }).await;
     }
 }
 
@@ -597,19 +676,19 @@ async fn fetch_digests(
     ctx: &Context<'_>,
     wanted: impl Iterator<Item = (String, String, Option<DateTime<Utc>>, bool)>,
     backfill: bool,
-    precheck: Option<(&Arc<KeyRing>, &LogQueue)>,
+    precheck: Option<(&Arc<KeyRing>, &LogQueue, &Referenced)>,
 ) -> Vec<DigestSlot> {
     let limits = ctx.options.limits;
     stream::iter(wanted)
         .map(|(bucket, key, key_time, listed)| {
             let source = ctx.source.clone();
-            let keys = precheck.map(|(k, _)| k.clone());
+            let keys = precheck.map(|(k, _, _)| k.clone());
             async move {
                 let (fetched, checked) = fetch_digest(&*source, &bucket, &key, &limits, keys).await;
-                let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked };
+                let mut slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked };
                 ctx.progress.digest_done();
-                if let (Some((_, queue)), Some(None)) = (precheck, &slot.checked) {
-                    queue_logs(queue, &slot, &ctx.progress);
+                if let (Some((_, queue, referenced)), Some(None)) = (precheck, &slot.checked) {
+                    queue_logs(queue, &mut slot, &ctx.progress, referenced).await;
                 }
                 slot
             }

@@ -1,7 +1,5 @@
 //! What should be there and is not, or is there and should not be: a truncated tail of the digest
 //! chain, and log files that no digest lists. Pure: listings and times in, findings out.
-use std::collections::HashSet;
-
 use chrono::{DateTime, Duration, Utc};
 
 use crate::time::display;
@@ -101,14 +99,14 @@ pub struct Unreferenced {
 pub fn unreferenced(
     listed: &[String],
     region: &str,
-    referenced: &HashSet<&str>,
+    referenced: &dyn Fn(&str) -> bool,
     covered: &[(DateTime<Utc>, DateTime<Utc>)],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Vec<Unreferenced> {
     listed
         .iter()
-        .filter(|k| !referenced.contains(k.as_str()))
+        .filter(|k| !referenced(k))
         .filter_map(|k| Some((k, log_key_time(k, region)?)))
         .filter(|(_, t)| *t >= start - Duration::minutes(1) && *t <= end)
         .map(|(k, t)| Unreferenced {
@@ -171,7 +169,7 @@ mod tests {
         assert_eq!(log_key_time(&key("20260301T0517Z"), "us-east-1"), Some(t("2026-03-01T05:17:00Z")));
         assert_eq!(log_key_time("AWSLogs/1/CloudTrail/us-east-1/x.json.gz", "us-east-1"), None);
         let listed = vec![key("20260301T0517Z"), key("20260301T0630Z"), key("20260301T0900Z"), key("20260301T2300Z")];
-        let referenced: HashSet<&str> = [listed[0].as_str()].into();
+        let referenced = |k: &str| k == listed[0];
         let covered = [(t("2026-03-01T05:00:00Z"), t("2026-03-01T07:00:00Z"))];
         let found = unreferenced(&listed, "us-east-1", &referenced, &covered, t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
         assert_eq!(found.len(), 2);

@@ -1,7 +1,7 @@
 //! Log files: streamed through gunzip and SHA-256, never buffered whole.
-use std::io::{BufRead, BufReader, Read};
+use std::io::{Read, Write};
 
-use flate2::bufread::GzDecoder;
+use flate2::write::GzDecoder;
 use sha2::{Digest as _, Sha256};
 
 /// What hashing one log file gave.
@@ -16,59 +16,97 @@ pub enum LogVerdict {
     ReadError(String),
 }
 
-/// Remembers whether the underlying source failed, so that a broken connection is never taken
-/// for a corrupt (or, worse, complete) file.
-struct Tracked<R> {
-    inner: R,
-    error: Option<String>,
+/// Where inflated bytes go: counted against the limit and hashed, never kept.
+struct HashSink {
+    sha: Sha256,
+    total: u64,
+    max: u64,
 }
 
-impl<R: Read> Read for Tracked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).inspect_err(|e| self.error = Some(e.to_string()))
+impl Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.total += buf.len() as u64;
+        if self.total > self.max {
+            return Err(std::io::Error::other(format!("inflates to more than {} bytes", self.max)));
+        }
+        self.sha.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
-const CHUNK: usize = 256 * 1024;
+/// Push-based check of one log file: feed it the stored (gzip) bytes in chunks as they arrive,
+/// then `finish`. Holds only the inflate state and the hash, so callers can read asynchronously
+/// and run just the CPU work on a worker thread.
+pub struct LogHasher {
+    decoder: GzDecoder<HashSink>,
+    expected: String,
+    problem: Option<String>,
+}
 
-/// Inflates `body` (one gzip member), hashes the inflated bytes and compares with `expected_hex`.
-pub fn check<R: Read>(body: R, expected_hex: &str, max_inflated: u64) -> LogVerdict {
-    let mut source = BufReader::with_capacity(CHUNK, Tracked { inner: body, error: None });
-    let mut hasher = Sha256::new();
-    let mut total: u64 = 0;
-    {
-        let mut decoder = GzDecoder::new(&mut source);
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            match decoder.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    total += n as u64;
-                    if total > max_inflated {
-                        return LogVerdict::Format(format!("inflates to more than {max_inflated} bytes"));
-                    }
-                    hasher.update(&buf[..n]);
-                }
-                Err(e) => {
-                    return match decoder.get_ref().get_ref().error.clone() {
-                        Some(read_error) => LogVerdict::ReadError(read_error),
-                        None => LogVerdict::Format(format!("not valid gzip: {e}")),
-                    };
-                }
+impl LogHasher {
+    pub fn new(expected_hex: &str, max_inflated: u64) -> LogHasher {
+        let sink = HashSink { sha: Sha256::new(), total: 0, max: max_inflated };
+        LogHasher { decoder: GzDecoder::new(sink), expected: expected_hex.trim().to_string(), problem: None }
+    }
+
+    /// Whether the file is already known to be malformed (no need to read further).
+    pub fn failed(&self) -> bool {
+        self.problem.is_some()
+    }
+
+    pub fn push(&mut self, mut chunk: &[u8]) {
+        while self.problem.is_none() && !chunk.is_empty() {
+            match self.decoder.write(chunk) {
+                // The member has ended: whatever follows is covered by no hash.
+                Ok(0) => self.problem = Some(format!("{}+ bytes follow the gzip data", chunk.len())),
+                Ok(n) => chunk = &chunk[n..],
+                Err(e) => self.problem = Some(format!("not valid gzip: {e}")),
             }
         }
     }
-    // Bytes after the gzip member are covered by no hash: refuse them.
-    match source.fill_buf() {
-        Ok([]) => {}
-        Ok(rest) => return LogVerdict::Format(format!("{}+ bytes follow the gzip data", rest.len())),
-        Err(e) => return LogVerdict::ReadError(e.to_string()),
+
+    pub fn finish(mut self) -> LogVerdict {
+        if let Some(p) = self.problem {
+            return LogVerdict::Format(p);
+        }
+        // An incomplete member (truncated file, or nothing at all) fails here.
+        if let Err(e) = self.decoder.try_finish() {
+            return LogVerdict::Format(format!("not valid gzip: {e}"));
+        }
+        let Ok(sink) = self.decoder.finish() else {
+            return LogVerdict::Format("not valid gzip: incomplete member".into());
+        };
+        let actual = hex::encode(sink.sha.finalize());
+        if actual.eq_ignore_ascii_case(&self.expected) {
+            LogVerdict::Valid { sha256: actual }
+        } else {
+            LogVerdict::HashMismatch { actual }
+        }
     }
-    let actual = hex::encode(hasher.finalize());
-    if actual.eq_ignore_ascii_case(expected_hex.trim()) {
-        LogVerdict::Valid { sha256: actual }
-    } else {
-        LogVerdict::HashMismatch { actual }
+}
+
+pub const CHUNK: usize = 64 * 1024;
+
+/// Inflates `body` (one gzip member), hashes the inflated bytes and compares with `expected_hex`.
+/// A failing `body` is a `ReadError`: a broken connection is never taken for a corrupt (or, worse,
+/// complete) file.
+pub fn check<R: Read>(mut body: R, expected_hex: &str, max_inflated: u64) -> LogVerdict {
+    let mut hasher = LogHasher::new(expected_hex, max_inflated);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match body.read(&mut buf) {
+            Ok(0) => return hasher.finish(),
+            Ok(n) => hasher.push(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return LogVerdict::ReadError(e.to_string()),
+        }
+        if hasher.failed() {
+            return hasher.finish();
+        }
     }
 }
 
@@ -95,6 +133,22 @@ mod tests {
         assert_eq!(check(&gz(body)[..], &sha(body).to_uppercase(), u64::MAX), LogVerdict::Valid { sha256: sha(body) });
         let other = br#"{"Records":[{"eventName":"ConsoleLogout"}]}"#;
         assert_eq!(check(&gz(other)[..], &sha(body), u64::MAX), LogVerdict::HashMismatch { actual: sha(other) });
+    }
+
+    #[test]
+    fn chunk_boundaries_do_not_matter() {
+        let body: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let stored = gz(&body);
+        for size in [1, 7, 8, 4096, stored.len()] {
+            let mut h = LogHasher::new(&sha(&body), u64::MAX);
+            stored.chunks(size).for_each(|c| h.push(c));
+            assert_eq!(h.finish(), LogVerdict::Valid { sha256: sha(&body) }, "chunks of {size}");
+        }
+        // Trailing bytes split across pushes are still caught.
+        let mut h = LogHasher::new(&sha(&body), u64::MAX);
+        h.push(&stored);
+        h.push(b"x");
+        assert!(matches!(h.finish(), LogVerdict::Format(_)));
     }
 
     #[test]

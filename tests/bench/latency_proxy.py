@@ -3,7 +3,8 @@ request, in practice) is held for DELAY_MS before it is forwarded. It also count
 their first line, so the benchmark can show how many listings a run made.
 
 Usage: python latency_proxy.py UPSTREAM_PORT DELAY_MS COUNTS_FILE
-Prints "READY <port>"; writes {"requests": n, "list_requests": n} to COUNTS_FILE on every request.
+Prints "READY <port>"; writes the running totals {"requests": n, "list_requests": n} to
+COUNTS_FILE on every request.
 """
 import asyncio
 import json
@@ -25,6 +26,7 @@ def count(chunk: bytes):
             counts["list_requests"] += 1
         with open(COUNTS_FILE, "w") as f:
             json.dump(counts, f)
+
 
 
 async def pipe(reader, writer, delay):
