@@ -21,6 +21,40 @@ fn access<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static, R
     }
 }
 
+impl S3Source {
+    /// Pages through ListObjectsV2, handing each page to `page` until it returns false.
+    async fn pages(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        delimiter: Option<&str>,
+        mut page: impl FnMut(&aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output) -> bool,
+    ) -> Result<(), SourceError> {
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_start_after(start_after.map(str::to_string))
+                .set_delimiter(delimiter.map(str::to_string))
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(access)?;
+            if !page(&out) {
+                return Ok(());
+            }
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Source for S3Source {
     async fn list(
@@ -31,56 +65,28 @@ impl Source for S3Source {
         stop: &(dyn for<'k> Fn(&'k str) -> bool + Sync),
     ) -> Result<Vec<String>, SourceError> {
         let mut keys = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .set_start_after(start_after.map(str::to_string))
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(access)?;
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
+        self.pages(bucket, prefix, start_after, None, |out| {
+            for key in out.contents().iter().filter_map(|o| o.key()) {
                 if stop(key) {
-                    return Ok(keys);
+                    return false;
                 }
                 keys.push(key.to_string());
             }
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return Ok(keys),
-            }
-        }
+            true
+        })
+        .await?;
+        Ok(keys)
     }
 
     async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, SourceError> {
         let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .delimiter("/")
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(access)?;
-            for p in page.common_prefixes() {
-                if let Some(name) = p.prefix().and_then(|p| p.strip_prefix(prefix)).and_then(|p| p.strip_suffix('/')) {
-                    names.push(name.to_string());
-                }
-            }
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return Ok(names),
-            }
-        }
+        self.pages(bucket, prefix, None, Some("/"), |out| {
+            let found = out.common_prefixes().iter().filter_map(|p| p.prefix()?.strip_prefix(prefix)?.strip_suffix('/'));
+            names.extend(found.map(str::to_string));
+            true
+        })
+        .await?;
+        Ok(names)
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
