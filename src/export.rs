@@ -80,7 +80,8 @@ impl Source for RecordingSource {
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
         let local = DirSource::new(&self.root);
         if !self.copied.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&(bucket.to_string(), key.to_string())) {
-            let mut object = self.inner.get(bucket, key).await?;
+            let object = self.inner.get(bucket, key).await?;
+            let mut body = object.body.into_async();
             // The path check refuses keys that would leave the export directory.
             let path = local.object_path(bucket, key)?;
             let io = |e: std::io::Error| SourceError::Access(format!("writing {}: {e}", path.display()));
@@ -92,7 +93,7 @@ impl Source for RecordingSource {
             let mut size = 0u64;
             let mut buf = vec![0u8; 256 * 1024];
             loop {
-                let n = object.body.read(&mut buf).await.map_err(|e| SourceError::Access(format!("reading s3://{bucket}/{key}: {e}")))?;
+                let n = body.read(&mut buf).await.map_err(|e| SourceError::Access(format!("reading s3://{bucket}/{key}: {e}")))?;
                 if n == 0 {
                     break;
                 }

@@ -18,7 +18,7 @@ use crate::keys::KeyRing;
 use crate::keysource::KeySource;
 use crate::progress::Progress;
 use crate::limits::Limits;
-use crate::source::{read_bounded, Source, SourceError};
+use crate::source::{read_bounded, Body, Source, SourceError};
 
 /// Which digests to validate: one trail, one account, one source region, and where they lie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -460,9 +460,8 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
 
     // Log files no verified digest lists.
     let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|p| (p.start, p.end)).collect();
-    match list_logs(&*ctx.source, target, range).await {
-        Ok(listed) => {
-            let found = completeness::unreferenced(&listed, &target.source_region, &|k| referenced.contains(k), &covered, range.start, range.end);
+    match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), &covered).await {
+        Ok(found) => {
             part.summary.unreferenced_log_files = found.len();
             for u in found {
                 let mut f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");
@@ -482,19 +481,25 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     part
 }
 
-/// Lists the log files stamped in `range`, one day's prefix at a time, so the cost follows the range.
-async fn list_logs(source: &dyn Source, target: &Target, range: Range) -> Result<Vec<String>, SourceError> {
-    let mut keys = Vec::new();
+/// Lists the log files stamped in `range`, one day's prefix at a time so that the cost follows the
+/// range, and keeps only those no verified digest lists.
+async fn unreferenced_logs(
+    source: &dyn Source,
+    target: &Target,
+    range: Range,
+    referenced: &dyn Fn(&str) -> bool,
+    covered: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Result<Vec<completeness::Unreferenced>, SourceError> {
+    let mut found = Vec::new();
     let mut day = (range.start - Duration::minutes(1)).date_naive();
     while day <= range.end.date_naive() {
         let prefix = format!("{}{}", target.log_dir(), day.format("%Y/%m/%d/"));
-        keys.extend(source.list(&target.bucket, &prefix, None, &|_| false).await?);
-        day = day.succ_opt().unwrap_or(chrono::NaiveDate::MAX);
-        if day == chrono::NaiveDate::MAX {
-            break;
-        }
+        let listed = source.list(&target.bucket, &prefix, None, &|_| false).await?;
+        found.extend(completeness::unreferenced(&listed, &target.source_region, referenced, covered, range.start, range.end));
+        let Some(next) = day.succ_opt() else { break };
+        day = next;
     }
-    Ok(keys)
+    Ok(found)
 }
 
 fn record_digests(out: &mut Vec<ObjectRecord>, slots: &[DigestSlot], chain: &ChainReport, object_type: ObjectType) {
@@ -550,33 +555,51 @@ async fn fetch_chain(
     }
 }
 
-/// Streams one log file: reads asynchronously, and hands each chunk to a worker thread for
-/// inflate and SHA-256, one core's worth of work per `cpu` permit. No worker thread ever waits on
-/// the network, so the pool stays as small as the core count and memory stays flat.
+/// Checks one log file. A local file is read, inflated and hashed by one worker thread in one
+/// go. A stream (S3) is read asynchronously, and each 64 KiB it yields goes to a worker thread for
+/// inflate and SHA-256, so no worker ever waits on the network. Either way the CPU work holds one
+/// of the per-core `cpu` permits, and memory per check is one buffer plus the inflate state.
 async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress, cpu: &Semaphore) -> Result<LogVerdict, SourceError> {
     use tokio::io::AsyncReadExt;
     if entry.hash_algorithm != HASH_ALGORITHM {
         return Ok(LogVerdict::Format(format!("digest names unsupported hashAlgorithm '{}'", entry.hash_algorithm)));
     }
-    let mut body = source.get(&entry.s3_bucket, &entry.s3_object).await?.body;
+    let closed = || SourceError::Access("worker pool closed".into());
+    let worker_failed = |e: tokio::task::JoinError| SourceError::Access(format!("hashing task failed: {e}"));
+    let mut stream = match source.get(&entry.s3_bucket, &entry.s3_object).await?.body {
+        Body::File(file) => {
+            progress.read(file.metadata().map_or(0, |m| m.len() as usize));
+            let expected = entry.hash_value.clone();
+            let _permit = cpu.acquire().await.map_err(|_| closed())?;
+            return tokio::task::spawn_blocking(move || logfile::check(file, &expected, max_inflated)).await.map_err(worker_failed);
+        }
+        Body::Stream(s) => s,
+    };
     let mut hasher = logfile::LogHasher::new(&entry.hash_value, max_inflated);
-    let mut buf = vec![0u8; logfile::CHUNK];
-    loop {
-        let n = match body.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => n,
-            // A short or broken body is never hashed as if complete.
-            Err(e) => return Ok(LogVerdict::ReadError(e.to_string())),
-        };
-        progress.read(n);
-        let Ok(_permit) = cpu.acquire().await else { return Ok(LogVerdict::ReadError("worker pool closed".into())) };
-        let (h, b) = tokio::task::spawn_blocking(move || {
-            hasher.push(&buf[..n]);
+    let mut buf = Vec::with_capacity(logfile::CHUNK);
+    let mut ended = false;
+    while !ended {
+        // Fill the buffer before handing it over: network reads come in small pieces.
+        buf.clear();
+        while buf.len() < logfile::CHUNK {
+            match (&mut stream).take((logfile::CHUNK - buf.len()) as u64).read_buf(&mut buf).await {
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
+                Ok(_) => {}
+                // A short or broken body is never hashed as if complete.
+                Err(e) => return Ok(LogVerdict::ReadError(e.to_string())),
+            }
+        }
+        progress.read(buf.len());
+        let _permit = cpu.acquire().await.map_err(|_| closed())?;
+        (hasher, buf) = tokio::task::spawn_blocking(move || {
+            hasher.push(&buf);
             (hasher, buf)
         })
         .await
-        .map_err(|e| SourceError::Access(format!("hashing task failed: {e}")))?;
-        (hasher, buf) = (h, b);
+        .map_err(worker_failed)?;
         if hasher.failed() {
             break;
         }

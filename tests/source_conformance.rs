@@ -22,9 +22,9 @@ async fn exercise(source: Arc<dyn Source>, trail: &trailproof::sim::SimTrail) ->
     assert_eq!(until, want[..6]);
     assert!(source.list(b, "AWSLogs/none/", None, &|_| false).await.unwrap().is_empty());
     for key in [&want[0], &trail.log_keys[0]] {
-        let mut object = source.get(b, key).await.unwrap();
+        let object = source.get(b, key).await.unwrap();
         let mut body = Vec::new();
-        object.body.read_to_end(&mut body).await.unwrap();
+        object.body.into_async().read_to_end(&mut body).await.unwrap();
         assert_eq!(body, trail.objects[key].body);
         assert_eq!(object.metadata.into_iter().collect::<std::collections::BTreeMap<_, _>>(), trail.objects[key].metadata);
         seen.push(key.clone());

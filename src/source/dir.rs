@@ -118,31 +118,37 @@ impl Source for DirSource {
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
         let path = self.path(bucket, key)?;
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SourceError::NotFound),
-            Err(e) => return Err(SourceError::Access(format!("{}: {e}", path.display()))),
-        };
-        if !file.metadata().await.map_err(|e| SourceError::Access(e.to_string()))?.is_file() {
-            return Err(SourceError::Access(format!("{} is not a file", path.display())));
-        }
-        let mut sidecar = path.into_os_string();
-        sidecar.push(SIDECAR_SUFFIX);
-        let metadata = match tokio::fs::read(&sidecar).await {
-            Ok(bytes) => serde_json::from_slice::<BTreeMap<String, String>>(&bytes)
-                .map_err(|e| SourceError::Access(format!("{}: not a JSON object of strings: {e}", Path::new(&sidecar).display())))?
-                .into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(SourceError::Access(e.to_string())),
-        };
-        Ok(Object { metadata, body: Box::pin(file), etag: None, version_id: None })
+        // Open, check and read the sidecar in one blocking hop.
+        let opened = tokio::task::spawn_blocking(move || open_with_sidecar(&path)).await;
+        opened.map_err(|e| SourceError::Access(format!("opening task failed: {e}")))?
     }
 
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+fn open_with_sidecar(path: &Path) -> Result<Object, SourceError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SourceError::NotFound),
+        Err(e) => return Err(SourceError::Access(format!("{}: {e}", path.display()))),
+    };
+    if !file.metadata().map_err(|e| SourceError::Access(e.to_string()))?.is_file() {
+        return Err(SourceError::Access(format!("{} is not a file", path.display())));
+    }
+    let mut sidecar = path.as_os_str().to_owned();
+    sidecar.push(SIDECAR_SUFFIX);
+    let metadata = match std::fs::read(&sidecar) {
+        Ok(bytes) => serde_json::from_slice::<BTreeMap<String, String>>(&bytes)
+            .map_err(|e| SourceError::Access(format!("{}: not a JSON object of strings: {e}", Path::new(&sidecar).display())))?
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(SourceError::Access(e.to_string())),
+    };
+    Ok(Object { metadata, body: super::Body::File(file), etag: None, version_id: None })
 }
 
 /// Writes an object and its metadata sidecar in the layout `DirSource` reads.

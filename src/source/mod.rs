@@ -7,7 +7,21 @@ use tokio::io::AsyncRead;
 pub mod dir;
 pub mod s3;
 
-pub type Body = Pin<Box<dyn AsyncRead + Send>>;
+/// An object's bytes: a stream (S3), or a local file, which a worker thread can read and hash in
+/// one go rather than hopping threads for every read.
+pub enum Body {
+    Stream(Pin<Box<dyn AsyncRead + Send>>),
+    File(std::fs::File),
+}
+
+impl Body {
+    pub fn into_async(self) -> Pin<Box<dyn AsyncRead + Send>> {
+        match self {
+            Body::Stream(s) => s,
+            Body::File(f) => Box::pin(tokio::fs::File::from_std(f)),
+        }
+    }
+}
 
 /// An object's body (streamed) and user metadata (lower-case names, without `x-amz-meta-`).
 pub struct Object {
@@ -55,7 +69,8 @@ pub trait Source: Send + Sync {
 pub async fn read_bounded(body: Body, max: u64) -> Result<Vec<u8>, SourceError> {
     use tokio::io::AsyncReadExt;
     let mut out = Vec::new();
-    body.take(max.saturating_add(1))
+    body.into_async()
+        .take(max.saturating_add(1))
         .read_to_end(&mut out)
         .await
         .map_err(|e| SourceError::Access(format!("reading body: {e}")))?;

@@ -101,7 +101,7 @@ impl Source for S3Source {
             .unwrap_or_default();
         let etag = out.e_tag().map(str::to_string);
         let version_id = out.version_id().map(str::to_string);
-        Ok(Object { metadata, body: Box::pin(out.body.into_async_read()), etag, version_id })
+        Ok(Object { metadata, body: super::Body::Stream(Box::pin(out.body.into_async_read())), etag, version_id })
     }
 
     fn describe(&self) -> String {
