@@ -2,7 +2,10 @@ use clap::Parser;
 
 fn main() {
     let cli = trailproof::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Blocking tasks (file opens, inflate + SHA-256 chunks, digest parsing) never wait on one
+    // another, so a small pool cannot deadlock; a large one costs memory and thread switches.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().max_blocking_threads(2 * cores + 4).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("trailproof: cannot start the async runtime: {e}");

@@ -55,38 +55,13 @@ impl Source for DirSource {
         stop: &(dyn for<'k> Fn(&'k str) -> bool + Sync),
     ) -> Result<Vec<String>, SourceError> {
         let bucket_root = self.bucket_path(bucket)?;
-        if !tokio::fs::try_exists(&bucket_root).await.unwrap_or(false) {
-            return Err(SourceError::Access(format!("no bucket directory {}", bucket_root.display())));
-        }
         // Only descend into the directory the prefix names; keys are '/'-separated like S3's.
         let dir_part = prefix.rfind('/').map(|i| &prefix[..i]).unwrap_or("");
         let start = if dir_part.is_empty() { bucket_root.clone() } else { self.path(bucket, dir_part)? };
-        let mut keys = Vec::new();
-        let mut stack = vec![start];
-        while let Some(dir) = stack.pop() {
-            let mut entries = match tokio::fs::read_dir(&dir).await {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(SourceError::Access(format!("{}: {e}", dir.display()))),
-            };
-            while let Some(entry) = entries.next_entry().await.map_err(|e| SourceError::Access(e.to_string()))? {
-                let path = entry.path();
-                let kind = entry.file_type().await.map_err(|e| SourceError::Access(e.to_string()))?;
-                if kind.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let Ok(rel) = path.strip_prefix(&bucket_root) else { continue };
-                let Some(key) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else { continue };
-                if key.ends_with(SIDECAR_SUFFIX) || !key.starts_with(prefix) {
-                    continue;
-                }
-                if start_after.is_some_and(|s| key.as_str() <= s) {
-                    continue;
-                }
-                keys.push(key);
-            }
-        }
+        let (prefix, start_after) = (prefix.to_string(), start_after.map(str::to_string));
+        // One blocking hop for the whole walk, not one per directory entry.
+        let walked = tokio::task::spawn_blocking(move || walk(&bucket_root, start, &prefix, start_after.as_deref())).await;
+        let mut keys = walked.map_err(|e| SourceError::Access(format!("listing task failed: {e}")))??;
         keys.sort();
         if let Some(cut) = keys.iter().position(|k| stop(k)) {
             keys.truncate(cut);
@@ -126,6 +101,38 @@ impl Source for DirSource {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+/// The keys under `start` (below `bucket_root`) that begin with `prefix` and sort after
+/// `start_after`, sidecars excluded.
+fn walk(bucket_root: &Path, start: PathBuf, prefix: &str, start_after: Option<&str>) -> Result<Vec<String>, SourceError> {
+    if !bucket_root.is_dir() {
+        return Err(SourceError::Access(format!("no bucket directory {}", bucket_root.display())));
+    }
+    let mut keys = Vec::new();
+    let mut stack = vec![start];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(SourceError::Access(format!("{}: {e}", dir.display()))),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| SourceError::Access(e.to_string()))?;
+            let path = entry.path();
+            if entry.file_type().map_err(|e| SourceError::Access(e.to_string()))?.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(bucket_root) else { continue };
+            let Some(key) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else { continue };
+            if key.ends_with(SIDECAR_SUFFIX) || !key.starts_with(prefix) || start_after.is_some_and(|s| key.as_str() <= s) {
+                continue;
+            }
+            keys.push(key);
+        }
+    }
+    Ok(keys)
 }
 
 fn open_with_sidecar(path: &Path) -> Result<Object, SourceError> {
