@@ -24,7 +24,7 @@ fn validate_dir(dir: &std::path::Path, trail: &trailproof::sim::SimTrail, keys_f
 }
 
 fn us_east_1_keys() -> String {
-    path_str(&root().join("keys/public-keys/us-east-1.json"))
+    path_str(&root().join("testdata/public-keys.json"))
 }
 
 #[test]
@@ -66,6 +66,11 @@ fn committed_public_keys_match_the_keyset() {
         let want = trailproof::sim::public_keys(&keys(region)).to_list_public_keys_json();
         assert_eq!(on_disk, want, "{region}: regenerate with trailproof-sim public-keys --out keys/public-keys");
     }
+    // The sample's keys file is the us-east-1 one.
+    assert_eq!(
+        std::fs::read(root().join("testdata/public-keys.json")).unwrap(),
+        std::fs::read(root().join("keys/public-keys/us-east-1.json")).unwrap()
+    );
 }
 
 #[test]
