@@ -35,6 +35,8 @@ fn bundled_sample_validates_offline() {
     assert_eq!(run.kinds(), ["digest_chain_gap"]);
     assert_eq!(run.count("digests", "valid"), trail.digest_keys.len() as u64);
     assert_eq!(run.count("log_files", "valid"), trail.log_keys.len() as u64);
+    // Not a terminal: the progress bar stays silent.
+    assert_eq!(run.stderr, "");
 }
 
 #[test]
