@@ -647,8 +647,11 @@ impl Referenced {
 #[derive(Default)]
 struct LogTally {
     counts: Counts,
-    notes: Vec<(Arc<str>, usize, Option<Finding>, Option<ObjectRecord>)>,
+    notes: Vec<LogNote>,
 }
+
+/// A log file's problem and record, with the digest and position that listed it (for ordering).
+type LogNote = (Arc<str>, usize, Option<Finding>, Option<ObjectRecord>);
 
 impl LogTally {
     fn add(&mut self, scope: &Scope, job: LogJob, result: Result<LogVerdict, SourceError>, record_objects: bool) {

@@ -163,8 +163,8 @@ fn tampered_backfill_digest_is_counted_as_backfill() {
 fn deleted_newest_digests_are_a_missing_tail() {
     let mut trail = simulate(&spec(&bucket("tail-cut")));
     let last_end = *trail.digest_ends.last().unwrap();
-    for k in trail.digest_keys[trail.digest_keys.len() - 2..].to_vec() {
-        trail.objects.remove(&k);
+    for k in &trail.digest_keys[trail.digest_keys.len() - 2..] {
+        trail.objects.remove(k);
     }
     upload(&trail);
     set_trail_status(&trail.spec.trail_name, json!({
@@ -184,8 +184,8 @@ fn deleted_newest_digests_are_a_missing_tail() {
 #[test]
 fn tail_cut_while_logging_is_caught_by_the_hourly_cadence() {
     let mut trail = simulate(&spec(&bucket("tail-cadence")));
-    for k in trail.digest_keys[trail.digest_keys.len() - 3..].to_vec() {
-        trail.objects.remove(&k);
+    for k in &trail.digest_keys[trail.digest_keys.len() - 3..] {
+        trail.objects.remove(k);
     }
     upload(&trail);
     // No delivery time known: only the cadence rule applies.

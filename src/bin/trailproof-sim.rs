@@ -16,6 +16,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Write each region's public test keys as list-public-keys JSON ({region}.json)
     PublicKeys {

@@ -22,6 +22,7 @@ pub struct DigestMetadata {
 
 /// What fetching one digest object gave.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per digest, and Present is the common case
 pub enum Fetched {
     Present { metadata: DigestMetadata, bytes: DigestBytes },
     Missing,
@@ -453,8 +454,8 @@ mod tests {
     #[test]
     fn every_deleted_digest_in_a_run_is_reported() {
         let mut t = trail();
-        for k in t.digest_keys[5..8].to_vec() {
-            t.objects.remove(&k);
+        for k in &t.digest_keys[5..8] {
+            t.objects.remove(k);
         }
         let r = run(&t);
         assert_eq!(kinds(&r), vec![FindingKind::DigestMissing; 3]);
