@@ -11,7 +11,6 @@ use crate::integrity::chain::WalkOptions;
 use crate::integrity::completeness::TrailStatus;
 use crate::keysource::{FileKeys, KeySource, RecordingKeys};
 use crate::limits::Limits;
-use crate::progress::Progress;
 use crate::report::evidence::Parameters;
 use crate::report::{self, Format};
 use crate::source::{dir::DirSource, s3::S3Source, Source, SourceError};
@@ -294,9 +293,8 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
         let Some(org) = &base.organization_id else {
             return Err(RunError::Usage("--all-accounts needs an organization trail (or --organization-id)".into()));
         };
-        let root = base.account_root();
-        let org_root = &root[..root.len() - base.account_id.len() - 1];
-        let found: Vec<String> = source.list_prefixes(&base.bucket, org_root).await.map_err(|e| discover("accounts", e))?;
+        let org_root = base.logs_root();
+        let found: Vec<String> = source.list_prefixes(&base.bucket, &org_root).await.map_err(|e| discover("accounts", e))?;
         let found: Vec<String> = found.into_iter().filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).collect();
         if found.is_empty() {
             return Err(RunError::Unavailable(format!("no member accounts found under s3://{}/{org_root} ({org})", base.bucket)));
@@ -323,6 +321,19 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
     Ok(Plan { source, targets, range, status })
 }
 
+/// The trusted keys: the key file when given, else ListPublicKeys.
+fn key_source<'a>(file: &'a Option<FileKeys>, api: &'a aws::ApiKeys) -> &'a dyn KeySource {
+    match file {
+        Some(k) => k,
+        None => api,
+    }
+}
+
+fn write_json(path: &std::path::Path, value: &serde_json::Value) -> Result<(), RunError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| RunError::Unavailable(e.to_string()))? + "\n";
+    std::fs::write(path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))
+}
+
 fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
     let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
     let keys = FileKeys::parse(&bytes).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
@@ -336,10 +347,7 @@ async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn 
     let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
     let plan = plan(aws_opts, &args.trail, args.source.as_deref()).await?;
     let api_keys = aws::ApiKeys { options: aws_opts.clone() };
-    let keys: &dyn KeySource = match &file_keys {
-        Some(k) => k,
-        None => &api_keys,
-    };
+    let keys = key_source(&file_keys, &api_keys);
     let options = Options {
         concurrency: args.trail.concurrency as usize,
         limits: Limits { max_digest_bytes: args.max_digest_bytes, max_digest_inflated: args.max_digest_inflated, max_log_inflated: args.max_log_inflated },
@@ -348,7 +356,7 @@ async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn 
         now: Utc::now(),
         record_objects: args.verbose || args.report.is_some(),
     };
-    let ctx = Context { source: plan.source, keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress), cpu: validate::cpu_permits() };
+    let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();
     if let Some(path) = &args.report {
@@ -376,27 +384,19 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     let plan = plan(aws_opts, &args.trail, None).await?;
     std::fs::create_dir_all(&args.out).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
     let api_keys = aws::ApiKeys { options: aws_opts.clone() };
-    let keys = RecordingKeys::new(match &file_keys {
-        Some(k) => k,
-        None => &api_keys,
-    });
+    let keys = RecordingKeys::new(key_source(&file_keys, &api_keys));
     let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
     let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, ..Options::default() };
-    let ctx = Context { source: recorder.clone(), keys: &keys, status: plan.status, options, progress: Progress::new(!args.trail.no_progress), cpu: validate::cpu_permits() };
+    let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);
     // Validating through the recorder copies exactly what a validation reads.
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();
     let failures = recorder.copy_listed().await;
     let manifest = recorder.manifest();
-    let write = |name: &str, value: serde_json::Value| {
-        let path = args.out.join(name);
-        let text = serde_json::to_string_pretty(&value).map_err(|e| RunError::Unavailable(e.to_string()))? + "\n";
-        std::fs::write(&path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))
-    };
-    write("public-keys.json", keys.to_json())?;
-    write(
-        "manifest.json",
-        serde_json::json!({
+    write_json(&args.out.join("public-keys.json"), &keys.to_json())?;
+    write_json(
+        &args.out.join("manifest.json"),
+        &serde_json::json!({
             "tool": { "name": "trailproof", "version": env!("CARGO_PKG_VERSION") },
             "trail_arn": args.trail.trail_arn,
             "start_time": crate::time::display(plan.range.start),
@@ -429,8 +429,7 @@ async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out: &mut dyn 
     for region in &regions {
         keys.keys(region, range.start, range.end).await.map_err(RunError::Unavailable)?;
     }
-    let text = serde_json::to_string_pretty(&keys.to_json()).map_err(|e| RunError::Unavailable(e.to_string()))? + "\n";
-    std::fs::write(&args.out, text).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
+    write_json(&args.out, &keys.to_json())?;
     writeln!(out, "Wrote the public keys of {} for {} to {} to {}", regions.join(", "), crate::time::display(range.start), crate::time::display(range.end), args.out.display())
         .map_err(|e| RunError::Unavailable(e.to_string()))?;
     Ok(0)

@@ -37,11 +37,16 @@ pub struct Target {
 }
 
 impl Target {
-    /// `{prefix/}AWSLogs/{organization/}{account}/`
-    pub fn account_root(&self) -> String {
+    /// `{prefix/}AWSLogs/{organization/}`: where the account folders lie.
+    pub fn logs_root(&self) -> String {
         let prefix = self.prefix.as_deref().map(|p| format!("{}/", p.trim_end_matches('/'))).unwrap_or_default();
         let org = self.organization_id.as_deref().map(|o| format!("{o}/")).unwrap_or_default();
-        format!("{prefix}AWSLogs/{org}{}/", self.account_id)
+        format!("{prefix}AWSLogs/{org}")
+    }
+
+    /// `{prefix/}AWSLogs/{organization/}{account}/`
+    pub fn account_root(&self) -> String {
+        format!("{}{}/", self.logs_root(), self.account_id)
     }
 
     /// `…/CloudTrail-Digest/{region}/`
@@ -147,6 +152,15 @@ pub struct Summary {
     pub unreferenced_log_files: usize,
 }
 
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, o: Summary) {
+        self.digests += o.digests;
+        self.backfill_digests += o.backfill_digests;
+        self.log_files += o.log_files;
+        self.unreferenced_log_files += o.unreferenced_log_files;
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -217,9 +231,13 @@ pub struct Report {
     pub verdict: Verdict,
 }
 
-/// One inflate + SHA-256 worker per core.
-pub fn cpu_permits() -> Semaphore {
-    Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+impl<'a> Context<'a> {
+    /// A run's context, with one inflate + SHA-256 worker per core and, if wanted (and on a
+    /// terminal), a progress bar.
+    pub fn new(source: Arc<dyn Source>, keys: &'a dyn KeySource, status: Option<Result<TrailStatus, String>>, options: Options, progress: bool) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Context { source, keys, status, options, progress: Progress::new(progress), cpu: Semaphore::new(cores) }
+    }
 }
 
 /// Proven tampering outranks "could not check everything"; a run that checked nothing is never valid.
@@ -274,10 +292,7 @@ pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Re
             summary: part.summary.clone(),
             verdict: verdict(&part.findings, part.checked_any),
         });
-        report.summary.digests += part.summary.digests;
-        report.summary.backfill_digests += part.summary.backfill_digests;
-        report.summary.log_files += part.summary.log_files;
-        report.summary.unreferenced_log_files += part.summary.unreferenced_log_files;
+        report.summary += part.summary;
         report.findings.extend(part.findings);
         report.objects.extend(part.objects);
         if let Some(f) = part.found {
@@ -360,10 +375,9 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
 
     let chains = async {
         // The regular chain.
-        let newest_listed = regular.last().map(|(_, t)| *t);
         let mut slots = fetch_chain(ctx, target, regular, false, range, Some((&keys, &queue, &referenced))).await;
         let chain = chain::walk(&slots, &keys, range.start, &scope, &target.naming(), opts.walk);
-        let newest_end = slots.iter().filter(|s| s.listed).filter_map(|s| s.parsed().map(|p| p.end).or(s.key_time)).max().or(newest_listed);
+        let newest_end = slots.iter().filter(|s| s.listed).filter_map(|s| s.parsed().map(|p| p.end).or(s.key_time)).max();
 
         // Backfill digests: their own chain, signed when they were generated.
         let mut backfill_slots = fetch_chain(ctx, target, backfill, true, range, None).await;
@@ -708,10 +722,24 @@ async fn fetch_digests(
     stream::iter(wanted)
         .map(|(bucket, key, key_time, listed)| {
             let source = ctx.source.clone();
-            let keys = precheck.map(|(k, _, _)| k.clone());
             async move {
-                let (fetched, checked) = fetch_digest(&*source, &bucket, &key, &limits, keys).await;
-                let mut slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked };
+                let fetched = fetch_digest(&*source, &bucket, &key, &limits).await;
+                let mut slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked: None };
+                // With its own signature metadata, a digest can be checked now, off the reactor,
+                // so that its log files need not wait for the walk.
+                let signed = matches!(&slot.fetched, Fetched::Present { metadata, .. } if metadata.signature.is_some());
+                if let (Some((keys, _, _)), true) = (precheck, signed) {
+                    let keys = keys.clone();
+                    let (bucket, key) = (slot.bucket.clone(), slot.key.clone());
+                    let check = move || {
+                        slot.checked = Some(chain::check_digest(&slot, &keys, None));
+                        slot
+                    };
+                    slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| {
+                        let fetched = Fetched::Unreadable(format!("checking task failed: {e}"));
+                        DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked: None }
+                    });
+                }
                 ctx.progress.digest_done();
                 if let (Some((_, queue, referenced)), Some(None)) = (precheck, &slot.checked) {
                     queue_logs(queue, &mut slot, &ctx.progress, referenced).await;
@@ -724,19 +752,12 @@ async fn fetch_digests(
         .await
 }
 
-/// Fetches and parses a digest; with `keys`, also runs its own checks (off the reactor) when it
-/// carries signature metadata.
-async fn fetch_digest(
-    source: &dyn Source,
-    bucket: &str,
-    key: &str,
-    limits: &Limits,
-    keys: Option<Arc<KeyRing>>,
-) -> (Fetched, Option<Option<(FindingKind, String)>>) {
+/// Fetches a digest and parses it off the reactor.
+async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
     let object = match source.get(bucket, key).await {
         Ok(o) => o,
-        Err(SourceError::NotFound) => return (Fetched::Missing, None),
-        Err(SourceError::Access(why)) => return (Fetched::Unreadable(why), None),
+        Err(SourceError::NotFound) => return Fetched::Missing,
+        Err(SourceError::Access(why)) => return Fetched::Unreadable(why),
     };
     let m = &object.metadata;
     let metadata = DigestMetadata {
@@ -746,25 +767,13 @@ async fn fetch_digest(
     };
     let gz = match read_bounded(object.body, limits.max_digest_bytes).await {
         Ok(b) => b,
-        Err(e) => return (Fetched::Unreadable(e.to_string()), None),
+        Err(e) => return Fetched::Unreadable(e.to_string()),
     };
     if gz.len() as u64 > limits.max_digest_bytes {
         let parsed = Err(digest::DigestFormatError::TooLarge { limit: limits.max_digest_bytes });
-        return (Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } }, None);
+        return Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } };
     }
     let limits = *limits;
-    let (bucket, key) = (bucket.to_string(), key.to_string());
-    let work = move || {
-        let fetched = Fetched::Present { metadata, bytes: digest::parse(&gz, &limits) };
-        let checked = match (&keys, &fetched) {
-            (Some(keys), Fetched::Present { metadata, .. }) if metadata.signature.is_some() => {
-                let slot = DigestSlot { bucket, key, key_time: None, listed: true, backfill: false, fetched, checked: None };
-                let outcome = chain::check_digest(&slot, keys, None);
-                return (slot.fetched, Some(outcome));
-            }
-            _ => None,
-        };
-        (fetched, checked)
-    };
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| (Fetched::Unreadable(format!("parsing task failed: {e}")), None))
+    let work = move || Fetched::Present { metadata, bytes: digest::parse(&gz, &limits) };
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Fetched::Unreadable(format!("parsing task failed: {e}")))
 }

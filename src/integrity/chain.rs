@@ -163,6 +163,7 @@ pub struct ChainReport {
     pub verified: Vec<usize>,
     /// Every digest object the walk judged, in walk order.
     pub verdicts: Vec<(usize, DigestVerdict)>,
+    /// Derived from `verdicts`; `invalid` also counts digests inferred missing from the cadence.
     pub valid: usize,
     pub invalid: usize,
 }
@@ -184,7 +185,7 @@ pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, sc
     } else {
         HashMap::new()
     };
-    let mut w = Walker { slots, keys, scope, successor_signatures, opts, visited: vec![false; slots.len()], authentic: vec![false; slots.len()], broken_link: vec![false; slots.len()], report: ChainReport::default() };
+    let mut w = Walker { slots, keys, scope, successor_signatures, opts, visited: vec![false; slots.len()], authentic: vec![false; slots.len()], inferred_missing: 0, broken_link: vec![false; slots.len()], report: ChainReport::default() };
     let older = |w: &Walker, i: usize| -> Option<usize> {
         let here = slots[i].order_key();
         listed.iter().rev().copied().find(|&j| !w.visited[j] && slots[j].order_key() < here)
@@ -242,7 +243,7 @@ pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, sc
                     let hours = ((parsed.start - lower).num_seconds() as f64 / 3600.0).round() as i64;
                     for k in 1..hours {
                         let end = parsed.start - Duration::hours(k);
-                        w.report.invalid += 1;
+                        w.inferred_missing += 1;
                         w.push(FindingKind::DigestMissing, &slots[p].bucket, &naming.hour_pattern(end),
                             format!("not found: the chain has no digest for the hour ending about {} (inferred from the hourly cadence)", crate::time::display(end)));
                     }
@@ -269,17 +270,15 @@ pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, sc
         }
     }
 
-    for &i in &w.report.verified.clone() {
-        if w.broken_link[i] {
-            w.report.valid -= 1;
-            w.report.invalid += 1;
-        }
-    }
+    // The counts follow from the verdicts, once links have had their say.
     for (i, verdict) in &mut w.report.verdicts {
         if w.broken_link[*i] && *verdict == DigestVerdict::Valid {
             *verdict = DigestVerdict::Invalid;
         }
     }
+    let count = |wanted: &[DigestVerdict]| w.report.verdicts.iter().filter(|(_, v)| wanted.contains(v)).count();
+    w.report.valid = count(&[DigestVerdict::Valid]);
+    w.report.invalid = count(&[DigestVerdict::Invalid, DigestVerdict::Missing]) + w.inferred_missing;
     w.report
 }
 
@@ -292,6 +291,8 @@ struct Walker<'a> {
     visited: Vec<bool>,
     /// The slot passed its own checks.
     authentic: Vec<bool>,
+    /// Digests known gone only from the hourly cadence (no slot names them).
+    inferred_missing: usize,
     /// The slot is authentic but is not what its successor committed to.
     broken_link: Vec<bool>,
     report: ChainReport,
@@ -314,7 +315,6 @@ impl Walker<'_> {
         let slot = &self.slots[i];
         match &slot.fetched {
             Fetched::Missing => {
-                self.report.invalid += 1;
                 self.report.verdicts.push((i, DigestVerdict::Missing));
                 self.push(FindingKind::DigestMissing, &slot.bucket, &slot.key, "not found".into());
             }
@@ -339,13 +339,11 @@ impl Walker<'_> {
                 };
                 match outcome {
                     None => {
-                        self.report.valid += 1;
                         self.report.verified.push(i);
                         self.report.verdicts.push((i, DigestVerdict::Valid));
                         self.authentic[i] = true;
                     }
                     Some((kind, message)) => {
-                        self.report.invalid += 1;
                         self.report.verdicts.push((i, DigestVerdict::Invalid));
                         self.push(kind, &slot.bucket, &slot.key, message);
                     }
