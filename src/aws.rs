@@ -11,6 +11,24 @@ pub struct AwsOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Request attempts per API call, including the first; None leaves AWS_MAX_ATTEMPTS, the
+    /// profile's max_attempts or the SDK's standard mode (3) in charge.
+    pub max_attempts: Option<u32>,
+    pub timeouts: Timeouts,
+}
+
+/// How long trailproof waits on the network before it gives up on an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: std::time::Duration,
+    /// Until a response starts (per attempt), and the longest a body may stall mid-stream.
+    pub read: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: std::time::Duration::from_secs(10), read: std::time::Duration::from_secs(60) }
+    }
 }
 
 /// Loads the standard credential chain (env, profile, SSO, IMDS) with the user's overrides.
@@ -25,6 +43,14 @@ pub async fn sdk_config(opts: &AwsOptions, region: Option<String>) -> SdkConfig 
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
     }
+    if let Some(n) = opts.max_attempts {
+        loader = loader.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n.max(1)));
+    }
+    // A stalled server must not hang a run: bound the connect, each attempt, and body stalls.
+    let t = opts.timeouts;
+    loader = loader
+        .timeout_config(aws_config::timeout::TimeoutConfig::builder().connect_timeout(t.connect).read_timeout(t.read).operation_attempt_timeout(t.read + t.connect).build())
+        .stalled_stream_protection(aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled().grace_period(t.read).build());
     loader.load().await
 }
 
@@ -44,10 +70,13 @@ pub fn cloudtrail_client(conf: &SdkConfig) -> aws_sdk_cloudtrail::Client {
     aws_sdk_cloudtrail::Client::new(conf)
 }
 
-fn describe<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> String {
-    match e.code() {
-        Some(code) => format!("{code}: {}", e.message().unwrap_or("(no message)")),
-        None => DisplayErrorContext(e).to_string(),
+/// An SDK error in one line: the AWS error code and message, else the HTTP status, else the
+/// cause (timeout, connection); never a dump of the raw response.
+pub fn describe<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static>(e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String {
+    match (e.code(), &e) {
+        (Some(code), _) => format!("{code}: {}", e.message().unwrap_or("(no message)")),
+        (None, SdkError::ServiceError(se)) => format!("HTTP {} with no AWS error code", se.raw().status().as_u16()),
+        (None, _) => DisplayErrorContext(e).to_string(),
     }
 }
 
@@ -158,4 +187,180 @@ pub async fn organization_id(conf: &SdkConfig) -> Result<String, String> {
         .await
         .map_err(|e| format!("DescribeOrganization: {}", describe(e)))?;
     out.organization().and_then(|o| o.id()).map(str::to_string).ok_or_else(|| "DescribeOrganization returned no ID".to_string())
+}
+
+use crate::baseline::snapshot::{
+    smithy_utc, AdvancedSelector, Alarm, Bucket, ClassicSelector, EventSelectors, FieldSelector, Fetched, MetricFilter, MetricTransformation,
+    PublicAccessBlock, Subscription, Topic, TrailStatus as BaselineTrailStatus, Versioning,
+};
+
+/// GetTrailStatus, with the CloudWatch Logs delivery fields the baseline needs.
+pub async fn trail_status_full(client: &aws_sdk_cloudtrail::Client, trail_arn: &str) -> Result<BaselineTrailStatus, String> {
+    let out = client.get_trail_status().name(trail_arn).send().await.map_err(|e| format!("GetTrailStatus {trail_arn}: {}", describe(e)))?;
+    Ok(BaselineTrailStatus {
+        is_logging: out.is_logging().unwrap_or(false),
+        latest_cloudwatch_logs_delivery: smithy_utc(out.latest_cloud_watch_logs_delivery_time()),
+        latest_cloudwatch_logs_delivery_error: out.latest_cloud_watch_logs_delivery_error().filter(|e| !e.is_empty()).map(str::to_string),
+    })
+}
+
+pub async fn event_selectors(client: &aws_sdk_cloudtrail::Client, trail_arn: &str) -> Result<EventSelectors, String> {
+    let out = client.get_event_selectors().trail_name(trail_arn).send().await.map_err(|e| format!("GetEventSelectors {trail_arn}: {}", describe(e)))?;
+    let strings = |v: &[String]| v.to_vec();
+    Ok(EventSelectors {
+        classic: out
+            .event_selectors()
+            .iter()
+            .map(|s| ClassicSelector {
+                read_write_type: s.read_write_type().map(|t| t.as_str().to_string()).unwrap_or_else(|| "All".into()),
+                include_management_events: s.include_management_events().unwrap_or(true),
+                exclude_management_event_sources: strings(s.exclude_management_event_sources()),
+            })
+            .collect(),
+        advanced: out
+            .advanced_event_selectors()
+            .iter()
+            .map(|s| AdvancedSelector {
+                name: s.name().map(str::to_string),
+                field_selectors: s
+                    .field_selectors()
+                    .iter()
+                    .map(|f| FieldSelector {
+                        field: f.field().to_string(),
+                        equals: strings(f.equals()),
+                        starts_with: strings(f.starts_with()),
+                        ends_with: strings(f.ends_with()),
+                        not_equals: strings(f.not_equals()),
+                        not_starts_with: strings(f.not_starts_with()),
+                        not_ends_with: strings(f.not_ends_with()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// Public access block, versioning (with MFA delete) and Object Lock of the trail's bucket.
+/// "Not configured" answers are facts, not errors.
+pub async fn bucket_hardening(s3: &aws_sdk_s3::Client, bucket: &str) -> Bucket {
+    let public_access_block = match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => Fetched::Ok(out.public_access_block_configuration().map(|c| PublicAccessBlock {
+            block_public_acls: c.block_public_acls().unwrap_or(false),
+            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+            block_public_policy: c.block_public_policy().unwrap_or(false),
+            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+        })),
+        Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => Fetched::Ok(None),
+        Err(e) => Fetched::Error(format!("GetPublicAccessBlock {bucket}: {}", describe(e))),
+    };
+    let versioning = match s3.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(out) => Fetched::Ok(Versioning {
+            status: out.status().map(|s| s.as_str().to_string()),
+            mfa_delete: out.mfa_delete().map(|s| s.as_str().to_string()),
+        }),
+        Err(e) => Fetched::Error(format!("GetBucketVersioning {bucket}: {}", describe(e))),
+    };
+    let object_lock_enabled = match s3.get_object_lock_configuration().bucket(bucket).send().await {
+        Ok(out) => Fetched::Ok(
+            out.object_lock_configuration()
+                .and_then(|c| c.object_lock_enabled())
+                .is_some_and(|e| e.as_str() == "Enabled"),
+        ),
+        Err(e) if e.code() == Some("ObjectLockConfigurationNotFoundError") => Fetched::Ok(false),
+        Err(e) => Fetched::Error(format!("GetObjectLockConfiguration {bucket}: {}", describe(e))),
+    };
+    Bucket { public_access_block, versioning, object_lock_enabled }
+}
+
+pub async fn metric_filters(logs: &aws_sdk_cloudwatchlogs::Client, log_group: &str) -> Result<Vec<MetricFilter>, String> {
+    let mut filters = Vec::new();
+    let mut token = None;
+    loop {
+        let out = logs
+            .describe_metric_filters()
+            .log_group_name(log_group)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| format!("DescribeMetricFilters {log_group}: {}", describe(e)))?;
+        filters.extend(out.metric_filters().iter().map(|f| MetricFilter {
+            name: f.filter_name().unwrap_or_default().to_string(),
+            pattern: f.filter_pattern().unwrap_or_default().to_string(),
+            transformations: f
+                .metric_transformations()
+                .iter()
+                .map(|t| MetricTransformation {
+                    namespace: t.metric_namespace().to_string(),
+                    name: t.metric_name().to_string(),
+                    value: t.metric_value().to_string(),
+                })
+                .collect(),
+        }));
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(filters),
+        }
+    }
+}
+
+pub async fn metric_alarms(cloudwatch: &aws_sdk_cloudwatch::Client) -> Result<Vec<Alarm>, String> {
+    let mut alarms = Vec::new();
+    let mut token = None;
+    loop {
+        let out = cloudwatch
+            .describe_alarms()
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| format!("DescribeAlarms: {}", describe(e)))?;
+        alarms.extend(out.metric_alarms().iter().map(|a| Alarm {
+            name: a.alarm_name().unwrap_or_default().to_string(),
+            arn: a.alarm_arn().map(str::to_string),
+            namespace: a.namespace().map(str::to_string),
+            metric_name: a.metric_name().map(str::to_string),
+            statistic: a.statistic().map(|s| s.as_str().to_string()).or_else(|| a.extended_statistic().map(str::to_string)),
+            period: a.period(),
+            evaluation_periods: a.evaluation_periods(),
+            datapoints_to_alarm: a.datapoints_to_alarm(),
+            threshold: a.threshold(),
+            comparison: a.comparison_operator().map(|c| c.as_str().to_string()),
+            actions_enabled: a.actions_enabled().unwrap_or(false),
+            alarm_actions: a.alarm_actions().to_vec(),
+            dimensions: a.dimensions().iter().map(|d| format!("{}={}", d.name().unwrap_or_default(), d.value().unwrap_or_default())).collect(),
+            uses_metric_math: !a.metrics().is_empty(),
+        }));
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(alarms),
+        }
+    }
+}
+
+/// Whether the topic exists, and its subscriptions.
+pub async fn sns_topic(sns: &aws_sdk_sns::Client, arn: &str) -> Result<Topic, String> {
+    match sns.get_topic_attributes().topic_arn(arn).send().await {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("NotFound") => return Ok(Topic { exists: false, subscriptions: Vec::new() }),
+        Err(e) => return Err(format!("GetTopicAttributes {arn}: {}", describe(e))),
+    }
+    let mut subscriptions = Vec::new();
+    let mut token = None;
+    loop {
+        let out = sns
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| format!("ListSubscriptionsByTopic {arn}: {}", describe(e)))?;
+        subscriptions.extend(out.subscriptions().iter().map(|s| Subscription {
+            arn: s.subscription_arn().unwrap_or_default().to_string(),
+            protocol: s.protocol().unwrap_or_default().to_string(),
+            endpoint: s.endpoint().unwrap_or_default().to_string(),
+        }));
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(Topic { exists: true, subscriptions }),
+        }
+    }
 }

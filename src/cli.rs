@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use crate::aws::{self, AwsOptions};
+use crate::baseline::{self, builtin, report::BaselineFormat, snapshot::AccountSnapshot, Baseline};
+use crate::filter_pattern;
 use crate::export::RecordingSource;
 use crate::integrity::chain::WalkOptions;
 use crate::integrity::completeness::TrailStatus;
@@ -37,6 +39,16 @@ pub struct AwsArgs {
     /// Send every AWS request to this endpoint (also AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, ...)
     #[arg(long, global = true)]
     pub endpoint_url: Option<String>,
+    /// Attempts per AWS request, retries included, with backoff [default: AWS_MAX_ATTEMPTS,
+    /// the profile's max_attempts, else 3]; also whole-object re-reads of broken bodies
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+    /// Seconds to wait for a connection
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout: u64,
+    /// Seconds to wait for a response to start, and the longest a body may stall
+    #[arg(long, global = true, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,6 +60,78 @@ pub enum Command {
     /// Work with CloudTrail's public keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check the account's trails, metric filters, alarms and notifications against a baseline
+    Baseline(BaselineArgs),
+    /// Work with CloudWatch Logs filter patterns, offline
+    #[command(subcommand)]
+    Filter(FilterCommand),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BaselineArgs {
+    #[command(subcommand)]
+    pub command: Option<BaselineCommand>,
+    #[command(flatten)]
+    pub check: BaselineCheckArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BaselineCommand {
+    /// Write a built-in baseline out as an editable TOML file
+    Init(BaselineInitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineChoice {
+    /// A built-in baseline (cis, essentials) or a baseline TOML file
+    #[arg(long, value_name = "NAME|FILE", default_value = "cis")]
+    pub baseline: String,
+    /// Set a built-in baseline's parameter, e.g. allowed_ips=203.0.113.10,198.51.100.0
+    /// (allowed_ips, home_region, threshold, failed_login_threshold, period)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineCheckArgs {
+    #[command(flatten)]
+    pub choice: BaselineChoice,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = BaselineFormat::Text)]
+    pub output: BaselineFormat,
+    /// Judge a snapshot saved earlier with --save-snapshot instead of calling AWS
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Also save what was read from AWS, for later offline checks or as evidence
+    #[arg(long, value_name = "FILE")]
+    pub save_snapshot: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineInitArgs {
+    #[command(flatten)]
+    pub choice: BaselineChoice,
+    /// The file to write [default: standard output]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FilterCommand {
+    /// Match a filter pattern against events, like CloudWatch's TestMetricFilter
+    Test(FilterTestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FilterTestArgs {
+    /// The filter pattern, e.g. '{ $.eventName = ConsoleLogin }'
+    pub pattern: String,
+    /// CloudTrail log files (.json.gz with Records[]), JSON lines, or JSON events [default: stdin]
+    pub files: Vec<PathBuf>,
+    /// Print only the number of matching events
+    #[arg(long)]
+    pub count: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -207,7 +291,13 @@ fn time_arg(flag: &str, value: &str) -> Result<DateTime<Utc>, RunError> {
 
 impl AwsArgs {
     fn options(&self) -> AwsOptions {
-        AwsOptions { region: self.region.clone(), profile: self.profile.clone(), endpoint_url: self.endpoint_url.clone() }
+        AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.max_attempts,
+            timeouts: aws::Timeouts { connect: std::time::Duration::from_secs(self.connect_timeout), read: std::time::Duration::from_secs(self.read_timeout) },
+        }
     }
 }
 
@@ -218,6 +308,8 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError
         Command::ValidateLogs(args) => validate_logs(&aws, args, out).await,
         Command::Export(args) => export(&aws, args, out).await,
         Command::Keys(KeysCommand::Export(args)) => keys_export(&aws, args, out).await,
+        Command::Baseline(args) => baseline(&aws, args, out).await,
+        Command::Filter(FilterCommand::Test(args)) => filter_test(args, out),
     }
 }
 
@@ -355,6 +447,7 @@ async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn 
         walk: WalkOptions { signature_from_successor: args.source.is_some() },
         now: Utc::now(),
         record_objects: args.verbose || args.report.is_some(),
+        read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
     let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
@@ -386,7 +479,7 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     let api_keys = aws::ApiKeys { options: aws_opts.clone() };
     let keys = RecordingKeys::new(key_source(&file_keys, &api_keys));
     let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
-    let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, ..Options::default() };
+    let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, read_attempts: aws_opts.max_attempts.unwrap_or(3), ..Options::default() };
     let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);
     // Validating through the recorder copies exactly what a validation reads.
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
@@ -436,6 +529,86 @@ async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out: &mut dyn 
 }
 
 /// In `--source` mode without `--s3-bucket`, the evidence directory must hold exactly one bucket.
+fn load_baseline(choice: &BaselineChoice) -> Result<Baseline, RunError> {
+    if builtin::NAMES.contains(&choice.baseline.as_str()) {
+        let mut params = builtin::Params::default();
+        for p in &choice.params {
+            params.set(p).map_err(RunError::Usage)?;
+        }
+        let baseline = builtin::by_name(&choice.baseline, &params).ok_or_else(|| RunError::Usage(format!("no built-in baseline {}", choice.baseline)))?;
+        // Parameters reach patterns (IP lists, regions): refuse a combination that breaks a rule.
+        baseline.compile().map_err(|e| RunError::Usage(format!("--param: {e}")))?;
+        return Ok(baseline);
+    }
+    if !choice.params.is_empty() {
+        return Err(RunError::Usage("--param applies to built-in baselines; edit the baseline file instead".into()));
+    }
+    let text = std::fs::read_to_string(&choice.baseline)
+        .map_err(|e| RunError::Usage(format!("--baseline {}: not a built-in baseline ({}) and not a readable file: {e}", choice.baseline, builtin::NAMES.join(", "))))?;
+    Baseline::from_toml(&text).map_err(|e| RunError::Usage(format!("{}: {e}", choice.baseline)))
+}
+
+async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    if let Some(BaselineCommand::Init(init)) = args.command {
+        let b = load_baseline(&init.choice)?;
+        let text = format!("{}{}", baseline::model::FILE_HEADER, b.to_toml());
+        match &init.out {
+            Some(path) => std::fs::write(path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))?,
+            None => out.write_all(text.as_bytes()).map_err(|e| RunError::Unavailable(e.to_string()))?,
+        }
+        return Ok(0);
+    }
+    let args = args.check;
+    let b = load_baseline(&args.choice)?;
+    let snapshot = match &args.snapshot {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--snapshot {}: {e}", path.display())))?;
+            serde_json::from_slice::<AccountSnapshot>(&bytes).map_err(|e| RunError::Usage(format!("--snapshot {}: not a trailproof snapshot: {e}", path.display())))?
+        }
+        None => baseline::snapshot::gather(aws_opts).await.map_err(RunError::Unavailable)?,
+    };
+    if let Some(path) = &args.save_snapshot {
+        let value = serde_json::to_value(&snapshot).map_err(|e| RunError::Unavailable(e.to_string()))?;
+        write_json(path, &value)?;
+    }
+    let report = baseline::evaluate(&b, &snapshot, Utc::now());
+    baseline::report::write(&report, args.output, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    Ok(report.exit_code())
+}
+
+fn filter_test(args: FilterTestArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let pattern = filter_pattern::parse(&args.pattern).map_err(|e| RunError::Usage(format!("invalid filter pattern: {e}\n  {}\n  {}^", args.pattern, " ".repeat(e.offset.min(args.pattern.len())))))?;
+    let limit = Limits::default().max_log_inflated;
+    let inputs: Vec<(String, Vec<u8>)> = if args.files.is_empty() {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| RunError::Unavailable(format!("stdin: {e}")))?;
+        vec![("stdin".into(), buf)]
+    } else {
+        args.files
+            .iter()
+            .map(|f| std::fs::read(f).map(|b| (f.display().to_string(), b)).map_err(|e| RunError::Usage(format!("{}: {e}", f.display()))))
+            .collect::<Result<_, _>>()?
+    };
+    let (mut total, mut matched) = (0usize, 0usize);
+    let io = |e: std::io::Error| RunError::Unavailable(e.to_string());
+    for (name, bytes) in inputs {
+        let events = filter_pattern::read_events(&bytes, limit).map_err(|e| RunError::Usage(format!("{name}: {e}")))?;
+        total += events.len();
+        for event in events.iter().filter(|e| pattern.matches(e)) {
+            matched += 1;
+            if !args.count {
+                writeln!(out, "{}", event.text()).map_err(io)?;
+            }
+        }
+    }
+    if args.count {
+        writeln!(out, "{matched}").map_err(io)?;
+    } else {
+        eprintln!("{matched} of {total} events matched");
+    }
+    Ok(0)
+}
+
 fn only_subdirectory(dir: &std::path::Path) -> Result<String, RunError> {
     let entries = std::fs::read_dir(dir).map_err(|e| RunError::Usage(format!("--source {}: {e}", dir.display())))?;
     let buckets: Vec<String> = entries

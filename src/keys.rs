@@ -234,6 +234,30 @@ mod tests {
         assert_ne!(fingerprint(&pkcs1), fingerprint(&spki));
     }
 
+    /// PKCS#1 DER for an arbitrary modulus and exponent (big-endian bytes).
+    fn raw_pkcs1(n: &[u8], e: &[u8]) -> Vec<u8> {
+        use rsa::pkcs1::der::Encode;
+        let key = rsa::pkcs1::RsaPublicKey { modulus: rsa::pkcs1::UintRef::new(n).unwrap(), public_exponent: rsa::pkcs1::UintRef::new(e).unwrap() };
+        key.to_der().unwrap()
+    }
+
+    #[test]
+    fn keys_of_the_wrong_size_or_exponent_are_refused() {
+        let n = test_key().n().to_bytes_be();
+        assert!(to_pkcs1_der(&raw_pkcs1(&n, &[1, 0, 1])).is_ok());
+        for e in [&[1u8][..], &[2], &[4], &[1, 0, 0], &[3, 0, 0, 0, 1]] {
+            let r = to_pkcs1_der(&raw_pkcs1(&n, e));
+            // The rsa crate refuses what ring would (even, below 3, over 2^33 - 1) while decoding,
+            // so a bad exponent never surfaces later as a bad signature.
+            assert_eq!(r, Err(KeyError::NotRsaDer), "exponent {e:?}");
+        }
+        let mut short = n[..128].to_vec();
+        short[127] |= 1; // an RSA modulus is odd
+        assert_eq!(to_pkcs1_der(&raw_pkcs1(&short, &[1, 0, 1])), Err(KeyError::Size { bits: 1024 }));
+        assert!(to_pkcs1_der(&raw_pkcs1(&[&n[..], &n[..], &n[..], &n[..], &n[..]].concat(), &[1, 0, 1])).is_err());
+        assert_eq!(to_pkcs1_der(b"\x30\x03\x02\x01\x00"), Err(KeyError::NotRsaDer));
+    }
+
     #[test]
     fn a_key_whose_stated_fingerprint_differs_is_rejected() {
         let der = test_key().to_pkcs1_der().unwrap().as_bytes().to_vec();

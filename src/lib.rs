@@ -6,8 +6,10 @@
 #![forbid(unsafe_code)]
 
 pub mod aws;
+pub mod baseline;
 pub mod cli;
 pub mod export;
+pub mod filter_pattern;
 pub mod finding;
 pub mod integrity;
 pub mod keys;

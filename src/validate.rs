@@ -111,12 +111,21 @@ pub struct Options {
     /// Keep a record of every object judged (for `--verbose` and `--report`); off, memory stays
     /// flat however many log files the range holds.
     pub record_objects: bool,
+    /// Whole-object attempts when a body breaks off mid-read (the SDK retries requests, but
+    /// not a body that is cut short after the headers arrived).
+    pub read_attempts: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { concurrency: 32, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now(), record_objects: true }
+        Options { concurrency: 32, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now(), record_objects: true, read_attempts: 3 }
     }
+}
+
+/// Exponential backoff with full jitter before whole-object attempt `attempt + 1`.
+async fn backoff(attempt: u32) {
+    let cap_ms = 100u64 << attempt.min(6);
+    tokio::time::sleep(std::time::Duration::from_millis(rand::random::<u64>() % cap_ms + 1)).await;
 }
 
 /// Everything a run reads from: the evidence, the trusted keys and the trail's status.
@@ -362,7 +371,7 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
             let max = opts.limits.max_log_inflated;
             let progress = ctx.progress.clone();
             async move {
-                let verdict = check_log(source, &job.entry, max, &progress, &ctx.cpu).await;
+                let verdict = check_log_retrying(source, &job.entry, max, &progress, &ctx.cpu, opts.read_attempts).await;
                 progress.log_done();
                 (job, verdict)
             }
@@ -569,6 +578,25 @@ async fn fetch_chain(
     }
 }
 
+/// A log file whose body could not be read whole is fetched again, up to `attempts` times; the
+/// last failure stands, as an unreadable object, never as a hash mismatch.
+async fn check_log_retrying(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress, cpu: &Semaphore, attempts: u32) -> Result<LogVerdict, SourceError> {
+    let mut attempt = 1;
+    loop {
+        let verdict = check_log(source.clone(), entry, max_inflated, progress, cpu).await;
+        let broken = matches!(verdict, Ok(LogVerdict::ReadError(_)) | Err(SourceError::Access(_)));
+        if !broken || attempt >= attempts {
+            return match verdict {
+                Ok(LogVerdict::ReadError(why)) if attempt > 1 => Ok(LogVerdict::ReadError(format!("{why} (after {attempt} attempts)"))),
+                Err(SourceError::Access(why)) if attempt > 1 => Err(SourceError::Access(format!("{why} (after {attempt} attempts)"))),
+                other => other,
+            };
+        }
+        backoff(attempt).await;
+        attempt += 1;
+    }
+}
+
 /// Checks one log file. A local file is read, inflated and hashed by one worker thread in one
 /// go. A stream (S3) is read asynchronously, and each 64 KiB it yields goes to a worker thread for
 /// inflate and SHA-256, so no worker ever waits on the network. Either way the CPU work holds one
@@ -719,11 +747,12 @@ async fn fetch_digests(
     precheck: Option<(&Arc<KeyRing>, &LogQueue, &Referenced)>,
 ) -> Vec<DigestSlot> {
     let limits = ctx.options.limits;
+    let attempts = ctx.options.read_attempts;
     stream::iter(wanted)
         .map(|(bucket, key, key_time, listed)| {
             let source = ctx.source.clone();
             async move {
-                let fetched = fetch_digest(&*source, &bucket, &key, &limits).await;
+                let fetched = fetch_digest(&*source, &bucket, &key, &limits, attempts).await;
                 let mut slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked: None };
                 // With its own signature metadata, a digest can be checked now, off the reactor,
                 // so that its log files need not wait for the walk.
@@ -753,7 +782,20 @@ async fn fetch_digests(
 }
 
 /// Fetches a digest and parses it off the reactor.
-async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
+async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Limits, attempts: u32) -> Fetched {
+    let mut attempt = 1;
+    loop {
+        match fetch_digest_once(source, bucket, key, limits).await {
+            Fetched::Unreadable(why) if attempt >= attempts && attempt > 1 => return Fetched::Unreadable(format!("{why} (after {attempt} attempts)")),
+            Fetched::Unreadable(_) if attempt < attempts => {}
+            other => return other,
+        }
+        backoff(attempt).await;
+        attempt += 1;
+    }
+}
+
+async fn fetch_digest_once(source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
     let object = match source.get(bucket, key).await {
         Ok(o) => o,
         Err(SourceError::NotFound) => return Fetched::Missing,

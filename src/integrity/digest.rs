@@ -164,16 +164,19 @@ const REQUIRED_FIELDS: [&str; 8] = [
 ];
 
 fn parse_json(inflated: &[u8], sha256: [u8; 32]) -> Result<ParsedDigest, DigestFormatError> {
-    // Parse to a tree first so that "absent" and "null" can be told apart for required fields.
-    let value: serde_json::Value =
+    // The top-level names first, so that "absent" and "null" can be told apart for required
+    // fields.
+    let names: std::collections::HashMap<String, serde::de::IgnoredAny> =
         serde_json::from_slice(inflated).map_err(|e| DigestFormatError::Json(e.to_string()))?;
-    let object = value.as_object().ok_or_else(|| DigestFormatError::Json("top level is not an object".into()))?;
     for field in REQUIRED_FIELDS {
-        if !object.contains_key(field) {
+        if !names.contains_key(field) {
             return Err(DigestFormatError::MissingField(field));
         }
     }
-    let digest: Digest = serde_json::from_value(value).map_err(|e| DigestFormatError::Json(e.to_string()))?;
+    // Typed, straight from the bytes: a field named twice is an error ("duplicate field"), not
+    // a silent choice. CloudTrail never writes one, and two verifiers picking different copies
+    // (Python's json keeps the last) could be made to disagree about what was signed.
+    let digest: Digest = serde_json::from_slice(inflated).map_err(|e| DigestFormatError::Json(e.to_string()))?;
     if digest.digest_signature_algorithm != SIGNATURE_ALGORITHM {
         return Err(DigestFormatError::Algorithm(digest.digest_signature_algorithm.clone()));
     }
@@ -274,5 +277,42 @@ mod tests {
         assert_eq!(parse(&full, &tiny).parsed.unwrap_err(), DigestFormatError::TooLarge { limit: 10 });
         // A format error after inflating still yields the hash the successor's link names.
         assert!(parse(&gz(b"[1]"), &l).inflated_sha256.is_some());
+    }
+
+    #[test]
+    fn hostile_json_is_a_format_error() {
+        let l = Limits::default();
+        // A field named twice is refused, wherever it is.
+        let twice = SAMPLE.replacen("\"digestEndTime\"", "\"digestEndTime\":\"2026-03-01T09:00:00Z\",\"digestEndTime\"", 1);
+        let err = parse(&gz(twice.as_bytes()), &l).parsed.unwrap_err();
+        assert!(matches!(&err, DigestFormatError::Json(m) if m.contains("duplicate field `digestEndTime`")), "{err}");
+        let entry_twice = SAMPLE.replacen("\"hashAlgorithm\"", "\"hashValue\":\"00\",\"hashAlgorithm\"", 1);
+        assert!(matches!(parse(&gz(entry_twice.as_bytes()), &l).parsed, Err(DigestFormatError::Json(m)) if m.contains("duplicate field `hashValue`")));
+        // Deep nesting: serde_json skips an unknown field without recursing, and stops a known
+        // one at its recursion limit (128) or at the first wrong type; never the stack.
+        let deep = SAMPLE.replacen("{", &format!("{{\"x\":{}{},", "[".repeat(100_000), "]".repeat(100_000)), 1);
+        assert!(parse(&gz(deep.as_bytes()), &l).parsed.is_ok());
+        let deep_known = SAMPLE.replacen("\"newestEventTime\":null", &format!("\"newestEventTime\":{}{}", "[".repeat(100_000), "]".repeat(100_000)), 1);
+        assert!(matches!(parse(&gz(deep_known.as_bytes()), &l).parsed, Err(DigestFormatError::Json(_))));
+        // Invalid UTF-8 inside a string.
+        let mut bad_utf8 = SAMPLE.as_bytes().to_vec();
+        let at = SAMPLE.find(r#""digestS3Bucket":"b""#).unwrap() + r#""digestS3Bucket":""#.len();
+        bad_utf8[at] = 0xff;
+        let err = parse(&gz(&bad_utf8), &l).parsed.unwrap_err();
+        assert!(matches!(&err, DigestFormatError::Json(m) if m.contains("unicode")), "{err}");
+    }
+
+    #[test]
+    fn a_million_log_file_entries_are_bounded_by_the_inflated_limit() {
+        let entry = r#"{"s3Bucket":"b","s3Object":"AWSLogs/111122223333/CloudTrail/us-east-1/x.json.gz","hashValue":"00","hashAlgorithm":"SHA-256"}"#;
+        let entries = vec![entry; 1_000_000].join(",");
+        let huge = SAMPLE.replacen("\"logFiles\":[", &format!("\"logFiles\":[{entries},"), 1);
+        let bytes = gz(huge.as_bytes());
+        assert!(huge.len() > 100 << 20);
+        let l = Limits::default();
+        assert_eq!(parse(&bytes, &l).parsed.unwrap_err(), DigestFormatError::TooLarge { limit: l.max_digest_inflated });
+        // Under a limit that admits it, it parses: the limit is what bounds memory.
+        let roomy = Limits { max_digest_inflated: 256 << 20, ..l };
+        assert!(parse(&bytes, &roomy).parsed.unwrap().digest.log_files.len() > 1_000_000);
     }
 }

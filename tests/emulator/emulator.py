@@ -9,6 +9,14 @@ Also lets tests set what GetTrailStatus answers, which moto cannot know (digest 
 when logging stopped): fields in STATE_DIR/trail-status/{trail name}.json (epoch seconds or
 booleans, as on the wire) override moto's answer.
 
+SNS: subscriptions with the email, email-json, http or https protocols stay "PendingConfirmation"
+(as on AWS, until the endpoint confirms); moto confirms every subscription at once.
+
+S3 GetBucketVersioning answers with S3's root element (moto's is named differently).
+
+Denials: an empty file STATE_DIR/deny/{Action} (e.g. DescribeMetricFilters) makes that action
+answer AccessDenied, as for a caller whose policy lacks it. Remove the file to allow it again.
+
 Usage: python emulator.py KEYS_DIR [STATE_DIR]
 """
 import base64
@@ -24,6 +32,11 @@ import threading
 os.environ.setdefault("MOTO_ACCOUNT_ID", "111122223333")
 
 from moto.cloudtrail.responses import CloudTrailResponse  # noqa: E402
+from moto.cloudwatch.responses import CloudWatchResponse  # noqa: E402
+from moto.logs.responses import LogsResponse  # noqa: E402
+from moto.s3.responses import S3Response  # noqa: E402
+from moto.sns.models import SNSBackend  # noqa: E402
+from moto.sns.responses import SNSResponse  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 KEYS_DIR = sys.argv[1] if len(sys.argv) > 1 else "keys/public-keys"
@@ -81,6 +94,81 @@ def get_trail_status(self):
 
 
 CloudTrailResponse.get_trail_status = get_trail_status
+
+def get_bucket_versioning(self):
+    # moto names the root GetBucketVersioningResponse; S3 (and the Rust SDK) use
+    # VersioningConfiguration.
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = f'<?xml version="1.0" encoding="UTF-8"?><VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}</VersioningConfiguration>'
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+S3Response.get_bucket_versioning = get_bucket_versioning
+
+# SNS confirmation: moto treats every subscription as confirmed.
+CONFIRMATION_NEEDED = {"email", "email-json", "http", "https"}
+_moto_subscribe = SNSBackend.subscribe
+
+
+def subscribe(self, topic_arn, endpoint, protocol):
+    subscription = _moto_subscribe(self, topic_arn, endpoint, protocol)
+    if protocol in CONFIRMATION_NEEDED:
+        subscription.attributes["PendingConfirmation"] = "true"
+    return subscription
+
+
+class _Listed:
+    """A subscription as ListSubscriptionsByTopic shows it; unconfirmed ones have no ARN yet."""
+
+    def __init__(self, sub):
+        pending = sub.attributes.get("PendingConfirmation") == "true"
+        self.subscription_arn = "PendingConfirmation" if pending else sub.arn
+        self.owner = sub.account_id
+        self.protocol = sub.protocol
+        self.endpoint = sub.endpoint
+        self.topic_arn = sub.topic.arn
+
+
+_moto_list_by_topic = SNSBackend.list_subscriptions_by_topic
+
+
+def list_subscriptions_by_topic(self, topic_arn, next_token=None):
+    subs, token = _moto_list_by_topic(self, topic_arn, next_token=next_token)
+    return [_Listed(s) for s in subs], token
+
+
+SNSBackend.subscribe = subscribe
+SNSBackend.list_subscriptions_by_topic = list_subscriptions_by_topic
+
+
+def _denied(self, action):
+    """AccessDenied in the service's own protocol: JSON for X-Amz-Target APIs, else query XML."""
+    message = f"User: arn:aws:iam::111122223333:user/test is not authorized to perform: {action}"
+    if self.headers.get("X-Amz-Target"):
+        body = json.dumps({"__type": "AccessDeniedException", "message": message})
+        return 400, {"Content-Type": "application/x-amz-json-1.1"}, body
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+        "<RequestId>denied</RequestId></ErrorResponse>"
+    )
+    return 403, {"Content-Type": "text/xml"}, body
+
+
+def _with_denials(cls):
+    moto_call_action = cls.call_action
+
+    def call_action(self):
+        action = self._get_action()
+        if STATE_DIR and action and os.path.exists(os.path.join(STATE_DIR, "deny", action)):
+            return _denied(self, action)
+        return moto_call_action(self)
+
+    cls.call_action = call_action
+
+
+for _cls in (CloudTrailResponse, CloudWatchResponse, LogsResponse, SNSResponse):
+    _with_denials(_cls)
 
 
 def main():

@@ -1,0 +1,412 @@
+//! Tokens with byte offsets.
+//!
+//! There are two lexers because the two families of pattern disagree on what a character means:
+//! in a term pattern `-` and `?` are prefixes and `=`/`(` are ordinary text (`ERROR(code=5)` is
+//! one term), while inside `{...}` and `[...]` they are operators. The parser picks the lexer from
+//! the pattern's first non-blank character.
+
+use super::PatternError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TokenKind {
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    LParen,
+    RParen,
+    Comma,
+    AndAnd,
+    OrOr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `?` prefix of a term (term patterns only).
+    Question,
+    /// `-` prefix of a term (term patterns only).
+    Minus,
+    /// `"..."` with `\"` and `\\` unescaped.
+    Str(String),
+    /// The text between `%` and `%`, not yet compiled.
+    Regex(String),
+    /// Any other run of text: selectors, numbers, keywords, unquoted values, field names, terms.
+    Word(String),
+    End,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Token {
+    pub(crate) kind: TokenKind,
+    /// Byte offset of the token's first character in the pattern.
+    pub(crate) offset: usize,
+    /// Length in bytes of the token's source text (quotes and `%` included).
+    pub(crate) len: usize,
+}
+
+/// Describes what is at `offset` of `src`, for "found ..." in error messages.
+pub(crate) fn describe_at(src: &str, offset: usize) -> String {
+    match src.get(offset..).and_then(|s| s.chars().next()) {
+        None => "end of pattern".to_owned(),
+        Some(c) if c.is_whitespace() => "whitespace".to_owned(),
+        Some(c) => format!("`{c}`"),
+    }
+}
+
+struct Cursor<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<char> {
+        self.src.get(self.pos..).and_then(|s| s.chars().next())
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    fn skip_whitespace(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.bump();
+        }
+    }
+
+    fn eat_while(&mut self, keep: impl Fn(char) -> bool) -> &'a str {
+        let start = self.pos;
+        while self.peek().is_some_and(&keep) {
+            self.bump();
+        }
+        // Both ends were reached by stepping whole chars, so they are char boundaries.
+        self.src.get(start..self.pos).unwrap_or("")
+    }
+
+    /// Cursor is on the opening `"`.
+    fn quoted(&mut self) -> Result<TokenKind, PatternError> {
+        let start = self.pos;
+        self.bump();
+        let mut out = String::new();
+        loop {
+            match self.bump() {
+                None => {
+                    return Err(PatternError::new(
+                        start,
+                        "unterminated string: expected a closing `\"`, found end of pattern",
+                    ))
+                }
+                Some('"') => return Ok(TokenKind::Str(out)),
+                // Only `\"` and `\\` are escapes; any other backslash is kept, so Windows paths
+                // and regex-looking text inside quotes survive unchanged.
+                Some('\\') => match self.peek() {
+                    Some(c @ ('"' | '\\')) => {
+                        self.bump();
+                        out.push(c);
+                    }
+                    _ => out.push('\\'),
+                },
+                Some(c) => out.push(c),
+            }
+        }
+    }
+
+    /// Cursor is on the opening `%`. The regex ends at the next `%`: AWS's regex dialect has no
+    /// `%` in it, so there is nothing to escape.
+    fn regex(&mut self) -> Result<TokenKind, PatternError> {
+        let start = self.pos;
+        self.bump();
+        let body = self.eat_while(|c| c != '%');
+        if self.bump().is_none() {
+            return Err(PatternError::new(
+                start,
+                "unterminated regular expression: expected a closing `%`, found end of pattern",
+            ));
+        }
+        Ok(TokenKind::Regex(body.to_owned()))
+    }
+}
+
+/// Characters that end an unquoted word inside `{...}` and `[...]`.
+fn is_structured_word_char(c: char) -> bool {
+    !c.is_whitespace()
+        && !matches!(
+            c,
+            '{' | '}' | '(' | ')' | '[' | ']' | ',' | '"' | '&' | '|' | '=' | '!' | '<' | '>' | '%'
+        )
+}
+
+/// Lexes a JSON (`{...}`) or space-delimited (`[...]`) pattern.
+pub(crate) fn lex_structured(src: &str) -> Result<Vec<Token>, PatternError> {
+    let mut cur = Cursor { src, pos: 0 };
+    let mut out = Vec::new();
+    loop {
+        cur.skip_whitespace();
+        let start = cur.pos;
+        let Some(c) = cur.peek() else { break };
+        let kind = match c {
+            '{' | '}' | '(' | ')' | '[' | ']' | ',' | '=' => {
+                cur.bump();
+                match c {
+                    '{' => TokenKind::LBrace,
+                    '}' => TokenKind::RBrace,
+                    '(' => TokenKind::LParen,
+                    ')' => TokenKind::RParen,
+                    '[' => TokenKind::LBracket,
+                    ']' => TokenKind::RBracket,
+                    ',' => TokenKind::Comma,
+                    _ => TokenKind::Eq,
+                }
+            }
+            '&' | '|' => {
+                cur.bump();
+                if cur.peek() == Some(c) {
+                    cur.bump();
+                    if c == '&' {
+                        TokenKind::AndAnd
+                    } else {
+                        TokenKind::OrOr
+                    }
+                } else {
+                    return Err(PatternError::new(
+                        start,
+                        format!("expected `{c}{c}`, found a single `{c}`"),
+                    ));
+                }
+            }
+            '!' => {
+                cur.bump();
+                if cur.peek() == Some('=') {
+                    cur.bump();
+                    TokenKind::Ne
+                } else {
+                    return Err(PatternError::new(
+                        cur.pos,
+                        format!(
+                            "expected `=` after `!`, found {}",
+                            describe_at(src, cur.pos)
+                        ),
+                    ));
+                }
+            }
+            '<' | '>' => {
+                cur.bump();
+                let or_equal = cur.peek() == Some('=');
+                if or_equal {
+                    cur.bump();
+                }
+                match (c, or_equal) {
+                    ('<', false) => TokenKind::Lt,
+                    ('<', true) => TokenKind::Le,
+                    (_, false) => TokenKind::Gt,
+                    (_, true) => TokenKind::Ge,
+                }
+            }
+            '"' => cur.quoted()?,
+            '%' => cur.regex()?,
+            // A selector keeps its `[n]` steps in the same word, so `$.a[0]` is one token and
+            // `[`/`]` elsewhere stay free to delimit space-delimited patterns.
+            '$' => TokenKind::Word(
+                cur.eat_while(|c| is_structured_word_char(c) || c == '[' || c == ']')
+                    .to_owned(),
+            ),
+            _ => TokenKind::Word(cur.eat_while(is_structured_word_char).to_owned()),
+        };
+        out.push(Token {
+            kind,
+            offset: start,
+            len: cur.pos - start,
+        });
+    }
+    out.push(end_token(src));
+    Ok(out)
+}
+
+/// Lexes a term pattern. A term starts after whitespace (or right after a quoted term) and may
+/// carry `?` then `-` as prefixes; the parser checks that a prefix is glued to its term.
+pub(crate) fn lex_terms(src: &str) -> Result<Vec<Token>, PatternError> {
+    let mut cur = Cursor { src, pos: 0 };
+    let mut out = Vec::new();
+    loop {
+        cur.skip_whitespace();
+        if cur.peek().is_none() {
+            break;
+        }
+        for (prefix, kind) in [('?', TokenKind::Question), ('-', TokenKind::Minus)] {
+            if cur.peek() == Some(prefix) {
+                let start = cur.pos;
+                cur.bump();
+                out.push(Token {
+                    kind,
+                    offset: start,
+                    len: 1,
+                });
+            }
+        }
+        let start = cur.pos;
+        let kind = match cur.peek() {
+            None => break,
+            Some(c) if c.is_whitespace() => continue,
+            Some('"') => cur.quoted()?,
+            Some('%') => cur.regex()?,
+            Some(_) => {
+                TokenKind::Word(cur.eat_while(|c| !c.is_whitespace() && c != '"').to_owned())
+            }
+        };
+        out.push(Token {
+            kind,
+            offset: start,
+            len: cur.pos - start,
+        });
+    }
+    out.push(end_token(src));
+    Ok(out)
+}
+
+fn end_token(src: &str) -> Token {
+    Token {
+        kind: TokenKind::End,
+        offset: src.len(),
+        len: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenKind::*;
+    use super::*;
+
+    fn kinds(tokens: Vec<Token>) -> Vec<TokenKind> {
+        tokens.into_iter().map(|t| t.kind).collect()
+    }
+
+    fn w(s: &str) -> TokenKind {
+        Word(s.to_owned())
+    }
+
+    #[test]
+    fn structured_tokens() {
+        let cases: Vec<(&str, Vec<TokenKind>)> = vec![
+            (
+                "{ $.a[0].b = 1 }",
+                vec![LBrace, w("$.a[0].b"), Eq, w("1"), RBrace, End],
+            ),
+            (
+                "{$.x!=\"a\\\"b\\\\c\\d\"&&$.y<=-1.5||$.z>=1e3}",
+                vec![
+                    LBrace,
+                    w("$.x"),
+                    Ne,
+                    Str("a\"b\\c\\d".into()),
+                    AndAnd,
+                    w("$.y"),
+                    Le,
+                    w("-1.5"),
+                    OrOr,
+                    w("$.z"),
+                    Ge,
+                    w("1e3"),
+                    RBrace,
+                    End,
+                ],
+            ),
+            (
+                "[ip, ..., code = 4* || code = %5\\d\\d%, b>1]",
+                vec![
+                    LBracket,
+                    w("ip"),
+                    Comma,
+                    w("..."),
+                    Comma,
+                    w("code"),
+                    Eq,
+                    w("4*"),
+                    OrOr,
+                    w("code"),
+                    Eq,
+                    Regex("5\\d\\d".into()),
+                    Comma,
+                    w("b"),
+                    Gt,
+                    w("1"),
+                    RBracket,
+                    End,
+                ],
+            ),
+            (
+                "{ $.arn = arn:aws:iam::123:root }",
+                vec![
+                    LBrace,
+                    w("$.arn"),
+                    Eq,
+                    w("arn:aws:iam::123:root"),
+                    RBrace,
+                    End,
+                ],
+            ),
+            ("<>", vec![Lt, Gt, End]),
+        ];
+        for (src, want) in cases {
+            assert_eq!(kinds(lex_structured(src).unwrap()), want, "{src}");
+        }
+    }
+
+    #[test]
+    fn structured_offsets() {
+        let tokens = lex_structured("{ $.a = \"x\" }").unwrap();
+        let spans: Vec<(usize, usize)> = tokens.iter().map(|t| (t.offset, t.len)).collect();
+        assert_eq!(
+            spans,
+            vec![(0, 1), (2, 3), (6, 1), (8, 3), (12, 1), (13, 0)]
+        );
+    }
+
+    #[test]
+    fn term_tokens() {
+        let cases: Vec<(&str, Vec<TokenKind>)> = vec![
+            ("ERROR -Exiting", vec![w("ERROR"), Minus, w("Exiting"), End]),
+            (
+                "?ERROR ?WARN",
+                vec![Question, w("ERROR"), Question, w("WARN"), End],
+            ),
+            ("?-\"a b\"", vec![Question, Minus, Str("a b".into()), End]),
+            ("a-b x=(1)", vec![w("a-b"), w("x=(1)"), End]),
+            ("%ERR.R%", vec![Regex("ERR.R".into()), End]),
+            ("\"a\"b", vec![Str("a".into()), w("b"), End]),
+            ("- x", vec![Minus, w("x"), End]),
+        ];
+        for (src, want) in cases {
+            assert_eq!(kinds(lex_terms(src).unwrap()), want, "{src}");
+        }
+    }
+
+    #[test]
+    fn lexer_errors() {
+        let cases = [
+            ("{ $.a = \"abc", 8, "unterminated string"),
+            ("ERROR \"abc", 6, "unterminated string"),
+            ("{ $.a = %abc }", 8, "unterminated regular expression"),
+            (
+                "{ $.a = 1 & $.b = 2 }",
+                10,
+                "expected `&&`, found a single `&`",
+            ),
+            (
+                "{ $.a = 1 | $.b = 2 }",
+                10,
+                "expected `||`, found a single `|`",
+            ),
+            ("{ $.a ! 1 }", 7, "expected `=` after `!`, found whitespace"),
+        ];
+        for (src, offset, msg) in cases {
+            let err = lex_structured(src)
+                .and_then(|_| lex_terms(src))
+                .unwrap_err();
+            assert_eq!(err.offset, offset, "{src}: {err}");
+            assert!(err.message.contains(msg), "{src}: {err}");
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! S3 and API faults: a fault-injecting proxy (tests/emulator/fault_proxy.py) sits between
+//! trailproof and the emulator. Under faults a run either reaches the fault-free verdict and
+//! findings (retries with backoff), or ends incomplete (exit 3) with `access_error` findings
+//! naming what could not be checked. It never hashes a short body as complete, and a stalled
+//! server cannot hang it.
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use trailproof::sim::SimTrail;
+
+struct Proxy {
+    endpoint: String,
+    counts: tempfile::NamedTempFile,
+    child: Child,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proxy {
+    fn start(rate: f64, seed: u64, kinds: &str, stall_secs: u32) -> Proxy {
+        let upstream = emulator().endpoint.rsplit(':').next().unwrap().to_string();
+        let counts = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new(python())
+            .arg(root().join("tests/emulator/fault_proxy.py"))
+            .args([upstream, rate.to_string(), seed.to_string(), path_str(counts.path()), kinds.to_string(), stall_secs.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("proxy did not start: {line:?}")).to_string();
+        Proxy { endpoint: format!("http://127.0.0.1:{port}"), counts, child }
+    }
+
+    /// {"requests": n, "faults": {kind: n}}
+    fn counts(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.counts.path()).unwrap()).unwrap()
+    }
+}
+
+/// validate-logs through `endpoint`, killed (and failed) if it runs past `limit`.
+fn validate_via(trail: &SimTrail, endpoint: &str, extra: &[&str], limit: Duration) -> (Run, Duration) {
+    let (start, end) = range(trail);
+    let arn = trail.spec.trail_arn();
+    let mut env = aws_env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL" && *k != "AWS_MAX_ATTEMPTS");
+    env.push(("AWS_ENDPOINT_URL", endpoint.to_string()));
+    let began = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailproof"))
+        .args(["validate-logs", "--trail-arn", &arn, "--start-time", &start, "--end-time", &end, "--output", "json"])
+        .args(extra)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read output on threads so a full pipe cannot stall the child.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).unwrap();
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).unwrap();
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > limit {
+            let _ = child.kill();
+            panic!("trailproof still running after {limit:?}: a stalled server hung the run");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let run = Run { code: status.code().unwrap_or(-1), stdout: out.join().unwrap(), stderr: err.join().unwrap() };
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    (run, began.elapsed())
+}
+
+/// (kind, key, severity) of every finding.
+fn findings(run: &Run) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_string(), f["key"].as_str().unwrap_or_default().to_string(), f["severity"].as_str().unwrap().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+const FAULT_FLAGS: &[&str] = &["--max-attempts", "5", "--read-timeout", "2", "--connect-timeout", "2", "--concurrency", "8"];
+
+/// A small trail with one modified log file: the fault-free verdict is "tampered".
+fn tampered_trail(name: &str) -> SimTrail {
+    let mut s = spec(&bucket(name));
+    s.hours = 6;
+    let mut trail = simulate(&s);
+    let victim = trail.log_keys[3].clone();
+    trail.rewrite_log(&victim, |records| records.extend_from_slice(b" "));
+    upload(&trail);
+    create_trail(&trail);
+    trail
+}
+
+#[test]
+fn ten_percent_faults_give_the_fault_free_verdict_or_an_honest_incomplete() {
+    let trail = tampered_trail("faults-10");
+    let (clean, _) = validate_via(&trail, &emulator().endpoint, &[], Duration::from_secs(120));
+    assert_eq!(clean.code, 1, "{}", clean.stdout);
+    let expected = findings(&clean);
+    let mut summary = Vec::new();
+    for seed in 1..=6u64 {
+        let proxy = Proxy::start(0.10, seed, "", 4);
+        let (run, took) = validate_via(&trail, &proxy.endpoint, FAULT_FLAGS, Duration::from_secs(300));
+        let counts = proxy.counts();
+        if run.stdout.trim().is_empty() {
+            // A prerequisite (trail lookup, bucket region) failed past its retries: exit 3 and
+            // a message, never a verdict.
+            assert_eq!(run.code, 3, "{}", run.stderr);
+            summary.push(format!("seed {seed}: {counts} -> could not start (exit 3): {}", run.stderr.trim()));
+            continue;
+        }
+        let got = findings(&run);
+        let access: Vec<&(String, String, String)> = got.iter().filter(|f| f.0 == "access_error").collect();
+        if access.is_empty() {
+            assert_eq!(got, expected, "seed {seed}: same findings as the fault-free run\n{}", run.stdout);
+            assert_eq!(run.code, clean.code);
+            summary.push(format!("seed {seed}: {counts} -> fault-free verdict in {took:?}"));
+        } else {
+            // Incomplete: what it did find is true, and anything it missed was named unreadable.
+            let messages = run.stdout.clone();
+            for f in got.iter().filter(|f| f.0 != "access_error") {
+                assert!(expected.contains(f), "seed {seed}: {f:?} is not a fault-free finding");
+            }
+            for f in &expected {
+                assert!(got.contains(f) || messages.contains(&f.1), "seed {seed}: {f:?} lost without an access_error naming it\n{}", run.stdout);
+            }
+            // Proven tampering still outranks incompleteness.
+            assert_eq!(run.code, if got.iter().any(|f| f.0 == "log_hash_mismatch") { 1 } else { 3 });
+            summary.push(format!("seed {seed}: {counts} -> incomplete, {} access_error(s), exit {}", access.len(), run.code));
+        }
+    }
+    eprintln!("FAULTS at 10%:\n{}", summary.join("\n"));
+}
+
+#[test]
+fn truncated_bodies_are_never_hashed_as_complete() {
+    let mut s = spec(&bucket("faults-truncated"));
+    s.hours = 4;
+    let trail = simulate(&s);
+    upload(&trail);
+    create_trail(&trail);
+    // Every third response is cut in half, and nothing is retried.
+    let proxy = Proxy::start(0.33, 7, "truncate", 1);
+    let (run, _) = validate_via(&trail, &proxy.endpoint, &["--max-attempts", "1", "--s3-bucket", &trail.spec.bucket, "--public-keys", &path_str(&root().join("testdata/public-keys.json"))], Duration::from_secs(120));
+    eprintln!("TRUNCATED: {} -> exit {}", proxy.counts(), run.code);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    if !run.stdout.trim().is_empty() {
+        let kinds = run.error_kinds();
+        assert!(kinds.contains(&"access_error".to_string()), "{}", run.stdout);
+        // The trail is clean: a short body must show up as unreadable, never as a bad hash or
+        // a malformed file.
+        assert!(kinds.iter().all(|k| k == "access_error" || k == "digest_missing" || k == "digest_tail_missing"), "{kinds:?}\n{}", run.stdout);
+        assert!(!run.stdout.contains("log_hash_mismatch") && !run.stdout.contains("log_format_invalid") && !run.stdout.contains("digest_format_invalid"));
+    }
+}
+
+#[test]
+fn stalled_servers_cannot_hang_the_run() {
+    let mut s = spec(&bucket("faults-stall"));
+    s.hours = 2;
+    let trail = simulate(&s);
+    upload(&trail);
+    create_trail(&trail);
+    for kinds in ["stall", "stallbody"] {
+        // Every response stalls for 10 minutes; timeouts of 1 s and 2 attempts must end the run.
+        let proxy = Proxy::start(1.0, 3, kinds, 600);
+        let (run, took) = validate_via(&trail, &proxy.endpoint, &["--max-attempts", "2", "--read-timeout", "1", "--connect-timeout", "1", "--s3-bucket", &trail.spec.bucket], Duration::from_secs(240));
+        eprintln!("STALL ({kinds}): {} -> exit {} after {took:?}", proxy.counts(), run.code);
+        assert_eq!(run.code, 3, "{kinds}: {}{}", run.stdout, run.stderr);
+    }
+}
