@@ -483,8 +483,18 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
 
     // Log files no verified digest lists.
     let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|p| (p.start, p.end)).collect();
+    // A digest that could not be read may list the log files of its hour: they are unchecked
+    // (its access_error says so), not evidence of injection.
+    let unread: Vec<(DateTime<Utc>, DateTime<Utc>)> = slots
+        .iter()
+        .chain(backfill_slots.iter())
+        .filter(|s| matches!(s.fetched, Fetched::Unreadable(_)))
+        .filter_map(|s| s.key_time)
+        .map(|t| (t - Duration::minutes(61), t + Duration::minutes(1)))
+        .collect();
     match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), &covered).await {
-        Ok(found) => {
+        Ok(mut found) => {
+            found.retain(|u| u.inside_covered_period || !unread.iter().any(|(s, e)| u.delivered >= *s && u.delivered <= *e));
             part.summary.unreferenced_log_files = found.len();
             for u in found {
                 let mut f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");

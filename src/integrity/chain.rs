@@ -320,7 +320,7 @@ impl Walker<'_> {
             }
             Fetched::Unreadable(why) => {
                 self.report.verdicts.push((i, DigestVerdict::Unreadable));
-                self.push(FindingKind::AccessError, &slot.bucket, &slot.key, format!("could not read digest: {why}"));
+                self.push(FindingKind::AccessError, &slot.bucket, &slot.key, format!("could not read digest: {why}; the log files of its period are unchecked"));
             }
             Fetched::Present { metadata, .. } => {
                 let hint = self.successor_signatures.get(&(slot.bucket.as_str(), slot.key.as_str())).copied();

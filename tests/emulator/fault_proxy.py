@@ -11,8 +11,9 @@ uniformly:
   stall      nothing is sent for STALL seconds, then the connection closes
   stallbody  the headers and half the body, then nothing for STALL seconds, then a reset
 
-Usage: python fault_proxy.py UPSTREAM_PORT RATE SEED COUNTS_FILE [KINDS] [STALL]
-KINDS is a comma-separated subset (default: all). Prints "READY <port>" and serves until stdin
+Usage: python fault_proxy.py UPSTREAM_PORT RATE SEED COUNTS_FILE [KINDS] [STALL] [ONLY]
+KINDS is a comma-separated subset (default: all). ONLY limits faults to requests whose request
+line contains that text (e.g. "/CloudTrail/" for log-file GETs). Prints "READY <port>" and serves until stdin
 closes. COUNTS_FILE gets {"requests": n, "faults": {kind: n}} after every request.
 """
 import asyncio
@@ -29,6 +30,7 @@ COUNTS_FILE = sys.argv[4]
 ALL_KINDS = ["slowdown", "internal", "reset", "truncate", "stall", "stallbody"]
 KINDS = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else ALL_KINDS
 STALL = float(sys.argv[6]) if len(sys.argv) > 6 else 30.0
+ONLY = sys.argv[7].encode() if len(sys.argv) > 7 and sys.argv[7] else b""
 counts = {"requests": 0, "faults": {k: 0 for k in KINDS}}
 
 
@@ -95,7 +97,8 @@ async def handle(reader, writer):
         writer.close()
         return
     counts["requests"] += 1
-    kind = RNG.choice(KINDS) if RNG.random() < RATE else None
+    eligible = ONLY in head.split(b"\r\n", 1)[0]
+    kind = RNG.choice(KINDS) if eligible and RNG.random() < RATE else None
     if kind:
         counts["faults"][kind] += 1
     save()
