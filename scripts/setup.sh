@@ -13,3 +13,10 @@ export TRAILPROOF_PYTHON="${TRAILPROOF_PYTHON:-$PWD/.venv/bin/python}"
 if [ ! -x .bench/tools/bin/s3s-fs ]; then
   cargo install s3s-fs@0.14.1 --features binary --locked --root .bench/tools
 fi
+# - cargo-deny (licences, bans, sources) and cargo-fuzz (the fuzz smoke run), into .bench/tools.
+if [ ! -x .bench/tools/bin/cargo-deny ]; then
+  cargo install cargo-deny@0.20.2 --locked --root .bench/tools
+fi
+if [ ! -x .bench/tools/bin/cargo-fuzz ]; then
+  cargo install cargo-fuzz@0.13.2 --locked --root .bench/tools || echo "warning: cargo-fuzz could not be installed" >&2
+fi

@@ -17,6 +17,9 @@ pub struct PublicKey {
     pub fingerprint: String,
     /// The key as PKCS#1 RSAPublicKey DER, the form `ring` verifies with.
     pub pkcs1_der: Vec<u8>,
+    /// The DER exactly as published (PKCS#1 or SPKI): the fingerprint is over these bytes, so key
+    /// files are written with them.
+    pub published_der: Vec<u8>,
     pub valid_from: DateTime<Utc>,
     pub valid_to: DateTime<Utc>,
 }
@@ -68,7 +71,7 @@ impl PublicKey {
         if !actual.eq_ignore_ascii_case(stated_fingerprint) {
             return Err(KeyError::FingerprintMismatch { stated: stated_fingerprint.to_string(), actual });
         }
-        Ok(PublicKey { fingerprint: actual, pkcs1_der: to_pkcs1_der(der)?, valid_from, valid_to })
+        Ok(PublicKey { fingerprint: actual, pkcs1_der: to_pkcs1_der(der)?, published_der: der.to_vec(), valid_from, valid_to })
     }
 }
 
@@ -183,7 +186,7 @@ impl KeyRing {
             .flatten()
             .map(|k| {
                 serde_json::json!({
-                    "Value": base64::engine::general_purpose::STANDARD.encode(&k.pkcs1_der),
+                    "Value": base64::engine::general_purpose::STANDARD.encode(&k.published_der),
                     "ValidityStartTime": k.valid_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     "ValidityEndTime": k.valid_to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     "Fingerprint": k.fingerprint,

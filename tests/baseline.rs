@@ -57,9 +57,27 @@ async fn clients() -> Clients {
     }
 }
 
+/// An alarm on `namespace`/`metric` (threshold >= 1 in 300 s) notifying `topic`.
+async fn put_alarm(c: &Clients, name: &str, namespace: &str, metric: &str, statistic: aws_sdk_cloudwatch::types::Statistic, actions_enabled: bool, topic: &str) {
+    c.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace(namespace)
+        .metric_name(metric)
+        .statistic(statistic)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .actions_enabled(actions_enabled)
+        .alarm_actions(topic_arn(topic))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A filter and its alarm for one rule, as an account would deploy them.
 async fn deploy_rule(c: &Clients, id: &str, pattern: &str, topic: &str) {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
     use aws_sdk_cloudwatchlogs::types::MetricTransformation;
     // moto adds a second filter of the same name where AWS replaces it.
     let _ = c.logs.delete_metric_filter().log_group_name(LOG_GROUP).filter_name(id).send().await;
@@ -72,21 +90,7 @@ async fn deploy_rule(c: &Clients, id: &str, pattern: &str, topic: &str) {
         .send()
         .await
         .unwrap();
-    c.cloudwatch
-        .put_metric_alarm()
-        .alarm_name(id)
-        .namespace(NAMESPACE)
-        .metric_name(id)
-        .statistic(Statistic::Sum)
-        .period(300)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .actions_enabled(true)
-        .alarm_actions(topic_arn(topic))
-        .send()
-        .await
-        .unwrap();
+    put_alarm(c, id, NAMESPACE, id, aws_sdk_cloudwatch::types::Statistic::Sum, true, topic).await;
 }
 
 /// An account that meets `baseline`: a hardened, logging multi-region trail delivering to
@@ -273,20 +277,7 @@ fn alarm_on_the_wrong_namespace_fails_the_alarm_check() {
     runtime().block_on(async {
         let c = clients().await;
         c.cloudwatch.delete_alarms().alarm_names("cis-4.5").send().await.unwrap();
-        c.cloudwatch
-            .put_metric_alarm()
-            .alarm_name("cis-4.5-elsewhere")
-            .namespace("CISBenchmark")
-            .metric_name("cis-4.5")
-            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .alarm_actions(topic_arn("security-alerts"))
-            .send()
-            .await
-            .unwrap();
+        put_alarm(&c, "cis-4.5-elsewhere", "CISBenchmark", "cis-4.5", aws_sdk_cloudwatch::types::Statistic::Sum, true, "security-alerts").await;
     });
     let run = run_baseline(&["--output", "json"]);
     let evidence = assert_only_failures(&run, &["cis-4.5.alarm", "cis-4.5.notification"]);
@@ -299,20 +290,7 @@ fn average_instead_of_sum_fails_the_alarm_check() {
     compliant_account(&cis());
     runtime().block_on(async {
         let c = clients().await;
-        c.cloudwatch
-            .put_metric_alarm()
-            .alarm_name("cis-4.6")
-            .namespace(NAMESPACE)
-            .metric_name("cis-4.6")
-            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .alarm_actions(topic_arn("security-alerts"))
-            .send()
-            .await
-            .unwrap();
+        put_alarm(&c, "cis-4.6", NAMESPACE, "cis-4.6", aws_sdk_cloudwatch::types::Statistic::Average, true, "security-alerts").await;
     });
     let run = run_baseline(&["--output", "json"]);
     let evidence = assert_only_failures(&run, &["cis-4.6.alarm", "cis-4.6.notification"]);
@@ -326,21 +304,7 @@ fn disabled_alarm_actions_fail_the_alarm_check() {
     runtime().block_on(async {
         // moto answers DisableAlarmActions with a 500; putting the alarm again does the same.
         let c = clients().await;
-        c.cloudwatch
-            .put_metric_alarm()
-            .alarm_name("cis-4.8")
-            .namespace(NAMESPACE)
-            .metric_name("cis-4.8")
-            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .actions_enabled(false)
-            .alarm_actions(topic_arn("security-alerts"))
-            .send()
-            .await
-            .unwrap();
+        put_alarm(&c, "cis-4.8", NAMESPACE, "cis-4.8", aws_sdk_cloudwatch::types::Statistic::Sum, false, "security-alerts").await;
     });
     let run = run_baseline(&["--output", "json"]);
     let evidence = assert_only_failures(&run, &["cis-4.8.alarm", "cis-4.8.notification"]);

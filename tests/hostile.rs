@@ -135,7 +135,8 @@ fn oversized_digest_object_is_refused_unread() {
 fn hostile_digest_contents_are_format_findings() {
     let entry = r#"{"s3Bucket":"b","s3Object":"AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/01/x.json.gz","hashValue":"00","hashAlgorithm":"SHA-256"}"#;
     // (name, edit of the digest JSON, finding kind on that digest, message part)
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> Vec<u8>>, &str, &str)> = vec![
+    type Edit = Box<dyn Fn(&str) -> Vec<u8>>;
+    let cases: Vec<(&str, Edit, &str, &str)> = vec![
         ("million-entries", Box::new(move |json: &str| json.replacen("\"logFiles\":[", &format!("\"logFiles\":[{},", vec![entry; 1_000_000].join(",")), 1).into_bytes()), "digest_format_invalid", "larger than the 67108864-byte limit"),
         ("invalid-utf8", Box::new(|json: &str| {
             let mut bytes = json.as_bytes().to_vec();

@@ -248,7 +248,8 @@ pub(crate) fn management_events(sel: &EventSelectors, allowed: &[String]) -> (St
         return (Status::Pass, "read and write management events are recorded".into());
     }
     let mut why = Vec::new();
-    let directions: [(&str, bool, fn(&Coverage) -> bool); 2] = [("read", read, |c| c.read), ("write", write, |c| c.write)];
+    type Wants = fn(&Coverage) -> bool;
+    let directions: [(&str, bool, Wants); 2] = [("read", read, |c| c.read), ("write", write, |c| c.write)];
     for (dir, ok, wants) in directions {
         if ok {
             continue;

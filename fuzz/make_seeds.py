@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Regenerates the committed seed corpora in fuzz/seeds/<target>/ from the bundled sample trail
+(testdata/sample, written by trailproof-sim with TEST keys) and keys/. Needs python3 and openssl.
+Run from anywhere: python3 fuzz/make_seeds.py"""
+import base64, glob, gzip, hashlib, io, json, os, shutil, struct, subprocess, zlib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEEDS = os.path.join(ROOT, "fuzz", "seeds")
+SAMPLE = os.path.join(ROOT, "testdata", "sample")
+
+
+def out(target, name, data):
+    d = os.path.join(SEEDS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def gz(b, level=6, name=None, extra=None, comment=None):
+    """A gzip member, optionally with FNAME/FEXTRA/FCOMMENT header fields."""
+    if name is None and extra is None and comment is None:
+        return gzip.compress(b, compresslevel=level, mtime=0)
+    flg, hdr = 0, b""
+    if extra is not None:
+        flg |= 4
+        hdr += struct.pack("<H", len(extra)) + extra
+    if name is not None:
+        flg |= 8
+        hdr += name + b"\0"
+    if comment is not None:
+        flg |= 16
+        hdr += comment + b"\0"
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    body = c.compress(b) + c.flush()
+    return bytes([0x1F, 0x8B, 8, flg, 0, 0, 0, 0, 0, 255]) + hdr + body + struct.pack("<II", zlib.crc32(b), len(b) & 0xFFFFFFFF)
+
+
+def sample(kind):
+    files = sorted(glob.glob(os.path.join(SAMPLE, "**", "*.json.gz"), recursive=True))
+    return [f for f in files if ("CloudTrail-Digest" in f) == (kind == "digest")]
+
+
+def digest_seeds():
+    files = sample("digest")
+    chosen = files[:1] + files[1::6]  # the chain start and a spread of the rest
+    for i, f in enumerate(chosen):
+        out("digest", f"sample-{i:02}.json.gz", open(f, "rb").read())
+    raw = open(files[3], "rb").read()
+    text = gzip.decompress(raw).decode()
+    d = json.loads(text)
+    muts = {
+        "missing-prevsig": {k: v for k, v in d.items() if k != "previousDigestSignature"},
+        "missing-logfiles": {k: v for k, v in d.items() if k != "logFiles"},
+        "md5-algorithm": {**d, "digestSignatureAlgorithm": "MD5withRSA"},
+        "bad-time": {**d, "digestEndTime": "2026-02-30T25:00:00Z"},
+        "offset-time": {**d, "digestEndTime": "2026-03-01T06:17:42.123+01:00"},
+        "chain-start": {**d, "previousDigestS3Bucket": None, "previousDigestS3Object": None,
+                        "previousDigestHashValue": None, "previousDigestSignature": None},
+        "empty-logfiles": {**d, "logFiles": [], "newestEventTime": None, "oldestEventTime": None},
+        "extra-fields": {**d, "unknown": {"nested": [1, 2.5, None, True]}, "awsAccountId": "\u00e9\u4e2d\ud83d\ude00"},
+        "number-instead-of-string": {**d, "digestS3Bucket": 12},
+        "logfile-missing-hash": {**d, "logFiles": [{k: v for k, v in e.items() if k != "hashValue"} for e in d["logFiles"]]},
+    }
+    for name, v in muts.items():
+        out("digest", f"{name}.json.gz", gz(json.dumps(v, separators=(",", ":")).encode()))
+    out("digest", "pretty.json.gz", gz(json.dumps(d, indent=2).encode()))
+    out("digest", "duplicate-key.json.gz", gz(text.replace("{", '{"digestEndTime":"x",', 1).encode()))
+    out("digest", "top-level-array.json.gz", gz(b"[" + text.encode() + b"]"))
+    out("digest", "not-utf8.json.gz", gz(text.encode().replace(b"111122223333", b"\xff\xfe", 1)))
+    out("digest", "stored-block.json.gz", gz(text.encode(), level=0))
+    out("digest", "header-fields.json.gz", gz(text.encode(), name=b"d.json", extra=b"AB\x02\x00hi", comment=b"c"))
+    out("digest", "truncated.gz", raw[:-7])
+    out("digest", "trailing-byte.gz", raw + b"\0")
+    out("digest", "two-members.gz", raw + gz(b"{}"))
+    out("digest", "bomb.gz", gz(b" " * (80 << 10), level=9))  # just over the harnesses' 64 KiB
+    out("digest", "empty.gz", gz(b""))
+    out("digest", "plain.json", text.encode())
+
+
+def der(pem, form):
+    args = ["openssl", "rsa", "-in", pem, "-outform", "DER"] + (["-RSAPublicKey_out"] if form == "pkcs1" else ["-pubout"])
+    return subprocess.run(args, check=True, capture_output=True).stdout
+
+
+def public_key_seeds():
+    spki_values = []
+    for pem in sorted(glob.glob(os.path.join(ROOT, "keys", "*.pem"))):
+        stem = os.path.basename(pem)[:-4]
+        for form in ("pkcs1", "spki"):
+            b = der(pem, form)
+            out("public_key", f"{stem}.{form}.der", b)
+            if form == "spki":
+                spki_values.append(b)
+    for f in sorted(glob.glob(os.path.join(ROOT, "keys", "public-keys", "*.json"))):
+        out("public_key", os.path.basename(f), open(f, "rb").read())
+    us = json.load(open(os.path.join(ROOT, "testdata", "public-keys.json")))
+    out("public_key", "testdata-public-keys.json", json.dumps(us, separators=(",", ":")).encode())
+    e = us["PublicKeyList"][0]
+    b64 = lambda b: base64.b64encode(b).decode()
+    md5 = lambda b: hashlib.md5(b).hexdigest()
+    s = spki_values[0]
+    variants = {
+        "spki-value": [{**e, "Value": b64(s), "Fingerprint": md5(s)}],
+        "epoch-times": [{**e, "ValidityStartTime": 1770681600, "ValidityEndTime": 1773273600.5}],
+        "mixed-bad": [e, {**e, "Value": "!!!", "Fingerprint": "aa"},
+                      {**e, "Fingerprint": "00" * 16}, {**e, "ValidityStartTime": None},
+                      {**e, "ValidityEndTime": "2026-03-12"}, {**e, "Value": " " + e["Value"] + "\n"}],
+        "empty": [],
+    }
+    for name, lst in variants.items():
+        out("public_key", f"{name}.json", json.dumps({"PublicKeyList": lst}).encode())
+
+
+def log_file_seeds():
+    # Each seed: a 2-byte little-endian split point, then the stored gzip bytes.
+    files = sample("log")
+    for i, f in enumerate(files[::8]):
+        b = open(f, "rb").read()
+        out("log_file", f"sample-{i:02}", struct.pack("<H", (i * 97) % (len(b) + 1)) + b)
+    raw = open(files[0], "rb").read()
+    body = gzip.decompress(raw)
+    seeds = {
+        "truncated": raw[:-3],
+        "trailing-byte": raw + b"\0",
+        "two-members": raw + gz(b"{}"),
+        "empty-member": gz(b""),
+        "empty-input": b"",
+        "header-fields": gz(body, name=b"log.json", extra=b"xy\x00\x00", comment=b"hi"),
+        "stored-block": gz(body, level=0),
+        "bomb": gz(b"\0" * (80 << 10), level=9),
+        "bad-crc": raw[:-8] + bytes(4) + raw[-4:],
+        "bad-isize": raw[:-4] + b"\xff\xff\xff\xff",
+    }
+    for name, b in seeds.items():
+        out("log_file", name, struct.pack("<H", len(b) // 2) + b)
+
+
+if __name__ == "__main__":
+    if os.path.isdir(SEEDS):
+        shutil.rmtree(SEEDS)
+    digest_seeds()
+    public_key_seeds()
+    log_file_seeds()
+    for t in sorted(os.listdir(SEEDS)):
+        fs = os.listdir(os.path.join(SEEDS, t))
+        print(t, len(fs), "files", sum(os.path.getsize(os.path.join(SEEDS, t, f)) for f in fs), "bytes")
