@@ -62,6 +62,7 @@ fn judge_rule(rule: &CompiledRule, snapshot: &AccountSnapshot, trails: &[&Trail]
 
     // Every filter on every judged trail's log group, with its verdict over the corpus.
     let mut judged = Vec::new();
+    let mut group_names = Vec::new();
     for arn in groups {
         let key = arn.strip_suffix(":*").unwrap_or(arn);
         let Some(group) = snapshot.log_groups.get(key) else {
@@ -73,7 +74,10 @@ fn judge_rule(rule: &CompiledRule, snapshot: &AccountSnapshot, trails: &[&Trail]
                 fail_all(Status::Error, &group.name, format!("could not read metric filters: {e}"), results);
                 return;
             }
-            Fetched::Ok(filters) => judged.extend(filters.iter().map(|f| (group, f, judge_filter(rule, f)))),
+            Fetched::Ok(filters) => {
+                group_names.push(group.name.clone());
+                judged.extend(filters.iter().map(|f| (group, f, judge_filter(rule, f))));
+            }
         }
     }
     let passing: Vec<_> = judged.iter().filter(|(_, _, v)| v.is_ok()).collect();
@@ -93,7 +97,7 @@ fn judge_rule(rule: &CompiledRule, snapshot: &AccountSnapshot, trails: &[&Trail]
                 format!("no metric filter has the expected meaning; closest: {}", shown.join(" | "))
             }
         };
-        results.push(filter_check.status(Status::Fail, passing_resource(&judged), evidence));
+        results.push(filter_check.status(Status::Fail, group_names.join(", "), evidence));
         let downstream = format!("no metric filter with the expected meaning (see {}.filter), so no metric to alarm on", rule.rule.id);
         results.push(alarm_check.status(Status::Fail, "-", downstream.clone()));
         results.push(notify_check.status(Status::Fail, "-", downstream));
@@ -153,10 +157,6 @@ fn judge_rule(rule: &CompiledRule, snapshot: &AccountSnapshot, trails: &[&Trail]
     // alarm → topic → subscription
     let (status, resource, evidence) = judge_notification(&good_alarms, snapshot, rule.rule.alarm.notification);
     results.push(notify_check.status(status, resource, evidence));
-}
-
-fn passing_resource(judged: &[(&super::snapshot::LogGroup, &MetricFilter, Result<(), Misfit>)]) -> String {
-    judged.first().map(|(g, _, _)| g.name.clone()).unwrap_or_else(|| "-".into())
 }
 
 /// How a filter departs from a rule's meaning.
