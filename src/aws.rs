@@ -1,7 +1,7 @@
 //! AWS clients and the CloudTrail calls trailproof makes: trail lookup, bucket region, public keys.
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudtrail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::keys::{KeyRing, PublicKey};
 
@@ -137,8 +137,7 @@ pub async fn list_public_keys(client: &aws_sdk_cloudtrail::Client, start: DateTi
             .map_err(|e| format!("ListPublicKeys: {}", describe(e)))?;
         for k in out.public_key_list() {
             let fp = k.fingerprint().unwrap_or_default();
-            let time = |t: Option<&aws_sdk_cloudtrail::primitives::DateTime>| t.and_then(|t| Utc.timestamp_opt(t.secs(), 0).single());
-            let built = match (k.value(), time(k.validity_start_time()), time(k.validity_end_time())) {
+            let built = match (k.value(), smithy_utc(k.validity_start_time()), smithy_utc(k.validity_end_time())) {
                 (Some(der), Some(from), Some(to)) => PublicKey::new(der.as_ref(), fp, from, to).map_err(|e| e.to_string()),
                 _ => Err("ListPublicKeys entry lacks a value or validity time".to_string()),
             };
@@ -170,12 +169,11 @@ impl crate::keysource::KeySource for ApiKeys {
 /// GetTrailStatus, reduced to what the tail check needs.
 pub async fn trail_status(client: &aws_sdk_cloudtrail::Client, trail_arn: &str) -> Result<crate::integrity::completeness::TrailStatus, String> {
     let out = client.get_trail_status().name(trail_arn).send().await.map_err(|e| format!("GetTrailStatus: {}", describe(e)))?;
-    let time = |t: Option<&aws_sdk_cloudtrail::primitives::DateTime>| t.and_then(|t| Utc.timestamp_opt(t.secs(), 0).single());
     Ok(crate::integrity::completeness::TrailStatus {
         is_logging: out.is_logging(),
-        latest_digest_delivery: time(out.latest_digest_delivery_time()),
-        start_logging: time(out.start_logging_time()),
-        stop_logging: time(out.stop_logging_time()),
+        latest_digest_delivery: smithy_utc(out.latest_digest_delivery_time()),
+        start_logging: smithy_utc(out.start_logging_time()),
+        stop_logging: smithy_utc(out.stop_logging_time()),
     })
 }
 
