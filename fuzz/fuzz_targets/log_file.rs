@@ -1,6 +1,8 @@
 //! Log files: see `log_file` in fuzz/harness.rs, which tests/fuzz_regressions.rs also replays.
 #![no_main]
 
+// Each target uses one of the shared harness's functions.
+#[allow(dead_code)]
 #[path = "../harness.rs"]
 mod harness;
 

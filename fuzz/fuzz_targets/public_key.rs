@@ -1,6 +1,8 @@
 //! Keys: see `public_key` in fuzz/harness.rs, which tests/fuzz_regressions.rs also replays.
 #![no_main]
 
+// Each target uses one of the shared harness's functions.
+#[allow(dead_code)]
 #[path = "../harness.rs"]
 mod harness;
 
