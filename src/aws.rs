@@ -80,6 +80,27 @@ pub fn describe<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'sta
     }
 }
 
+/// The page tokens of one paginated listing. A server that hands back a token it already gave
+/// would be paged forever; that is an error, not the end of the list, so nothing goes unlisted
+/// in silence. (The SDK's paginators stop quietly on a repeated token instead.)
+#[derive(Default)]
+pub struct PageTokens {
+    seen: std::collections::HashSet<String>,
+}
+
+impl PageTokens {
+    /// The token for the next page, or `None` after the last page.
+    pub fn next(&mut self, received: Option<&str>) -> Result<Option<String>, String> {
+        match received {
+            Some(t) if !t.is_empty() => match self.seen.insert(t.to_string()) {
+                true => Ok(Some(t.to_string())),
+                false => Err(format!("the server repeated the page token {t:?}; the listing would never end")),
+            },
+            _ => Ok(None),
+        }
+    }
+}
+
 /// The bucket's region; GetBucketLocation answers an empty constraint for us-east-1.
 pub async fn bucket_region(client: &aws_sdk_s3::Client, bucket: &str) -> Result<String, String> {
     let out = client.get_bucket_location().bucket(bucket).send().await.map_err(|e| format!("GetBucketLocation {bucket}: {}", describe(e)))?;
@@ -125,7 +146,7 @@ fn smithy_time(t: DateTime<Utc>) -> aws_sdk_cloudtrail::primitives::DateTime {
 /// remembered as rejected.
 pub async fn list_public_keys(client: &aws_sdk_cloudtrail::Client, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<KeyRing, String> {
     let mut ring = KeyRing::default();
-    let mut token = None;
+    let (mut pages, mut token) = (PageTokens::default(), None);
     loop {
         let out = client
             .list_public_keys()
@@ -146,9 +167,9 @@ pub async fn list_public_keys(client: &aws_sdk_cloudtrail::Client, start: DateTi
                 Err(why) => ring.reject(fp, why),
             }
         }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(ring),
+        token = pages.next(out.next_token()).map_err(|e| format!("ListPublicKeys: {e}"))?;
+        if token.is_none() {
+            return Ok(ring);
         }
     }
 }
@@ -272,7 +293,7 @@ pub async fn bucket_hardening(s3: &aws_sdk_s3::Client, bucket: &str) -> Bucket {
 
 pub async fn metric_filters(logs: &aws_sdk_cloudwatchlogs::Client, log_group: &str) -> Result<Vec<MetricFilter>, String> {
     let mut filters = Vec::new();
-    let mut token = None;
+    let (mut pages, mut token) = (PageTokens::default(), None);
     loop {
         let out = logs
             .describe_metric_filters()
@@ -294,16 +315,16 @@ pub async fn metric_filters(logs: &aws_sdk_cloudwatchlogs::Client, log_group: &s
                 })
                 .collect(),
         }));
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(filters),
+        token = pages.next(out.next_token()).map_err(|e| format!("DescribeMetricFilters {log_group}: {e}"))?;
+        if token.is_none() {
+            return Ok(filters);
         }
     }
 }
 
 pub async fn metric_alarms(cloudwatch: &aws_sdk_cloudwatch::Client) -> Result<Vec<Alarm>, String> {
     let mut alarms = Vec::new();
-    let mut token = None;
+    let (mut pages, mut token) = (PageTokens::default(), None);
     loop {
         let out = cloudwatch
             .describe_alarms()
@@ -327,9 +348,9 @@ pub async fn metric_alarms(cloudwatch: &aws_sdk_cloudwatch::Client) -> Result<Ve
             dimensions: a.dimensions().iter().map(|d| format!("{}={}", d.name().unwrap_or_default(), d.value().unwrap_or_default())).collect(),
             uses_metric_math: !a.metrics().is_empty(),
         }));
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(alarms),
+        token = pages.next(out.next_token()).map_err(|e| format!("DescribeAlarms: {e}"))?;
+        if token.is_none() {
+            return Ok(alarms);
         }
     }
 }
@@ -342,7 +363,7 @@ pub async fn sns_topic(sns: &aws_sdk_sns::Client, arn: &str) -> Result<Topic, St
         Err(e) => return Err(format!("GetTopicAttributes {arn}: {}", describe(e))),
     }
     let mut subscriptions = Vec::new();
-    let mut token = None;
+    let (mut pages, mut token) = (PageTokens::default(), None);
     loop {
         let out = sns
             .list_subscriptions_by_topic()
@@ -356,9 +377,26 @@ pub async fn sns_topic(sns: &aws_sdk_sns::Client, arn: &str) -> Result<Topic, St
             protocol: s.protocol().unwrap_or_default().to_string(),
             endpoint: s.endpoint().unwrap_or_default().to_string(),
         }));
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(Topic { exists: true, subscriptions }),
+        token = pages.next(out.next_token()).map_err(|e| format!("ListSubscriptionsByTopic {arn}: {e}"))?;
+        if token.is_none() {
+            return Ok(Topic { exists: true, subscriptions });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PageTokens;
+
+    #[test]
+    fn page_tokens_end_on_none_or_empty_and_refuse_a_repeat() {
+        let mut pages = PageTokens::default();
+        assert_eq!(pages.next(Some("a")), Ok(Some("a".into())));
+        assert_eq!(pages.next(Some("b")), Ok(Some("b".into())));
+        // A cycle back to an earlier token, not only the one just sent, would loop too.
+        let err = pages.next(Some("a")).unwrap_err();
+        assert!(err.contains("repeated the page token \"a\""), "{err}");
+        assert_eq!(PageTokens::default().next(None), Ok(None));
+        assert_eq!(PageTokens::default().next(Some("")), Ok(None));
     }
 }

@@ -223,3 +223,27 @@ fn stalled_servers_cannot_hang_the_run() {
         assert_eq!(run.code, 3, "{kinds}: {}{}", run.stdout, run.stderr);
     }
 }
+
+#[test]
+fn a_listing_that_never_ends_is_an_error_not_a_hang() {
+    let mut s = spec(&bucket("faults-loop"));
+    s.hours = 2;
+    let trail = simulate(&s);
+    upload(&trail);
+    create_trail(&trail);
+    // Every ListObjectsV2 page claims more to come, always under the same token.
+    let proxy = Proxy::start(1.0, 5, "loop", 1, "list-type=2");
+    let (run, took) = validate_via(&trail, &proxy.endpoint, &[], Duration::from_secs(120));
+    eprintln!("LOOP: {} -> exit {} after {took:?}", proxy.counts(), run.code);
+    assert!(proxy.counts()["faults"]["loop"].as_u64().unwrap() > 0);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let json = run.json();
+    let looped: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "access_error" && f["message"].as_str().unwrap().contains("repeated the page token \"loop\""))
+        .collect();
+    assert!(!looped.is_empty(), "{}", run.stdout);
+    assert_eq!(run.count("digests", "valid"), 0, "nothing listed is nothing checked: {}", run.stdout);
+}

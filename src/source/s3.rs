@@ -31,7 +31,7 @@ impl S3Source {
         delimiter: Option<&str>,
         mut page: impl FnMut(&aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output) -> bool,
     ) -> Result<(), SourceError> {
-        let mut token: Option<String> = None;
+        let (mut pages, mut token) = (crate::aws::PageTokens::default(), None);
         loop {
             let out = self
                 .client
@@ -47,10 +47,13 @@ impl S3Source {
             if !page(&out) {
                 return Ok(());
             }
-            match out.next_continuation_token() {
-                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return Ok(()),
+            if out.is_truncated() != Some(true) {
+                return Ok(());
             }
+            let listing = |why: String| SourceError::Access(format!("ListObjectsV2 s3://{bucket}/{prefix}: {why}"));
+            // Truncated but with no token: the rest of the listing cannot be asked for.
+            let next = out.next_continuation_token().ok_or_else(|| listing("truncated, with no continuation token".into()))?;
+            token = Some(pages.next(Some(next)).map_err(listing)?.ok_or_else(|| listing("truncated, with an empty continuation token".into()))?);
         }
     }
 }

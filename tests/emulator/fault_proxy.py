@@ -10,6 +10,9 @@ uniformly:
   truncate   the response's headers and only half its body, then the connection closes
   stall      nothing is sent for STALL seconds, then the connection closes
   stallbody  the headers and half the body, then nothing for STALL seconds, then a reset
+  loop       the first page again, whatever page was asked for, with its page token always
+             "loop" (S3 ListObjectsV2 XML: IsTruncated true; JSON APIs: NextToken), so a client
+             that trusts it pages forever
 
 Usage: python fault_proxy.py UPSTREAM_PORT RATE SEED COUNTS_FILE [KINDS] [STALL] [ONLY]
 KINDS is a comma-separated subset (default: all). ONLY limits faults to requests whose request
@@ -18,6 +21,7 @@ closes. COUNTS_FILE gets {"requests": n, "faults": {kind: n}} after every reques
 """
 import asyncio
 import json
+import re
 import random
 import socket
 import struct
@@ -27,7 +31,7 @@ UPSTREAM = int(sys.argv[1])
 RATE = float(sys.argv[2])
 RNG = random.Random(int(sys.argv[3]))
 COUNTS_FILE = sys.argv[4]
-ALL_KINDS = ["slowdown", "internal", "reset", "truncate", "stall", "stallbody"]
+ALL_KINDS = ["slowdown", "internal", "reset", "truncate", "stall", "stallbody", "loop"]
 KINDS = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else ALL_KINDS
 STALL = float(sys.argv[6]) if len(sys.argv) > 6 else 30.0
 ONLY = sys.argv[7].encode() if len(sys.argv) > 7 and sys.argv[7] else b""
@@ -82,6 +86,29 @@ def error_response(status, reason, code, json_api):
     )
 
 
+def first_page(head):
+    """The request without its S3 continuation token (the emulator knows no token "loop")."""
+    line, rest = head.split(b"\r\n", 1)
+    line = re.sub(rb"&continuation-token=[^&\s]*", b"", line)
+    line = re.sub(rb"\?continuation-token=[^&\s]*&?", b"?", line)
+    return line + b"\r\n" + rest
+
+
+def endless_page(response):
+    """The response with its page token replaced by "loop", and Content-Length to match."""
+    split = response.find(b"\r\n\r\n")
+    head, body = response[:split], response[split + 4 :]
+    if body.lstrip().startswith(b"{"):
+        doc = json.loads(body)
+        doc["NextToken"] = "loop"
+        body = json.dumps(doc).encode()
+    else:
+        body = re.sub(rb"<(IsTruncated|NextContinuationToken)>[^<]*</\1>", b"", body)
+        body = body.replace(b"</ListBucketResult>", b"<IsTruncated>true</IsTruncated><NextContinuationToken>loop</NextContinuationToken></ListBucketResult>")
+    lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"content-length:")]
+    return b"\r\n".join(lines + [f"Content-Length: {len(body)}".encode()]) + b"\r\n\r\n" + body
+
+
 def reset(writer):
     sock = writer.get_extra_info("socket")
     if sock is not None:
@@ -116,7 +143,7 @@ async def handle(reader, writer):
             reset(writer)
             return
         else:
-            response = await forward(head, body)
+            response = await forward(first_page(head) if kind == "loop" else head, body)
             if kind in ("truncate", "stallbody"):
                 split = response.find(b"\r\n\r\n") + 4
                 body_len = len(response) - split
@@ -127,7 +154,7 @@ async def handle(reader, writer):
                     await asyncio.sleep(STALL)
                 reset(writer)
                 return
-            writer.write(response)
+            writer.write(endless_page(response) if kind == "loop" else response)
         await writer.drain()
         writer.close()
     except (ConnectionError, OSError):
