@@ -15,7 +15,7 @@ uniformly:
              that trusts it pages forever
 
 Usage: python fault_proxy.py UPSTREAM_PORT RATE SEED COUNTS_FILE [KINDS] [STALL] [ONLY]
-KINDS is a comma-separated subset (default: all). ONLY limits faults to requests whose request
+KINDS is a comma-separated list (default: all but loop). ONLY limits faults to requests whose request
 line contains that text (e.g. "/CloudTrail/" for log-file GETs). Prints "READY <port>" and serves until stdin
 closes. COUNTS_FILE gets {"requests": n, "faults": {kind: n}} after every request.
 """
@@ -31,7 +31,8 @@ UPSTREAM = int(sys.argv[1])
 RATE = float(sys.argv[2])
 RNG = random.Random(int(sys.argv[3]))
 COUNTS_FILE = sys.argv[4]
-ALL_KINDS = ["slowdown", "internal", "reset", "truncate", "stall", "stallbody", "loop"]
+# The transient faults; "loop" is a broken server, not a transient fault, so it is only drawn when named.
+ALL_KINDS = ["slowdown", "internal", "reset", "truncate", "stall", "stallbody"]
 KINDS = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else ALL_KINDS
 STALL = float(sys.argv[6]) if len(sys.argv) > 6 else 30.0
 ONLY = sys.argv[7].encode() if len(sys.argv) > 7 and sys.argv[7] else b""
