@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
+use trailproof::integrity::completeness::log_key_time;
+use trailproof::integrity::digest::LogFileEntry;
 use trailproof::sim::SimTrail;
 
 struct Proxy {
@@ -246,4 +248,34 @@ fn a_listing_that_never_ends_is_an_error_not_a_hang() {
         .collect();
     assert!(!looped.is_empty(), "{}", run.stdout);
     assert_eq!(run.count("digests", "valid"), 0, "nothing listed is nothing checked: {}", run.stdout);
+}
+
+#[test]
+fn a_log_file_at_the_edge_of_an_unread_digest_is_unchecked_not_injected() {
+    let mut s = spec(&bucket("faults-edge"));
+    s.hours = 48;
+    let trail = simulate(&s);
+    // A digest listing a log file stamped in the minute its period ends, followed by the next
+    // digest of its chain. From the stamp alone (truncated to the minute) the file could have
+    // been delivered in either period.
+    let minute = chrono::Duration::minutes(1);
+    let edge = (0..trail.digest_keys.len() - 1).find_map(|i| {
+        let (end, d) = (trail.digest_ends[i], trail.digest(&trail.digest_keys[i]));
+        let chained = trail.digest(&trail.digest_keys[i + 1]).digest_start_time == d.digest_end_time;
+        let at_edge = |l: &&LogFileEntry| log_key_time(&l.s3_object, &s.region).is_some_and(|t| t > end - minute && t < end);
+        let log = d.log_files.iter().find(at_edge)?;
+        chained.then(|| (trail.digest_keys[i].clone(), log.s3_object.clone()))
+    });
+    let (digest, log) = edge.expect("the simulated trail has a log file at a digest period's edge; change the spec if not");
+    upload(&trail);
+    create_trail(&trail);
+    // Only that digest is unreadable.
+    let name = digest.rsplit('/').next().unwrap();
+    let proxy = Proxy::start(1.0, 1, "internal", 1, name);
+    let (run, _) = validate_via(&trail, &proxy.endpoint, &["--max-attempts", "1"], Duration::from_secs(120));
+    eprintln!("EDGE: {digest} unread, {log} at its edge: {} -> exit {}", proxy.counts(), run.code);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let got = findings(&run);
+    assert!(got.iter().any(|f| f.0 == "access_error" && f.1 == digest), "{got:?}");
+    assert!(!got.iter().any(|f| f.0 == "log_unreferenced" && f.2 == "error"), "an unchecked log file reported as injected: {got:?}");
 }
