@@ -115,6 +115,16 @@ fn listing_digest(trail: &SimTrail, log_key: &str) -> Option<String> {
     trail.digest_keys.iter().find(|d| trail.digest(d).log_files.iter().any(|l| l.s3_object == log_key)).cloned()
 }
 
+/// A simulated trail of `hours`, uploaded, with its trail created.
+fn trail_in_s3(name: &str, hours: u32) -> SimTrail {
+    let mut s = spec(&bucket(name));
+    s.hours = hours;
+    let trail = simulate(&s);
+    upload(&trail);
+    create_trail(&trail);
+    trail
+}
+
 /// A small trail with one modified log file: the fault-free verdict is "tampered".
 fn tampered_trail(name: &str) -> SimTrail {
     let mut s = spec(&bucket(name));
@@ -189,11 +199,7 @@ fn ten_percent_faults_give_the_fault_free_verdict_or_an_honest_incomplete() {
 
 #[test]
 fn truncated_bodies_are_never_hashed_as_complete() {
-    let mut s = spec(&bucket("faults-truncated"));
-    s.hours = 4;
-    let trail = simulate(&s);
-    upload(&trail);
-    create_trail(&trail);
+    let trail = trail_in_s3("faults-truncated", 4);
     // Half the log-file responses are cut in half, and nothing is retried.
     let proxy = Proxy::start(0.5, 7, "truncate", 1, "/CloudTrail/");
     let (run, _) = validate_via(&trail, &proxy.endpoint, &["--max-attempts", "1"], Duration::from_secs(120));
@@ -212,11 +218,7 @@ fn truncated_bodies_are_never_hashed_as_complete() {
 
 #[test]
 fn stalled_servers_cannot_hang_the_run() {
-    let mut s = spec(&bucket("faults-stall"));
-    s.hours = 2;
-    let trail = simulate(&s);
-    upload(&trail);
-    create_trail(&trail);
+    let trail = trail_in_s3("faults-stall", 2);
     for kinds in ["stall", "stallbody"] {
         // Every response stalls for 10 minutes; timeouts of 1 s and 2 attempts must end the run.
         let proxy = Proxy::start(1.0, 3, kinds, 600, "");
@@ -228,11 +230,7 @@ fn stalled_servers_cannot_hang_the_run() {
 
 #[test]
 fn a_listing_that_never_ends_is_an_error_not_a_hang() {
-    let mut s = spec(&bucket("faults-loop"));
-    s.hours = 2;
-    let trail = simulate(&s);
-    upload(&trail);
-    create_trail(&trail);
+    let trail = trail_in_s3("faults-loop", 2);
     // Every ListObjectsV2 page claims more to come, always under the same token.
     let proxy = Proxy::start(1.0, 5, "loop", 1, "list-type=2");
     let (run, took) = validate_via(&trail, &proxy.endpoint, &[], Duration::from_secs(120));
@@ -252,9 +250,7 @@ fn a_listing_that_never_ends_is_an_error_not_a_hang() {
 
 #[test]
 fn a_log_file_at_the_edge_of_an_unread_digest_is_unchecked_not_injected() {
-    let mut s = spec(&bucket("faults-edge"));
-    s.hours = 48;
-    let trail = simulate(&s);
+    let trail = trail_in_s3("faults-edge", 48);
     // A digest listing a log file stamped in the minute its period ends, followed by the next
     // digest of its chain. From the stamp alone (truncated to the minute) the file could have
     // been delivered in either period.
@@ -262,13 +258,11 @@ fn a_log_file_at_the_edge_of_an_unread_digest_is_unchecked_not_injected() {
     let edge = (0..trail.digest_keys.len() - 1).find_map(|i| {
         let (end, d) = (trail.digest_ends[i], trail.digest(&trail.digest_keys[i]));
         let chained = trail.digest(&trail.digest_keys[i + 1]).digest_start_time == d.digest_end_time;
-        let at_edge = |l: &&LogFileEntry| log_key_time(&l.s3_object, &s.region).is_some_and(|t| t > end - minute && t < end);
+        let at_edge = |l: &&LogFileEntry| log_key_time(&l.s3_object, &trail.spec.region).is_some_and(|t| t > end - minute && t < end);
         let log = d.log_files.iter().find(at_edge)?;
         chained.then(|| (trail.digest_keys[i].clone(), log.s3_object.clone()))
     });
     let (digest, log) = edge.expect("the simulated trail has a log file at a digest period's edge; change the spec if not");
-    upload(&trail);
-    create_trail(&trail);
     // Only that digest is unreadable.
     let name = digest.rsplit('/').next().unwrap();
     let proxy = Proxy::start(1.0, 1, "internal", 1, name);
