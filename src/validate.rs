@@ -494,10 +494,9 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         .collect();
     match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), &covered).await {
         Ok(mut found) => {
-            // At a covered period's edge the log file may be the unread neighbour's, so it is
-            // unchecked too, not injected.
-            let surely_covered = |u: &completeness::Unreferenced| u.inside_covered_period && !u.at_covered_edge;
-            found.retain(|u| surely_covered(u) || !unread.iter().any(|(s, e)| u.delivered >= *s && u.delivered <= *e));
+            // Unless surely inside a verified period, the log file may be the unread neighbour's,
+            // so it is unchecked too, not injected.
+            found.retain(|u| u.surely_covered || !unread.iter().any(|(s, e)| u.delivered >= *s && u.delivered <= *e));
             part.summary.unreferenced_log_files = found.len();
             for u in found {
                 let mut f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");

@@ -92,9 +92,10 @@ pub struct Unreferenced {
     /// Inside a period a verified digest covers: the digest would have listed it, so it was
     /// placed there afterwards.
     pub inside_covered_period: bool,
-    /// The stamp's minute crosses the start or end of a covered period, so the log file may
-    /// belong to the neighbouring digest instead.
-    pub at_covered_edge: bool,
+    /// Wholly inside a covered period, whichever second of its stamp's minute it was delivered
+    /// in. Otherwise (the minute crosses the period's start or end) it may be the neighbouring
+    /// digest's.
+    pub surely_covered: bool,
 }
 
 /// Finds listed log files that no verified digest references. `covered` are the verified digests'
@@ -117,7 +118,7 @@ pub fn unreferenced(
             delivered: t,
             // The stamp is truncated to the minute, so it may read up to a minute early.
             inside_covered_period: covered.iter().any(|(s, e)| t >= *s - Duration::minutes(1) && t < *e),
-            at_covered_edge: covered.iter().any(|(s, e)| (t >= *s - Duration::minutes(1) && t < *s) || (t > *e - Duration::minutes(1) && t < *e)),
+            surely_covered: covered.iter().any(|(s, e)| t >= *s && t + Duration::minutes(1) <= *e),
         })
         .collect()
 }
@@ -179,10 +180,10 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert!(found[0].inside_covered_period && found[0].key == listed[1]);
         assert!(!found[1].inside_covered_period && found[1].key == listed[2]);
-        assert!(!found[0].at_covered_edge);
-        // Stamped in the minute a covered period ends (or starts): inside, but at its edge.
+        assert!(found[0].surely_covered);
+        // Stamped in the minute a covered period ends (or starts): inside, but not surely.
         let edge = [key("20260301T0659Z"), key("20260301T0500Z")];
         let found = unreferenced(&edge, "us-east-1", &|_| false, &[(t("2026-03-01T05:00:30Z"), t("2026-03-01T06:59:40Z"))], t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
-        assert!(found.iter().all(|u| u.inside_covered_period && u.at_covered_edge), "{found:?}");
+        assert!(found.iter().all(|u| u.inside_covered_period && !u.surely_covered), "{found:?}");
     }
 }
