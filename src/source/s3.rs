@@ -51,9 +51,11 @@ impl S3Source {
                 return Ok(());
             }
             let listing = |why: String| SourceError::Access(format!("ListObjectsV2 s3://{bucket}/{prefix}: {why}"));
-            // Truncated but with no token: the rest of the listing cannot be asked for.
-            let next = out.next_continuation_token().ok_or_else(|| listing("truncated, with no continuation token".into()))?;
-            token = Some(pages.next(Some(next)).map_err(listing)?.ok_or_else(|| listing("truncated, with an empty continuation token".into()))?);
+            token = pages.next(out.next_continuation_token()).map_err(listing)?;
+            if token.is_none() {
+                // Truncated, but the rest of the listing cannot be asked for.
+                return Err(listing("truncated, with no continuation token".into()));
+            }
         }
     }
 }
