@@ -17,6 +17,5 @@ fi
 if [ ! -x .bench/tools/bin/cargo-deny ]; then
   cargo install cargo-deny@0.20.2 --locked --root .bench/tools
 fi
-if [ ! -x .bench/tools/bin/cargo-fuzz ]; then
-  cargo install cargo-fuzz@0.13.2 --locked --root .bench/tools || echo "warning: cargo-fuzz could not be installed" >&2
-fi
+# scripts/fuzz pins the cargo-fuzz version.
+scripts/fuzz install || echo "warning: cargo-fuzz could not be installed" >&2
