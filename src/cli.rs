@@ -1,4 +1,5 @@
 //! The command line: raw arguments become a validated configuration before any work starts.
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -196,6 +197,10 @@ pub struct ValidateArgs {
     /// Validate a local evidence copy laid out as DIR/{bucket}/{key} instead of S3
     #[arg(long, value_name = "DIR")]
     pub source: Option<PathBuf>,
+    /// With --source: the trail's GetTrailStatus as `trailproof export` saved it
+    /// (DIR/trail-status.json), so the truncated-tail check can run offline
+    #[arg(long, value_name = "FILE", requires = "source")]
+    pub trail_status: Option<PathBuf>,
     /// Also write a JSON evidence report of the run (every object, verdict and hash) to FILE
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -399,10 +404,21 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
     for account_id in accounts {
         let account = Target { account_id, ..base.clone() };
         let regions = if args.all_regions {
-            let dir = format!("{}CloudTrail-Digest/", account.account_root());
-            let found = source.list_prefixes(&account.bucket, &dir).await.map_err(|e| discover("regions", e))?;
+            // From the log folders too: a region whose digests were all deleted still has logs.
+            let mut found = BTreeSet::new();
+            for folder in ["CloudTrail-Digest/", "CloudTrail/"] {
+                let dir = format!("{}{folder}", account.account_root());
+                found.extend(source.list_prefixes(&account.bucket, &dir).await.map_err(|e| discover("regions", e))?);
+            }
+            // Folder names are claims: only region-shaped names, and only so many, steer the run.
+            let found: Vec<String> = found.into_iter().filter(|r| is_region_name(r)).collect();
             if found.is_empty() {
-                return Err(RunError::Unavailable(format!("no regions found under s3://{}/{dir}", account.bucket)));
+                return Err(RunError::Unavailable(format!("no regions found under s3://{}/{}CloudTrail-Digest/ or CloudTrail/", account.bucket, account.account_root())));
+            }
+            if found.len() > MAX_REGIONS {
+                return Err(RunError::Unavailable(format!(
+                    "{} region folders under s3://{}/{}: more than any AWS partition has ({MAX_REGIONS}); give --region instead of --all-regions",
+                    found.len(), account.bucket, account.account_root())));
             }
             found
         } else {
@@ -411,6 +427,18 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
         targets.extend(regions.into_iter().map(|source_region| Target { source_region, ..account.clone() }));
     }
     Ok(Plan { source, targets, range, status })
+}
+
+/// More regions than any AWS partition has: a folder listing beyond this was planted.
+const MAX_REGIONS: usize = 64;
+
+/// `us-east-1`, `ap-southeast-5`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`.
+fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && name.len() <= 32
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
 /// The trusted keys: the key file when given, else ListPublicKeys.
@@ -426,6 +454,13 @@ fn write_json(path: &std::path::Path, value: &serde_json::Value) -> Result<(), R
     std::fs::write(path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))
 }
 
+/// A saved GetTrailStatus: trusted as the user vouches for it, like a key file, never read from
+/// the evidence on its own.
+fn status_file(path: &std::path::Path) -> Result<TrailStatus, RunError> {
+    let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--trail-status {}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| RunError::Usage(format!("--trail-status {}: not a saved GetTrailStatus: {e}", path.display())))
+}
+
 fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
     let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
     let keys = FileKeys::parse(&bytes).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
@@ -437,7 +472,11 @@ fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
 
 async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
-    let plan = plan(aws_opts, &args.trail, args.source.as_deref()).await?;
+    let saved_status = args.trail_status.as_deref().map(status_file).transpose()?;
+    let mut plan = plan(aws_opts, &args.trail, args.source.as_deref()).await?;
+    if let Some(status) = saved_status {
+        plan.status = Some(Ok(status));
+    }
     let api_keys = aws::ApiKeys { options: aws_opts.clone() };
     let keys = key_source(&file_keys, &api_keys);
     let options = Options {
@@ -480,6 +519,7 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     let keys = RecordingKeys::new(key_source(&file_keys, &api_keys));
     let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
     let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, read_attempts: aws_opts.max_attempts.unwrap_or(3), ..Options::default() };
+    let status = plan.status.clone();
     let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);
     // Validating through the recorder copies exactly what a validation reads.
     let report = validate::validate(&ctx, &plan.targets, plan.range).await;
@@ -487,6 +527,14 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     let failures = recorder.copy_listed().await;
     let manifest = recorder.manifest();
     write_json(&args.out.join("public-keys.json"), &keys.to_json())?;
+    let status_saved = match status {
+        Some(Ok(status)) => {
+            let value = serde_json::to_value(status).map_err(|e| RunError::Unavailable(e.to_string()))?;
+            write_json(&args.out.join("trail-status.json"), &value)?;
+            true
+        }
+        _ => false,
+    };
     write_json(
         &args.out.join("manifest.json"),
         &serde_json::json!({
@@ -506,9 +554,10 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     for (b, k, e) in &failures {
         writeln!(out, "NOT COPIED\ts3://{b}/{k}\t{e}").map_err(io)?;
     }
-    writeln!(out, "Verify offline with: trailproof validate-logs --source {0} --public-keys {0}/public-keys.json --trail-arn {1} --start-time {2} --end-time {3}{4}",
+    writeln!(out, "Verify offline with: trailproof validate-logs --source {0} --public-keys {0}/public-keys.json{5} --trail-arn {1} --start-time {2} --end-time {3}{4}",
         args.out.display(), args.trail.trail_arn, crate::time::display(plan.range.start), crate::time::display(plan.range.end),
-        if args.trail.all_regions { " --all-regions" } else { "" }).map_err(io)?;
+        if args.trail.all_regions { " --all-regions" } else { "" },
+        if status_saved { format!(" --trail-status {}/trail-status.json", args.out.display()) } else { String::new() }).map_err(io)?;
     writeln!(out, "Validation while exporting: {:?}", report.verdict).map_err(io)?;
     // The copy is incomplete if anything could not be read.
     Ok(if failures.is_empty() && report.verdict != Verdict::Incomplete { 0 } else { 3 })

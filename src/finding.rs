@@ -18,10 +18,11 @@ pub enum FindingKind {
     LogFormatInvalid,
     LogUnreferenced,
     AccessError,
+    Unchecked,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 13] = [
+    pub const ALL: [FindingKind; 14] = [
         FindingKind::DigestMissing,
         FindingKind::DigestSignatureInvalid,
         FindingKind::DigestFormatInvalid,
@@ -35,6 +36,7 @@ impl FindingKind {
         FindingKind::LogFormatInvalid,
         FindingKind::LogUnreferenced,
         FindingKind::AccessError,
+        FindingKind::Unchecked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +54,7 @@ impl FindingKind {
             FindingKind::LogFormatInvalid => "log_format_invalid",
             FindingKind::LogUnreferenced => "log_unreferenced",
             FindingKind::AccessError => "access_error",
+            FindingKind::Unchecked => "unchecked",
         }
     }
 
@@ -70,6 +73,7 @@ impl FindingKind {
             FindingKind::LogFormatInvalid => "a log file listed in a verified digest is not a single well-formed gzip member",
             FindingKind::LogUnreferenced => "a log file that no digest lists",
             FindingKind::AccessError => "trailproof could not read something it needed; it is not counted as valid",
+            FindingKind::Unchecked => "something in range could not be checked (no signature to check it with, no trail status, a link leaving the trail's folder); the message says how to make it checkable",
         }
     }
 
@@ -79,6 +83,11 @@ impl FindingKind {
             FindingKind::DigestChainGap => Severity::Warning,
             _ => Severity::Error,
         }
+    }
+
+    /// Findings that say something was not checked: they make a verdict incomplete, never invalid.
+    pub fn is_unchecked(self) -> bool {
+        matches!(self, FindingKind::AccessError | FindingKind::Unchecked)
     }
 
     pub fn is_digest(self) -> bool {
@@ -109,6 +118,23 @@ pub struct Finding {
     pub bucket: String,
     pub key: String,
     pub message: String,
+    /// The finding's context as data (e.g. `expected` and `actual` hashes; a gap's `from`, `to`
+    /// and `count`), for machines; `message` says the same for people.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Finding {
+    /// Adds one detail.
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Finding {
+        self.details.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
+    }
 }
 
 /// Where in the evidence a finding belongs: the trail's account and source region.
@@ -128,6 +154,7 @@ impl Scope {
             bucket: bucket.to_string(),
             key: key.to_string(),
             message: message.into(),
+            details: serde_json::Map::new(),
         }
     }
 }
@@ -158,7 +185,8 @@ mod tests {
                 "log_hash_mismatch",
                 "log_format_invalid",
                 "log_unreferenced",
-                "access_error"
+                "access_error",
+                "unchecked"
             ]
         );
         for k in FindingKind::ALL {

@@ -1,5 +1,5 @@
 //! Time parsing and formatting in the forms CloudTrail and the AWS CLI use.
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// The compact UTC form used in CloudTrail object keys, e.g. `20260301T051742Z`.
 pub const KEY_FORMAT: &str = "%Y%m%dT%H%M%SZ";
@@ -10,6 +10,19 @@ pub const DISPLAY_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 /// `YYYY-MM-DD`, or the CLI's compact `YYYYMMDDTHHMMSSZ` / `YYYYMMDDTHHMMZ`. Times without an
 /// offset are UTC, as in the AWS CLI.
 pub fn parse_user_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = parse_any_year(s)?;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&t.year()) {
+        return Err(format!("time '{}' is outside the years {MIN_YEAR} to {MAX_YEAR}", s.trim()));
+    }
+    Ok(t)
+}
+
+/// Times outside these years are refused where they are parsed, so that arithmetic on them (a
+/// range widened by hours, a period's edges) can never overflow.
+pub const MIN_YEAR: i32 = 1970;
+pub const MAX_YEAR: i32 = 9999;
+
+fn parse_any_year(s: &str) -> Result<DateTime<Utc>, String> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -71,6 +84,8 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()
         );
         assert!(parse_user_time("yesterday").is_err());
+        assert!(parse_user_time("+262142-12-31T23:59:59Z").is_err());
+        assert!(parse_user_time("0001-01-01T00:00:00Z").is_err());
         assert!(parse_user_time("2026-13-01T00:00:00Z").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Runs a validation: lists and fetches digests and log files from a source, then hands the bytes
 //! to the pure core and assembles the report. Fetching overlaps under a concurrency bound; the
 //! report's order is fixed by the chain walk and the target order, not by completion order.
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::finding::{Finding, FindingKind, Scope, Severity};
-use crate::integrity::chain::{self, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched, Naming, WalkOptions};
+use crate::integrity::chain::{self, Auth, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched, Naming, WalkOptions};
 use crate::integrity::completeness::{self, TrailStatus};
 use crate::integrity::digest::{self, LogFileEntry, HASH_ALGORITHM};
 use crate::integrity::logfile::{self, LogVerdict};
@@ -71,18 +71,32 @@ impl Target {
 
     /// Whether `key` is one of this trail's digests: its time stamp, and whether it is a backfill.
     pub fn parse_digest_key(&self, key: &str) -> Option<(DateTime<Utc>, bool)> {
+        let name = self.parse_digest_name(key)?;
+        name.ours.then_some((name.stamp, name.backfill))
+    }
+
+    /// Reads a key in this account and region's digest folder, of any trail:
+    /// `…/YYYY/MM/DD/{account}_CloudTrail-Digest_{region}_{trail}_{home region}_{stamp}[_backfill].json.gz`.
+    pub fn parse_digest_name(&self, key: &str) -> Option<DigestName> {
         let rest = key.strip_prefix(&self.digest_dir())?;
         let (date_dirs, name) = rest.split_at_checked(11)?; // "YYYY/MM/DD/"
-        let is_date = date_dirs.bytes().enumerate().all(|(i, b)| if matches!(i, 4 | 7 | 10) { b == b'/' } else { b.is_ascii_digit() });
-        let stem = name.strip_prefix(&self.file_stem())?.strip_suffix(".json.gz")?;
-        let (stamp, backfill) = match stem.strip_suffix("_backfill") {
+        let folder = chrono::NaiveDate::parse_from_str(date_dirs.strip_suffix('/')?, "%Y/%m/%d").ok()?;
+        if name.contains('/') {
+            return None;
+        }
+        let stem = name.strip_suffix(".json.gz")?;
+        let (stem, backfill) = match stem.strip_suffix("_backfill") {
             Some(s) => (s, true),
             None => (stem, false),
         };
-        if !is_date || stamp.len() != 16 {
+        let (trail_part, stamp) = stem.split_at_checked(stem.len().checked_sub(16)?)?;
+        let account_region = format!("{}_CloudTrail-Digest_{}_", self.account_id, self.source_region);
+        let trail_and_home = trail_part.strip_prefix(&account_region)?;
+        if !trail_and_home.ends_with('_') || trail_and_home.len() < 3 {
             return None;
         }
-        Some((crate::time::parse_key_time(stamp)?, backfill))
+        let stamp = crate::time::parse_key_time(stamp)?;
+        Some(DigestName { folder, stamp, backfill, ours: trail_part == self.file_stem() })
     }
 
     fn scope(&self) -> Scope {
@@ -92,6 +106,18 @@ impl Target {
     fn naming(&self) -> Naming {
         Naming { digest_prefix: self.digest_dir(), file_stem: self.file_stem() }
     }
+}
+
+/// What a digest key's name claims (unauthenticated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestName {
+    /// The `YYYY/MM/DD` folder it lies in.
+    pub folder: chrono::NaiveDate,
+    /// The end time stamped in the name.
+    pub stamp: DateTime<Utc>,
+    pub backfill: bool,
+    /// This trail's (rather than another trail's delivering to the same folder).
+    pub ours: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,9 +277,9 @@ impl<'a> Context<'a> {
 
 /// Proven tampering outranks "could not check everything"; a run that checked nothing is never valid.
 fn verdict(findings: &[Finding], checked_any: bool) -> Verdict {
-    if findings.iter().any(|f| f.severity == Severity::Error && f.kind != FindingKind::AccessError) {
+    if findings.iter().any(|f| f.severity == Severity::Error && !f.kind.is_unchecked()) {
         Verdict::Invalid
-    } else if !checked_any || findings.iter().any(|f| f.kind == FindingKind::AccessError && f.severity == Severity::Error) {
+    } else if !checked_any || findings.iter().any(|f| f.kind.is_unchecked() && f.severity == Severity::Error) {
         Verdict::Incomplete
     } else {
         Verdict::Valid
@@ -317,51 +343,36 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     let scope = target.scope();
     let opts = &ctx.options;
     let mut part = Part::default();
+    let mut findings = Vec::new();
 
-    // As the AWS CLI: digests stamped from a minute before the start to an hour after the end,
-    // since a digest delivered after the end may cover logs from inside the range.
-    let first = range.start - Duration::minutes(1);
-    let last = range.end + Duration::hours(1);
-    let stop = |key: &str| target.parse_digest_key(key).is_some_and(|(t, _)| t > last);
-    let listing = match ctx.source.list(&target.bucket, &target.digest_dir(), Some(&target.digest_key(first)), &stop).await {
-        Ok(keys) => keys,
+    let listing = match list_digests(&*ctx.source, target, range).await {
+        Ok(l) => l,
         Err(e) => {
             part.findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not list digests: {e}")));
             return part;
         }
     };
-    let mut regular = Vec::new();
-    let mut backfill = Vec::new();
-    for key in listing {
-        match target.parse_digest_key(&key) {
-            Some((t, false)) if t >= first => regular.push((key, t)),
-            Some((t, true)) if t >= first => backfill.push((key, t)),
-            _ => {}
+
+    // Widened by two hours each side so that keys rotating near the ends are covered. Backfill
+    // digests are signed when generated, at any time up to now: one more look-up covers them all,
+    // whatever the objects claim.
+    let mut keys = KeyRing::default();
+    let key_ranges = [(range.start - Duration::hours(2), range.end + Duration::hours(2))]
+        .into_iter()
+        .chain((!listing.backfill.is_empty() && opts.now > range.end).then_some((range.end, opts.now + Duration::hours(2))));
+    for (from, to) in key_ranges {
+        match ctx.keys.keys(&target.source_region, from, to).await {
+            Ok(k) => keys.merge(k),
+            Err(e) => {
+                part.findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not get public keys: {e}")));
+                return part;
+            }
         }
     }
 
-    if regular.is_empty() && backfill.is_empty() {
-        part.findings.push(scope.finding(
-            FindingKind::DigestChainGap,
-            &target.bucket,
-            &target.digest_dir(),
-            format!("no digest files found: nothing covers {} to {}", crate::time::display(range.start), crate::time::display(range.end)),
-        ));
-        return part;
-    }
-
-    // Widened by two hours each side so that keys rotating near the ends are covered.
-    let keys = match ctx.keys.keys(&target.source_region, range.start - Duration::hours(2), range.end + Duration::hours(2)).await {
-        Ok(k) => k,
-        Err(e) => {
-            part.findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not get public keys: {e}")));
-            return part;
-        }
-    };
-
-    // Log files are checked as soon as their digest's own checks pass, while the rest of the
-    // chain is still being fetched: a bounded queue feeds a bounded pool of log checks. Only
-    // problems are kept (and every object when recording), so memory does not grow with the range.
+    // Log files are checked as soon as their digest is authentic, while the rest of the chain is
+    // still being fetched: a bounded queue feeds a bounded pool of log checks. Only problems are
+    // kept (and every object when recording), so memory does not grow with the range.
     let keys = Arc::new(keys);
     let referenced = Referenced::default();
     let (queue, queued) = tokio::sync::mpsc::channel::<LogJob>(LOG_QUEUE);
@@ -382,97 +393,51 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
             async move { tally }
         });
 
+    let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
     let chains = async {
-        // The regular chain.
-        let mut slots = fetch_chain(ctx, target, regular, false, range, Some((&keys, &queue, &referenced))).await;
-        let chain = chain::walk(&slots, &keys, range.start, &scope, &target.naming(), opts.walk);
-        let newest_end = slots.iter().filter(|s| s.listed).filter_map(|s| s.parsed().map(|p| p.end).or(s.key_time)).max();
-
-        // Backfill digests: their own chain, signed when they were generated.
-        let mut backfill_slots = fetch_chain(ctx, target, backfill, true, range, None).await;
-        let mut backfill_keys = (*keys).clone();
-        let mut key_errors = Vec::new();
-        let generated: BTreeSet<DateTime<Utc>> = backfill_slots
-            .iter()
-            .filter_map(|s| match &s.fetched {
-                Fetched::Present { metadata, .. } => metadata.backfill_generated.as_deref().and_then(|t| crate::time::parse_user_time(t).ok()),
-                _ => None,
-            })
-            .collect();
-        for at in generated {
-            match ctx.keys.keys(&target.source_region, at - Duration::hours(1), at + Duration::hours(1)).await {
-                Ok(k) => backfill_keys.merge(k),
-                Err(e) => key_errors.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not get public keys for backfill generated at {at}: {e}"))),
-            }
-        }
-        let backfill_chain = chain::walk(&backfill_slots, &backfill_keys, range.start, &scope, &target.naming(), opts.walk);
-
-        // Digests the fetcher could not vouch for early (backfill, or signatures taken from a
-        // successor) have their log files queued now.
-        for (slots, chain) in [(&mut slots, &chain), (&mut backfill_slots, &backfill_chain)] {
-            for &i in &chain.verified {
-                let queued_early = matches!(slots[i].checked, Some(None));
-                if !queued_early {
-                    queue_logs(&queue, &mut slots[i], &ctx.progress, &referenced).await;
-                }
-            }
-        }
+        let logs = Logs { queue: Some(&queue), referenced: &referenced, bucket: &target.bucket };
+        let slots = fetch_chain(ctx, listing.regular, false, range, &keys, &logs, &in_trail(false)).await;
+        let chain = chain::walk(&slots, range.start, &scope, &target.naming(), &in_trail(false));
+        let backfill_slots = fetch_chain(ctx, listing.backfill, true, range, &keys, &logs, &in_trail(true)).await;
+        let backfill_chain = chain::walk(&backfill_slots, range.start, &scope, &target.naming(), &in_trail(true));
+        // Other trails writing to the same folder: their authentic digests say which log files
+        // are theirs. Their links are not followed and their log files are not ours to check.
+        let others = Logs { queue: None, ..logs };
+        let other_slots = fetch_chain(ctx, listing.other_trails, false, range, &keys, &others, &|_, _| false).await;
+        let other_authentic = other_slots.iter().filter(|s| s.authentic().is_some()).count();
         drop(queue);
-        (slots, chain, backfill_slots, backfill_chain, newest_end, key_errors)
+        (slots, chain, backfill_slots, backfill_chain, other_authentic)
     };
-    let ((slots, chain, backfill_slots, backfill_chain, newest_end, key_errors), tally) = tokio::join!(chains, log_checks);
+    let ((slots, chain, backfill_slots, backfill_chain, _other_authentic), tally) = tokio::join!(chains, log_checks);
 
     part.summary.digests = Counts { valid: chain.valid, invalid: chain.invalid };
     part.summary.backfill_digests = Counts { valid: backfill_chain.valid, invalid: backfill_chain.invalid };
-    let mut findings = chain.findings.clone();
-    findings.extend(key_errors);
+    findings.extend(chain.findings.iter().cloned());
     findings.extend(backfill_chain.findings.iter().cloned());
     if opts.record_objects {
         record_digests(&mut part.objects, &slots, &chain, ObjectType::Digest);
         record_digests(&mut part.objects, &backfill_slots, &backfill_chain, ObjectType::BackfillDigest);
     }
     part.checked_any = !chain.verified.is_empty() || !backfill_chain.verified.is_empty();
-
-    // The newest end of the regular chain.
-    match &ctx.status {
-        Some(Ok(status)) => {
-            if let Some(cut) = completeness::check_tail(newest_end, range.end, status, opts.now) {
-                findings.push(scope.finding(
-                    FindingKind::DigestTailMissing,
-                    &target.bucket,
-                    &target.digest_dir(),
-                    format!("no digests from {} to {}: {}", crate::time::display(cut.from), crate::time::display(cut.to), cut.reason),
-                ));
-            }
-        }
-        Some(Err(e)) => {
-            // The tail check goes beyond the AWS CLI; without GetTrailStatus it is skipped, and said so.
-            let mut f = scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), format!("could not check the chain's newest end for a truncated tail: {e}"));
-            f.severity = Severity::Warning;
-            findings.push(f);
-        }
-        None => {}
+    if !part.checked_any {
+        findings.push(scope.finding(
+            FindingKind::DigestChainGap,
+            &target.bucket,
+            &target.digest_dir(),
+            format!("no authentic digest found: nothing covers {} to {}", crate::time::display(range.start), crate::time::display(range.end)),
+        ));
     }
 
-    let verified: Vec<&digest::ParsedDigest> = chain
-        .verified
-        .iter()
-        .filter_map(|&i| slots[i].parsed())
-        .chain(backfill_chain.verified.iter().filter_map(|&i| backfill_slots[i].parsed()))
-        .collect();
-    for p in &verified {
-        widen(&mut part.found, Range { start: p.start.max(range.start), end: p.end.min(range.end) });
+    findings.extend(tail_finding(ctx, target, &scope, chain.newest_end, range));
+
+    let verified: Vec<&chain::Authentic> =
+        chain.verified.iter().filter_map(|&i| slots[i].authentic()).chain(backfill_chain.verified.iter().filter_map(|&i| backfill_slots[i].authentic())).collect();
+    for a in &verified {
+        widen(&mut part.found, Range { start: a.start().max(range.start), end: a.end().min(range.end) });
     }
 
     // Log results in walk order, whatever order they completed in.
-    let rank: std::collections::HashMap<&str, usize> = chain
-        .verified
-        .iter()
-        .map(|&i| slots[i].key.as_str())
-        .chain(backfill_chain.verified.iter().map(|&i| backfill_slots[i].key.as_str()))
-        .enumerate()
-        .map(|(n, k)| (k, n))
-        .collect();
+    let rank: std::collections::HashMap<&str, usize> = verified.iter().map(|a| a.key()).enumerate().map(|(n, k)| (k, n)).collect();
     let mut notes = tally.notes;
     notes.sort_by_key(|(digest, index, _, _)| (rank.get(&**digest).copied().unwrap_or(usize::MAX), *index));
     part.summary.log_files = tally.counts;
@@ -481,32 +446,14 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         part.objects.extend(record);
     }
 
-    // Log files no verified digest lists.
-    let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|p| (p.start, p.end)).collect();
-    // A digest that could not be read may list the log files of its hour: they are unchecked
-    // (its access_error says so), not evidence of injection.
-    let unread: Vec<(DateTime<Utc>, DateTime<Utc>)> = slots
-        .iter()
-        .chain(backfill_slots.iter())
-        .filter(|s| matches!(s.fetched, Fetched::Unreadable(_)))
-        .filter_map(|s| s.key_time)
-        .map(|t| (t - Duration::minutes(61), t + Duration::minutes(1)))
-        .collect();
+    // Log files no authentic digest lists.
+    let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|a| (a.start(), a.end())).collect();
+    let unread: Vec<(DateTime<Utc>, DateTime<Utc>)> = chain.unread.iter().chain(&backfill_chain.unread).copied().collect();
     match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), &covered).await {
-        Ok(mut found) => {
-            // Unless surely inside a verified period, the log file may be the unread neighbour's,
-            // so it is unchecked too, not injected.
-            found.retain(|u| u.surely_covered || !unread.iter().any(|(s, e)| u.delivered >= *s && u.delivered <= *e));
+        Ok(found) => {
             part.summary.unreferenced_log_files = found.len();
             for u in found {
-                let mut f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");
-                if u.inside_covered_period {
-                    f.message = format!("delivered {} inside a period a verified digest covers, but no digest lists it: it may have been injected", crate::time::display(u.delivered));
-                } else {
-                    f.severity = Severity::Warning;
-                    f.message = format!("delivered {} outside any verified digest's period (validation off, not yet digested, or its digest is bad)", crate::time::display(u.delivered));
-                }
-                findings.push(f);
+                findings.push(unreferenced_finding(&scope, target, &u, &unread, covered.is_empty()));
             }
         }
         Err(e) => findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.log_dir(), format!("could not list log files: {e}"))),
@@ -516,8 +463,114 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     part
 }
 
-/// Lists the log files stamped in `range`, one day's prefix at a time so that the cost follows the
-/// range, and keeps only those no verified digest lists.
+/// The finding for a log file no authentic digest lists.
+fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unreferenced, unread: &[(DateTime<Utc>, DateTime<Utc>)], no_digests: bool) -> Finding {
+    let f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");
+    let Some(delivered) = u.delivered else {
+        return Finding { message: format!("no digest lists it, and {}: it was placed there", u.problem.as_deref().unwrap_or("its name is not a CloudTrail log file name")), ..f };
+    };
+    let at = crate::time::display(delivered);
+    let f = f.with("delivered", at.clone());
+    if no_digests {
+        return Finding { message: format!("delivered {at}, but no authentic digest of this region covers the range: nothing vouches for it"), ..f };
+    }
+    // An authentic digest names an unread predecessor that may list it: unchecked, not injected,
+    // unless it lies surely inside a verified period.
+    if !u.surely_covered && unread.iter().any(|(s, e)| delivered >= *s && delivered <= *e) {
+        return Finding { kind: FindingKind::Unchecked, message: format!("delivered {at}; no digest read lists it, but the unread digest of its period may: unchecked"), ..f };
+    }
+    if u.inside_covered_period {
+        Finding { message: format!("delivered {at} inside a period a verified digest covers, but no digest lists it: it may have been injected"), ..f }
+    } else {
+        Finding {
+            severity: Severity::Warning,
+            message: format!("delivered {at} outside any verified digest's period (validation off, not yet digested, or its digest is bad)"),
+            ..f
+        }
+    }
+}
+
+/// The truncated-tail check of the regular chain, from its newest authentic digest. Without
+/// GetTrailStatus, the hourly cadence still clears a tail that reaches the range's end; beyond
+/// that only the status can tell a stopped trail from a cut-off chain, so it is unchecked.
+fn tail_finding(ctx: &Context<'_>, target: &Target, scope: &Scope, newest_end: Option<DateTime<Utc>>, range: Range) -> Option<Finding> {
+    let newest = newest_end?;
+    let tail = |from: DateTime<Utc>, to: DateTime<Utc>, message: String| {
+        scope.finding(FindingKind::DigestTailMissing, &target.bucket, &target.digest_dir(), message).with("from", crate::time::display(from)).with("to", crate::time::display(to))
+    };
+    let why_unknown = match &ctx.status {
+        Some(Ok(status)) => {
+            return completeness::check_tail(Some(newest), range.end, status, ctx.options.now).map(|cut| {
+                let message = format!("no digests from {} to {}: {}", crate::time::display(cut.from), crate::time::display(cut.to), cut.reason);
+                tail(cut.from, cut.to, message)
+            });
+        }
+        Some(Err(e)) => format!("GetTrailStatus failed ({e})"),
+        None => "there is no trail status offline".to_string(),
+    };
+    let due_until = range.end.min(ctx.options.now);
+    if newest + completeness::DELIVERY_SLACK >= due_until {
+        return None;
+    }
+    Some(
+        scope
+            .finding(
+                FindingKind::Unchecked,
+                &target.bucket,
+                &target.digest_dir(),
+                format!(
+                    "the newest authentic digest ends at {}, before the range's end {}, and {why_unknown}: a stopped trail cannot be told from a cut-off tail. \
+                     Allow cloudtrail:GetTrailStatus, or give --trail-status (trailproof export saves it), or end the range at {}",
+                    crate::time::display(newest),
+                    crate::time::display(due_until),
+                    crate::time::display(newest)
+                ),
+            )
+            .with("from", crate::time::display(newest))
+            .with("to", crate::time::display(due_until)),
+    )
+}
+
+/// A target's digest keys in range, by chain.
+#[derive(Default)]
+struct DigestListing {
+    regular: Vec<String>,
+    backfill: Vec<String>,
+    /// Digests of other trails delivering to the same folder.
+    other_trails: Vec<String>,
+}
+
+/// Lists the digests of the range's date folders. The folder structure bounds the listing, never
+/// a name's claimed time: a planted name cannot end it early. As the AWS CLI: digests stamped from
+/// a minute before the start to an hour after the end, since a digest delivered after the end may
+/// cover logs from inside the range. A name whose stamp disagrees with its folder is no name
+/// CloudTrail writes; it is kept, to be judged.
+async fn list_digests(source: &dyn Source, target: &Target, range: Range) -> Result<DigestListing, SourceError> {
+    let first = range.start - Duration::minutes(1);
+    let last = range.end + Duration::hours(1);
+    let dir = target.digest_dir();
+    let start_after = format!("{dir}{}", first.format("%Y/%m/%d/"));
+    let after_last = last.date_naive().succ_opt().map(|d| format!("{dir}{}", d.format("%Y/%m/%d/")));
+    let stop = |key: &str| after_last.as_deref().is_some_and(|a| key >= a);
+    let keys = source.list(&target.bucket, &dir, Some(&start_after), &stop).await?;
+    let mut listing = DigestListing::default();
+    for key in keys {
+        let Some(name) = target.parse_digest_name(&key) else { continue };
+        let matches_folder = name.stamp.date_naive() == name.folder;
+        if matches_folder && (name.stamp < first || name.stamp > last) {
+            continue;
+        }
+        match (name.ours, name.backfill) {
+            (true, false) => listing.regular.push(key),
+            (true, true) => listing.backfill.push(key),
+            (false, _) => listing.other_trails.push(key),
+        }
+    }
+    Ok(listing)
+}
+
+/// Lists the log files of the range's date folders, one day's prefix at a time so that the cost
+/// follows the range, and keeps those no authentic digest lists.
 async fn unreferenced_logs(
     source: &dyn Source,
     target: &Target,
@@ -530,7 +583,7 @@ async fn unreferenced_logs(
     while day <= range.end.date_naive() {
         let prefix = format!("{}{}", target.log_dir(), day.format("%Y/%m/%d/"));
         let listed = source.list(&target.bucket, &prefix, None, &|_| false).await?;
-        found.extend(completeness::unreferenced(&listed, &target.source_region, referenced, covered, range.start, range.end));
+        found.extend(completeness::unreferenced(&listed, &target.source_region, day, referenced, covered, range.start, range.end));
         let Some(next) = day.succ_opt() else { break };
         day = next;
     }
@@ -555,38 +608,105 @@ fn record_digests(out: &mut Vec<ObjectRecord>, slots: &[DigestSlot], chain: &Cha
     }
 }
 
-/// Fetches the listed digests, then follows previous-digest links that leave the listing
-/// (deleted digests, another bucket) until every in-range digest's predecessor has been looked up.
+/// Where an authentic digest's log files go: checked (when there is a queue) and remembered as
+/// referenced (those in the trail's bucket).
+struct Logs<'a> {
+    queue: Option<&'a LogQueue>,
+    referenced: &'a Referenced,
+    bucket: &'a str,
+}
+
+/// Fetches and authenticates the listed digests, then follows the previous-digest links of
+/// authentic ones, inside the trail's own folder only (`in_trail`), until every authentic in-range
+/// digest's predecessor has been looked up. Each digest's log files go to `logs` as soon as it is
+/// authentic.
 async fn fetch_chain(
     ctx: &Context<'_>,
-    target: &Target,
-    listed: Vec<(String, DateTime<Utc>)>,
+    listed: Vec<String>,
     backfill: bool,
     range: Range,
-    precheck: Option<(&Arc<KeyRing>, &LogQueue, &Referenced)>,
+    keys: &Arc<KeyRing>,
+    logs: &Logs<'_>,
+    in_trail: &(dyn Fn(&str, &str) -> bool + Sync),
 ) -> Vec<DigestSlot> {
     ctx.progress.add_digests(listed.len());
-    let fetches = listed.into_iter().map(|(key, t)| (target.bucket.clone(), key, Some(t), true));
-    let mut slots = fetch_digests(ctx, fetches, backfill, precheck).await;
+    let bucket = logs.bucket.to_string();
+    let fetches: Vec<(String, String, bool)> = listed.into_iter().map(|key| (bucket.clone(), key, true)).collect();
+    let mut slots = fetch_digests(ctx, fetches, backfill, keys, logs).await;
     loop {
+        if ctx.options.walk.signature_from_successor {
+            authenticate_from_successors(ctx, &mut slots, keys, logs).await;
+        }
         let known: HashSet<(&str, &str)> = slots.iter().map(|s| (s.bucket.as_str(), s.key.as_str())).collect();
-        let wanted: BTreeMap<(String, String), ()> = slots
+        let wanted: BTreeSet<(String, String)> = slots
             .iter()
-            .filter_map(|s| s.parsed())
-            .filter(|p| p.start >= range.start)
-            .filter_map(|p| p.previous())
-            .filter(|bk| !known.contains(bk))
-            .map(|(b, k)| ((b.to_string(), k.to_string()), ()))
+            .filter_map(|s| s.authentic())
+            .filter(|a| a.start() >= range.start)
+            .filter_map(|a| a.previous())
+            .filter(|&(b, k)| in_trail(b, k) && !known.contains(&(b, k)))
+            .map(|(b, k)| (b.to_string(), k.to_string()))
             .collect();
         if wanted.is_empty() {
             return slots;
         }
-        let fetches = wanted.into_keys().map(|(b, k)| {
-            let t = chain::key_time(&k);
-            (b, k, t, false)
-        });
-        let more = fetch_digests(ctx, fetches, backfill, precheck).await;
+        let more = fetch_digests(ctx, wanted.into_iter().map(|(b, k)| (b, k, false)).collect(), backfill, keys, logs).await;
         slots.extend(more);
+    }
+}
+
+/// For a copy without S3 metadata: a digest still pending is checked with the signature another
+/// digest names for it in `previousDigestSignature`.
+async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut Vec<DigestSlot>, keys: &Arc<KeyRing>, logs: &Logs<'_>) {
+    let hints: HashMap<(String, String), String> = slots
+        .iter()
+        .filter_map(|s| s.parsed())
+        .filter_map(|p| Some(((p.previous()?.0.to_string(), p.previous()?.1.to_string()), p.digest.previous_digest_signature.clone()?)))
+        .collect();
+    let pending: Vec<usize> = (0..slots.len())
+        .filter(|&i| matches!(slots[i].auth, Auth::Pending | Auth::Unverifiable(_)) && matches!(slots[i].fetched, Fetched::Present { .. }))
+        .filter(|&i| hints.contains_key(&(slots[i].bucket.clone(), slots[i].key.clone())))
+        .collect();
+    if pending.is_empty() {
+        return;
+    }
+    let (keys, now) = (keys.clone(), ctx.options.now);
+    let mut taken: Vec<(usize, DigestSlot, String)> = pending
+        .into_iter()
+        .map(|i| {
+            let hint = hints[&(slots[i].bucket.clone(), slots[i].key.clone())].clone();
+            let placeholder = DigestSlot { bucket: String::new(), key: String::new(), key_time: None, listed: false, backfill: false, fetched: Fetched::Missing, auth: Auth::Pending };
+            (i, std::mem::replace(&mut slots[i], placeholder), hint)
+        })
+        .collect();
+    let checked = tokio::task::spawn_blocking(move || {
+        for (_, slot, hint) in &mut taken {
+            slot.auth = chain::authenticate(slot, &keys, Some(hint), now);
+        }
+        taken
+    })
+    .await;
+    let Ok(checked) = checked else { return };
+    for (i, mut slot, _) in checked {
+        route_logs(logs, &mut slot, &ctx.progress).await;
+        slots[i] = slot;
+    }
+}
+
+/// Sends an authentic digest's log files on: into `referenced`, and into the check queue.
+async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress) {
+    let Some(authentic) = slot.authentic_mut() else { return };
+    let entries = authentic.take_log_files();
+    let digest: Arc<str> = slot.key.as_str().into();
+    for entry in &entries {
+        if entry.s3_bucket == logs.bucket {
+            logs.referenced.insert(&entry.s3_object);
+        }
+    }
+    let Some(queue) = logs.queue else { return };
+    progress.add_logs(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        // The receiver lives until every digest is done; a send can only fail after that.
+        let _ = queue.send(LogJob { digest: digest.clone(), index, entry }).await;
     }
 }
 
@@ -674,25 +794,18 @@ struct LogJob {
 
 type LogQueue = tokio::sync::mpsc::Sender<LogJob>;
 
-/// The log files verified digests list, kept as 64-bit hashes of their keys: the unreferenced
-/// check needs membership only, and a key set would grow with the range.
+/// The log files authentic digests list, by exact key: a hash would let a colliding injected
+/// file pass.
 #[derive(Default)]
-struct Referenced(std::sync::Mutex<HashSet<u64>>);
+struct Referenced(std::sync::Mutex<HashSet<String>>);
 
 impl Referenced {
-    fn hash(key: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        h.finish()
-    }
-
     fn insert(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(Self::hash(key));
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string());
     }
 
     fn contains(&self, key: &str) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(&Self::hash(key))
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(key)
     }
 }
 
@@ -737,54 +850,32 @@ impl LogTally {
     }
 }
 
-/// Queues a verified digest's log files for checking. They move out of the digest: from here on
-/// only the queue and `referenced` know them.
-async fn queue_logs(queue: &LogQueue, slot: &mut DigestSlot, progress: &Progress, referenced: &Referenced) {
-    let Fetched::Present { bytes, .. } = &mut slot.fetched else { return };
-    let Ok(parsed) = &mut bytes.parsed else { return };
-    let entries = std::mem::take(&mut parsed.digest.log_files);
-    progress.add_logs(entries.len());
-    let digest: Arc<str> = slot.key.as_str().into();
-    for (index, entry) in entries.into_iter().enumerate() {
-        referenced.insert(&entry.s3_object);
-        // The receiver lives until every digest is done; a send can only fail after that.
-        let _ = queue.send(LogJob { digest: digest.clone(), index, entry }).await;
-    }
-}
-
-async fn fetch_digests(
-    ctx: &Context<'_>,
-    wanted: impl Iterator<Item = (String, String, Option<DateTime<Utc>>, bool)>,
-    backfill: bool,
-    precheck: Option<(&Arc<KeyRing>, &LogQueue, &Referenced)>,
-) -> Vec<DigestSlot> {
+/// Fetches digests and authenticates each one off the reactor as it arrives (with its own
+/// signature metadata), so that its log files need not wait for the walk.
+async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, backfill: bool, keys: &Arc<KeyRing>, logs: &Logs<'_>) -> Vec<DigestSlot> {
     let limits = ctx.options.limits;
     let attempts = ctx.options.read_attempts;
+    let now = ctx.options.now;
     stream::iter(wanted)
-        .map(|(bucket, key, key_time, listed)| {
+        .map(|(bucket, key, listed)| {
             let source = ctx.source.clone();
+            let keys = keys.clone();
             async move {
                 let fetched = fetch_digest(&*source, &bucket, &key, &limits, attempts).await;
-                let mut slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked: None };
-                // With its own signature metadata, a digest can be checked now, off the reactor,
-                // so that its log files need not wait for the walk.
-                let signed = matches!(&slot.fetched, Fetched::Present { metadata, .. } if metadata.signature.is_some());
-                if let (Some((keys, _, _)), true) = (precheck, signed) {
-                    let keys = keys.clone();
-                    let (bucket, key) = (slot.bucket.clone(), slot.key.clone());
-                    let check = move || {
-                        slot.checked = Some(chain::check_digest(&slot, &keys, None));
-                        slot
-                    };
-                    slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| {
-                        let fetched = Fetched::Unreadable(format!("checking task failed: {e}"));
-                        DigestSlot { bucket, key, key_time, listed, backfill, fetched, checked: None }
-                    });
-                }
+                let key_time = chain::key_time(&key);
+                let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending };
+                let (bucket, key) = (slot.bucket.clone(), slot.key.clone());
+                let check = move || {
+                    let mut slot = slot;
+                    slot.auth = chain::authenticate(&slot, &keys, None, now);
+                    slot
+                };
+                let mut slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| {
+                    let fetched = Fetched::Unreadable(format!("checking task failed: {e}"));
+                    DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending }
+                });
                 ctx.progress.digest_done();
-                if let (Some((_, queue, referenced)), Some(None)) = (precheck, &slot.checked) {
-                    queue_logs(queue, &mut slot, &ctx.progress, referenced).await;
-                }
+                route_logs(logs, &mut slot, &ctx.progress).await;
                 slot
             }
         })

@@ -1,13 +1,19 @@
-//! The chain walk: per-digest checks (format, location, key, signature) and the links between
-//! digests, from the newest digest in range to the oldest. Pure: every object has been fetched.
+//! The chain: authenticating one digest (format, location, key, signature), and the walk over the
+//! authentic digests that checks every link between them. Pure: every object has been fetched.
+//!
+//! Only [`authenticate`] can make an [`Authentic`] digest; its fields are private. Everything that
+//! steers a run (links to follow, gap sizes, the chain's newest end, which log files to check)
+//! is read from `Authentic` values only: an object's name, its unsigned body and its S3 metadata
+//! are claims until the signature over them verifies.
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::finding::{Finding, FindingKind, Scope};
-use crate::integrity::digest::{string_to_sign, DigestBytes, ParsedDigest, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
+use crate::integrity::digest::{string_to_sign, DigestBytes, LogFileEntry, ParsedDigest, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
 use crate::integrity::signature;
 use crate::keys::KeyRing;
+use crate::time::display;
 
 /// The S3 user metadata CloudTrail stores on each digest object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,7 +22,7 @@ pub struct DigestMetadata {
     pub signature: Option<String>,
     /// Always `SHA256withRSA`.
     pub signature_algorithm: Option<String>,
-    /// On backfill digests only: when CloudTrail generated (and signed) the digest.
+    /// On backfill digests only: when CloudTrail generated (and signed) the digest. Unsigned.
     pub backfill_generated: Option<String>,
 }
 
@@ -30,20 +36,86 @@ pub enum Fetched {
     Unreadable(String),
 }
 
-/// A digest object: listed in range, or named by a listed digest's previous-digest link.
+/// A digest CloudTrail's key is proven to have signed, at the location it was signed for. Made
+/// only by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Authentic {
+    bucket: String,
+    key: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    /// Lower-case hex, as the successor's `previousDigestSignature` names it.
+    signature: String,
+    /// SHA-256 of the inflated bytes, as the successor's `previousDigestHashValue` names it.
+    sha256: [u8; 32],
+    previous: Option<PreviousLink>,
+    log_files: Vec<LogFileEntry>,
+}
+
+/// What an authentic digest says about its predecessor.
+#[derive(Debug, Clone)]
+struct PreviousLink {
+    bucket: String,
+    key: String,
+    signature: Option<String>,
+    hash: Option<String>,
+    hash_algorithm: Option<String>,
+}
+
+impl Authentic {
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+    /// `digestStartTime`, signed.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+    /// `digestEndTime`, signed.
+    pub fn end(&self) -> DateTime<Utc> {
+        self.end
+    }
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+    /// The previous digest's location, or None when this digest starts a chain.
+    pub fn previous(&self) -> Option<(&str, &str)> {
+        self.previous.as_ref().map(|p| (p.bucket.as_str(), p.key.as_str()))
+    }
+    /// The log files this digest lists, moved out (they are queued for checking once).
+    pub fn take_log_files(&mut self) -> Vec<LogFileEntry> {
+        std::mem::take(&mut self.log_files)
+    }
+}
+
+/// Where a digest object stands on authenticity.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Auth {
+    /// Not judged yet: absent, unreadable, or waiting for a successor to name its signature.
+    Pending,
+    Authentic(Authentic),
+    /// Proven not to be what CloudTrail signed for this location.
+    Invalid(FindingKind, String),
+    /// No signature to check it with; neither valid nor invalid.
+    Unverifiable(String),
+}
+
+/// A digest object: listed in range, or named by an authentic digest's previous-digest link.
 #[derive(Debug, Clone)]
 pub struct DigestSlot {
     pub bucket: String,
     pub key: String,
-    /// The end time stamped in the key name, used to order digests before they are read.
+    /// The end time stamped in the key name: a claim, used only to place findings about objects
+    /// that could not be authenticated.
     pub key_time: Option<DateTime<Utc>>,
     pub listed: bool,
     /// A `…_backfill.json.gz` digest, signed when it was generated rather than at its end time.
     pub backfill: bool,
     pub fetched: Fetched,
-    /// `check_digest`'s answer, when the fetcher already ran it (with the object's own signature
-    /// metadata) so that log-file checks could start before the walk.
-    pub checked: Option<Option<(FindingKind, String)>>,
+    pub auth: Auth,
 }
 
 impl DigestSlot {
@@ -54,13 +126,27 @@ impl DigestSlot {
         }
     }
 
-    fn order_key(&self) -> (Option<DateTime<Utc>>, &str) {
-        (self.key_time, &self.key)
+    pub fn authentic(&self) -> Option<&Authentic> {
+        match &self.auth {
+            Auth::Authentic(a) => Some(a),
+            _ => None,
+        }
     }
 
-    /// When the period this digest covers ended, as best known.
-    fn end(&self) -> Option<DateTime<Utc>> {
-        self.parsed().map(|p| p.end).or(self.key_time)
+    pub fn authentic_mut(&mut self) -> Option<&mut Authentic> {
+        match &mut self.auth {
+            Auth::Authentic(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The object's own signature: its metadata, else what a successor named (self-authenticating:
+    /// it verifies only if CloudTrail's key made it).
+    fn signature<'a>(&'a self, successor_signature: Option<&'a str>) -> Option<&'a str> {
+        match &self.fetched {
+            Fetched::Present { metadata, .. } => metadata.signature.as_deref().or(successor_signature),
+            _ => None,
+        }
     }
 }
 
@@ -93,48 +179,90 @@ pub struct WalkOptions {
     pub signature_from_successor: bool,
 }
 
-/// Checks one digest on its own: format, location, signature metadata, key and signature.
-/// Returns the problem, or None when the digest is authentic where it lies. `successor_signature`
-/// is used only when the object has no signature metadata.
-pub fn check_digest(slot: &DigestSlot, keys: &KeyRing, successor_signature: Option<&str>) -> Option<(FindingKind, String)> {
+/// How late after its period's end a backfill digest's generation may claim to be, past `now`:
+/// clocks differ a little.
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Authenticates one digest: format, location, signature metadata, key and signature. A backfill
+/// digest is signed when it was generated; its unsigned `backfill-generation-timestamp` picks
+/// the key only within what is possible: no earlier than the period it covers, no later than now.
+/// `successor_signature` is used only when the object has no signature metadata.
+pub fn authenticate(slot: &DigestSlot, keys: &KeyRing, successor_signature: Option<&str>, now: DateTime<Utc>) -> Auth {
     let Fetched::Present { metadata, bytes } = &slot.fetched else {
-        return None;
+        return Auth::Pending;
     };
     let parsed = match &bytes.parsed {
         Ok(p) => p,
-        Err(e) => return Some((FindingKind::DigestFormatInvalid, format!("invalid format: {e}"))),
+        Err(e) => return Auth::Invalid(FindingKind::DigestFormatInvalid, format!("invalid format: {e}")),
     };
     let d = &parsed.digest;
     if d.digest_s3_bucket != slot.bucket || d.digest_s3_object != slot.key {
-        return Some((
+        return Auth::Invalid(
             FindingKind::DigestMoved,
             format!("has been moved from its original location s3://{}/{}", d.digest_s3_bucket, d.digest_s3_object),
-        ));
+        );
     }
-    let (sig, alg) = match (&metadata.signature, &metadata.signature_algorithm, successor_signature) {
-        (Some(sig), Some(alg), _) => (sig.as_str(), alg.as_str()),
-        (None, _, Some(sig)) => (sig, d.digest_signature_algorithm.as_str()),
-        _ => return Some((FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into())),
+    let Some(sig) = slot.signature(successor_signature) else {
+        return Auth::Unverifiable(
+            "no signature metadata, and no authentic successor names its signature: supply the object's S3 metadata \
+             in its .metadata.json sidecar (trailproof export keeps it)"
+                .into(),
+        );
     };
+    let alg = metadata.signature_algorithm.as_deref().unwrap_or(&d.digest_signature_algorithm);
     if alg != SIGNATURE_ALGORITHM {
-        return Some((FindingKind::DigestSignatureInvalid, format!("unsupported signature-algorithm '{alg}'")));
+        return Auth::Invalid(FindingKind::DigestSignatureInvalid, format!("unsupported signature-algorithm '{alg}'"));
     }
     let signed_at = if slot.backfill {
-        match metadata.backfill_generated.as_deref().map(|t| (t, crate::time::parse_user_time(t))) {
-            Some((_, Ok(t))) => t,
-            Some((raw, Err(_))) => return Some((FindingKind::DigestFormatInvalid, format!("invalid backfill-generation-timestamp '{raw}'"))),
-            None => return Some((FindingKind::DigestFormatInvalid, "backfill digest without backfill-generation-timestamp metadata".into())),
+        let Some(raw) = metadata.backfill_generated.as_deref() else {
+            return Auth::Invalid(FindingKind::DigestFormatInvalid, "backfill digest without backfill-generation-timestamp metadata".into());
+        };
+        match crate::time::parse_user_time(raw) {
+            Ok(t) if t >= parsed.end && now.checked_add_signed(CLOCK_SKEW).is_none_or(|latest| t <= latest) => t,
+            Ok(t) => {
+                return Auth::Invalid(
+                    FindingKind::DigestFormatInvalid,
+                    format!("backfill-generation-timestamp {} is outside {} (its period's end) to now", display(t), display(parsed.end)),
+                )
+            }
+            Err(_) => return Auth::Invalid(FindingKind::DigestFormatInvalid, format!("invalid backfill-generation-timestamp '{}'", truncate(raw))),
         }
     } else {
         parsed.end
     };
     let key = match keys.select(&d.digest_public_key_fingerprint, signed_at) {
         Ok(k) => k,
-        Err(e) => return Some((FindingKind::DigestKeyUnknown, e.to_string())),
+        Err(e) => return Auth::Invalid(FindingKind::DigestKeyUnknown, e.to_string()),
     };
-    match signature::verify(string_to_sign(d, &parsed.sha256).as_bytes(), sig, key) {
-        Ok(()) => None,
-        Err(e) => Some((FindingKind::DigestSignatureInvalid, format!("signature verification failed: {e}"))),
+    if let Err(e) = signature::verify(string_to_sign(d, &parsed.sha256).as_bytes(), sig, key) {
+        return Auth::Invalid(FindingKind::DigestSignatureInvalid, format!("signature verification failed: {e}"));
+    }
+    Auth::Authentic(Authentic {
+        bucket: slot.bucket.clone(),
+        key: slot.key.clone(),
+        start: parsed.start,
+        end: parsed.end,
+        signature: sig.trim().to_ascii_lowercase(),
+        sha256: parsed.sha256,
+        previous: match (&d.previous_digest_s3_bucket, &d.previous_digest_s3_object) {
+            (Some(b), Some(k)) => Some(PreviousLink {
+                bucket: b.clone(),
+                key: k.clone(),
+                signature: d.previous_digest_signature.clone(),
+                hash: d.previous_digest_hash_value.clone(),
+                hash_algorithm: d.previous_digest_hash_algorithm.clone(),
+            }),
+            _ => None,
+        },
+        log_files: d.log_files.clone(),
+    })
+}
+
+/// At most this much of an untrusted string goes into a message.
+fn truncate(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
 }
 
@@ -154,231 +282,221 @@ impl Naming {
     }
 }
 
+/// Inferred missing digests get one finding each up to this many per run of missing hours; the
+/// run's own finding carries the full count, so a deletion of years costs a few findings.
+pub const MISSING_HOURS_LISTED: i64 = 24;
+
 /// The outcome of walking the chain.
 #[derive(Debug, Default)]
 pub struct ChainReport {
-    /// In walk order (newest first).
+    /// Newest first.
     pub findings: Vec<Finding>,
-    /// Slots whose own checks passed, in walk order: their log files may be checked.
+    /// Authentic slots, newest first: their log files are checked.
     pub verified: Vec<usize>,
-    /// Every digest object the walk judged, in walk order.
+    /// Every digest object judged, newest first.
     pub verdicts: Vec<(usize, DigestVerdict)>,
     /// Derived from `verdicts`; `invalid` also counts digests inferred missing from the cadence.
     pub valid: usize,
     pub invalid: usize,
+    /// The end of the newest authentic digest.
+    pub newest_end: Option<DateTime<Utc>>,
+    /// Periods whose digest an authentic successor names but which could not be read: their log
+    /// files are unchecked, not injected. Derived from the successor's signed start time.
+    pub unread: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// Walks from the newest listed digest back to the one covering `range_start`.
-pub fn walk(slots: &[DigestSlot], keys: &KeyRing, range_start: DateTime<Utc>, scope: &Scope, naming: &Naming, opts: WalkOptions) -> ChainReport {
-    let mut listed: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].listed).collect();
-    listed.sort_by(|&a, &b| slots[a].order_key().cmp(&slots[b].order_key()));
-    let index: HashMap<(&str, &str), usize> =
-        slots.iter().enumerate().map(|(i, s)| ((s.bucket.as_str(), s.key.as_str()), i)).collect();
+/// Checks every link between the authentic digests and judges every slot. `in_trail` says whether
+/// a bucket and key lie in the trail's own digest folder (links leaving it are not followed).
+pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, naming: &Naming, in_trail: &dyn Fn(&str, &str) -> bool) -> ChainReport {
+    let mut report = ChainReport::default();
+    let when = |i: usize| slots[i].authentic().map(Authentic::end).or(slots[i].key_time);
+    // Newest first; the order places findings, it decides nothing.
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by(|&a, &b| (when(b), &slots[b].key).cmp(&(when(a), &slots[a].key)));
+    let index: HashMap<(&str, &str), usize> = slots.iter().enumerate().map(|(i, s)| ((s.bucket.as_str(), s.key.as_str()), i)).collect();
+    let authentic: Vec<usize> = order.iter().copied().filter(|&i| slots[i].authentic().is_some()).collect();
+    let end_of = |i: usize| slots[i].authentic().map(Authentic::end);
+    // The newest authentic digest that ended no later than `t` (other than `not`).
+    let newest_until = |t: DateTime<Utc>, not: usize| authentic.iter().copied().find(|&j| j != not && end_of(j).is_some_and(|e| e <= t));
 
-    // previousDigestSignature of every digest, by the digest it names.
-    let successor_signatures: HashMap<(&str, &str), &str> = if opts.signature_from_successor {
-        slots
-            .iter()
-            .filter_map(|s| s.parsed())
-            .filter_map(|p| Some((p.previous()?, p.digest.previous_digest_signature.as_deref()?)))
-            .collect()
-    } else {
-        HashMap::new()
-    };
-    let mut w = Walker { slots, keys, scope, successor_signatures, opts, visited: vec![false; slots.len()], authentic: vec![false; slots.len()], inferred_missing: 0, broken_link: vec![false; slots.len()], report: ChainReport::default() };
-    let older = |w: &Walker, i: usize| -> Option<usize> {
-        let here = slots[i].order_key();
-        listed.iter().rev().copied().find(|&j| !w.visited[j] && slots[j].order_key() < here)
-    };
+    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    let mut push = |at: usize, f: Finding| findings.push((at, f));
+    let mut linked = vec![false; slots.len()];
+    let mut broken = vec![false; slots.len()];
+    // The newest authentic digest below a break in the chain is a chain's legitimate head.
+    let mut head_excused = vec![false; slots.len()];
+    let mut inferred_missing = 0usize;
+    let mut missing_reported = vec![false; slots.len()];
 
-    let mut cur = listed.last().copied();
-    while let Some(i) = cur {
-        w.visit(i);
-        let next_older = older(&w, i);
-        let Some(parsed) = slots[i].parsed() else {
-            // Unreadable or malformed: its link cannot be followed, so resume from the listing.
-            cur = next_older;
-            continue;
-        };
-        if !w.is_verified(i) {
-            // An unauthenticated digest's links are attacker-controlled: resume from the listing.
-            cur = next_older;
-            continue;
+    for &i in &authentic {
+        let Some(a) = slots[i].authentic() else { continue };
+        if a.start < range_start {
+            continue; // covers the range's start: where the walk ends
         }
-        if parsed.start < range_start {
-            break; // this digest covers the start of the range
-        }
-        let Some((pb, pk)) = parsed.previous() else {
-            if let Some(n) = next_older {
-                let from = slots[n].end().map(crate::time::display).unwrap_or_else(|| "?".into());
-                let to = crate::time::display(parsed.start);
-                w.push(FindingKind::DigestChainGap, &slots[i].bucket, &slots[i].key,
-                    format!("a new chain starts here: no digest covers {from} to {to} (logging or validation was off, or digests were removed)"));
+        let here = (slots[i].bucket.as_str(), slots[i].key.as_str());
+        let excuse_below = |head_excused: &mut Vec<bool>| {
+            if let Some(o) = newest_until(a.start, i) {
+                head_excused[o] = true;
             }
-            cur = next_older;
+        };
+        let Some(prev) = &a.previous else {
+            if let Some(o) = newest_until(a.start, i) {
+                head_excused[o] = true;
+                let from = end_of(o).unwrap_or(a.start);
+                push(i, scope.finding(FindingKind::DigestChainGap, here.0, here.1,
+                    format!("a new chain starts here: no digest covers {} to {} (logging or validation was off, or digests were removed)", display(from), display(a.start)))
+                    .with("from", display(from)).with("to", display(a.start)));
+            }
             continue;
         };
-        let Some(&p) = index.get(&(pb, pk)) else {
-            w.push(FindingKind::AccessError, pb, pk, "previous digest was not fetched".to_string());
-            cur = next_older;
+        if !in_trail(&prev.bucket, &prev.key) {
+            excuse_below(&mut head_excused);
+            push(i, scope.finding(FindingKind::Unchecked, here.0, here.1,
+                format!("links back to s3://{}/{}, outside the trail's digest folder: not followed, so the link is unchecked; validate that location with --s3-bucket/--s3-prefix", truncate(&prev.bucket), truncate(&prev.key))));
+            continue;
+        }
+        let Some(&p) = index.get(&(prev.bucket.as_str(), prev.key.as_str())) else {
+            excuse_below(&mut head_excused);
+            push(i, scope.finding(FindingKind::AccessError, &prev.bucket, &prev.key, "previous digest was not fetched"));
             continue;
         };
-        if w.visited[p] {
-            w.push(FindingKind::DigestChainMismatch, &slots[i].bucket, &slots[i].key,
-                format!("links back to s3://{pb}/{pk}, which is not older in the chain (a loop)"));
-            cur = next_older;
+        if p == i || end_of(p).is_some_and(|e| e > a.start) {
+            excuse_below(&mut head_excused);
+            push(i, scope.finding(FindingKind::DigestChainMismatch, here.0, here.1,
+                format!("links back to s3://{}/{}, which is not older in the chain (a loop)", prev.bucket, prev.key)));
             continue;
         }
         match &slots[p].fetched {
             Fetched::Present { metadata, bytes } => {
-                w.check_link(i, parsed, p, metadata, bytes);
-                cur = Some(p);
+                let problems = link_problems(prev, slots[p].authentic().map(|x| x.signature.as_str()).or(metadata.signature.as_deref()), bytes);
+                if problems.is_empty() {
+                    linked[p] = true;
+                    if slots[p].authentic().is_none() {
+                        excuse_below(&mut head_excused); // its own finding says why
+                    }
+                } else {
+                    broken[p] = true;
+                    excuse_below(&mut head_excused);
+                    push(i, scope.finding(FindingKind::DigestChainMismatch, here.0, here.1,
+                        format!("link to s3://{}/{} broken: {}", prev.bucket, prev.key, problems.join("; "))));
+                }
             }
             Fetched::Missing => {
-                w.visit(p);
-                // Digests arrive hourly, so the time between the newest surviving older digest
-                // and the missing one's successor says how many are gone (the AWS CLI reports one).
-                let n = older(&w, p);
-                if let Some(lower) = n.and_then(|n| slots[n].end()) {
-                    let hours = ((parsed.start - lower).num_seconds() as f64 / 3600.0).round() as i64;
-                    for k in 1..hours {
-                        let end = parsed.start - Duration::hours(k);
-                        w.inferred_missing += 1;
-                        w.push(FindingKind::DigestMissing, &slots[p].bucket, &naming.hour_pattern(end),
-                            format!("not found: the chain has no digest for the hour ending about {} (inferred from the hourly cadence)", crate::time::display(end)));
+                missing_reported[p] = true;
+                let to = a.start; // the missing digest's end
+                let lower = newest_until(to - Duration::minutes(1), i);
+                if let Some(o) = lower {
+                    head_excused[o] = true;
+                }
+                let from = lower.and_then(end_of);
+                let hours = from.map(|f| ((to - f).num_seconds() as f64 / 3600.0).round().max(1.0) as i64);
+                let mut f = scope.finding(FindingKind::DigestMissing, &prev.bucket, &prev.key, "not found").with("to", display(to));
+                match (from, hours) {
+                    (Some(from), Some(count)) => {
+                        f.message = if count > 1 {
+                            format!("not found; {count} digests are missing from {} to {} (inferred from the hourly cadence)", display(from), display(to))
+                        } else {
+                            "not found".into()
+                        };
+                        f = f.with("from", display(from)).with("count", count);
+                        push(i, f);
+                        for k in 1..count.min(MISSING_HOURS_LISTED + 1) {
+                            let end = to - Duration::hours(k);
+                            push(i, scope.finding(FindingKind::DigestMissing, &prev.bucket, &naming.hour_pattern(end),
+                                format!("not found: the chain has no digest for the hour ending about {} (inferred from the hourly cadence)", display(end))));
+                        }
+                        inferred_missing += (count - 1) as usize;
+                    }
+                    _ => {
+                        f.message = "not found; no authentic older digest in range bounds how many more are missing".into();
+                        push(i, f);
                     }
                 }
-                cur = n;
             }
             Fetched::Unreadable(_) => {
-                w.visit(p);
-                cur = older(&w, p);
+                excuse_below(&mut head_excused);
+                let edge = Duration::minutes(1);
+                report.unread.push((a.start - Duration::hours(1) - edge, a.start + edge));
             }
         }
     }
 
-    // Listed digests the chain never reached lie off the chain: an authentic chain links every
-    // digest it delivered, so one that nothing points to was placed there or replaced.
-    for &j in listed.iter().rev() {
-        if !w.visited[j] && slots[j].key_time.is_none_or(|t| t >= range_start) {
-            w.visit(j);
-            if slots[j].parsed().is_some() {
-                w.broken_link[j] = true;
-                w.push(FindingKind::DigestChainMismatch, &slots[j].bucket, &slots[j].key,
-                    "lies in range but no digest in the chain links to it".to_string());
-            }
+    // An authentic chain links every digest it delivered: an authentic digest in range that
+    // nothing links to, and that is neither the newest nor below a break, was moved off the chain.
+    let newest = authentic.first().copied();
+    for &j in &authentic {
+        if Some(j) != newest && !linked[j] && !head_excused[j] && end_of(j).is_some_and(|e| e >= range_start) {
+            broken[j] = true;
+            push(j, scope.finding(FindingKind::DigestChainMismatch, &slots[j].bucket, &slots[j].key, "lies in range but no digest in the chain links to it"));
         }
     }
 
-    // The counts follow from the verdicts, once links have had their say.
-    for (i, verdict) in &mut w.report.verdicts {
-        if w.broken_link[*i] && *verdict == DigestVerdict::Valid {
-            *verdict = DigestVerdict::Invalid;
-        }
+    // Each object's own verdict and finding, newest first, followed by what the walk found there.
+    let mut at: HashMap<usize, Vec<Finding>> = HashMap::new();
+    for (i, f) in findings {
+        at.entry(i).or_default().push(f);
     }
-    let count = |wanted: &[DigestVerdict]| w.report.verdicts.iter().filter(|(_, v)| wanted.contains(v)).count();
-    w.report.valid = count(&[DigestVerdict::Valid]);
-    w.report.invalid = count(&[DigestVerdict::Invalid, DigestVerdict::Missing]) + w.inferred_missing;
-    w.report
+    for &i in &order {
+        let s = &slots[i];
+        let own = |kind, message: String| scope.finding(kind, &s.bucket, &s.key, message);
+        let verdict = match (&s.fetched, &s.auth) {
+            (Fetched::Missing, _) => {
+                if !missing_reported[i] {
+                    report.findings.push(own(FindingKind::DigestMissing, "not found".into()));
+                }
+                DigestVerdict::Missing
+            }
+            (Fetched::Unreadable(why), _) => {
+                report.findings.push(own(FindingKind::AccessError, format!("could not read digest: {why}; the log files of its period are unchecked")));
+                DigestVerdict::Unreadable
+            }
+            (Fetched::Present { .. }, Auth::Authentic(_)) => {
+                report.verified.push(i);
+                if broken[i] { DigestVerdict::Invalid } else { DigestVerdict::Valid }
+            }
+            (Fetched::Present { .. }, Auth::Invalid(kind, message)) => {
+                report.findings.push(own(*kind, message.clone()));
+                DigestVerdict::Invalid
+            }
+            (Fetched::Present { .. }, Auth::Unverifiable(why)) => {
+                report.findings.push(own(FindingKind::Unchecked, format!("unverifiable: {why}")));
+                DigestVerdict::Unverifiable
+            }
+            (Fetched::Present { .. }, Auth::Pending) => {
+                report.findings.push(own(FindingKind::Unchecked, "not authenticated".into()));
+                DigestVerdict::Unverifiable
+            }
+        };
+        report.verdicts.push((i, verdict));
+        report.findings.extend(at.remove(&i).unwrap_or_default());
+    }
+    report.newest_end = newest.and_then(end_of);
+    let count = |wanted: &[DigestVerdict]| report.verdicts.iter().filter(|(_, v)| wanted.contains(v)).count();
+    report.valid = count(&[DigestVerdict::Valid]);
+    report.invalid = count(&[DigestVerdict::Invalid, DigestVerdict::Missing]) + inferred_missing;
+    report
 }
 
-struct Walker<'a> {
-    slots: &'a [DigestSlot],
-    keys: &'a KeyRing,
-    scope: &'a Scope,
-    successor_signatures: HashMap<(&'a str, &'a str), &'a str>,
-    opts: WalkOptions,
-    visited: Vec<bool>,
-    /// The slot passed its own checks.
-    authentic: Vec<bool>,
-    /// Digests known gone only from the hourly cadence (no slot names them).
-    inferred_missing: usize,
-    /// The slot is authentic but is not what its successor committed to.
-    broken_link: Vec<bool>,
-    report: ChainReport,
-}
-
-impl Walker<'_> {
-    fn push(&mut self, kind: FindingKind, bucket: &str, key: &str, message: String) {
-        self.report.findings.push(self.scope.finding(kind, bucket, key, message));
-    }
-
-    fn is_verified(&self, i: usize) -> bool {
-        self.authentic[i]
-    }
-
-    /// Records a digest's own verdict once.
-    fn visit(&mut self, i: usize) {
-        if std::mem::replace(&mut self.visited[i], true) {
-            return;
-        }
-        let slot = &self.slots[i];
-        match &slot.fetched {
-            Fetched::Missing => {
-                self.report.verdicts.push((i, DigestVerdict::Missing));
-                self.push(FindingKind::DigestMissing, &slot.bucket, &slot.key, "not found".into());
-            }
-            Fetched::Unreadable(why) => {
-                self.report.verdicts.push((i, DigestVerdict::Unreadable));
-                self.push(FindingKind::AccessError, &slot.bucket, &slot.key, format!("could not read digest: {why}; the log files of its period are unchecked"));
-            }
-            Fetched::Present { metadata, .. } => {
-                let hint = self.successor_signatures.get(&(slot.bucket.as_str(), slot.key.as_str())).copied();
-                if self.opts.signature_from_successor && metadata.signature.is_none() && hint.is_none() {
-                    self.report.verdicts.push((i, DigestVerdict::Unverifiable));
-                    let mut f = self.scope.finding(FindingKind::DigestSignatureInvalid, &slot.bucket, &slot.key,
-                        "unverifiable: the copy has no signature metadata and no successor names its signature; \
-                         supply it in the .metadata.json sidecar");
-                    f.severity = crate::finding::Severity::Warning;
-                    self.report.findings.push(f);
-                    return;
-                }
-                let outcome = match (&slot.checked, &metadata.signature) {
-                    (Some(done), Some(_)) => done.clone(),
-                    _ => check_digest(slot, self.keys, hint),
-                };
-                match outcome {
-                    None => {
-                        self.report.verified.push(i);
-                        self.report.verdicts.push((i, DigestVerdict::Valid));
-                        self.authentic[i] = true;
-                    }
-                    Some((kind, message)) => {
-                        self.report.verdicts.push((i, DigestVerdict::Invalid));
-                        self.push(kind, &slot.bucket, &slot.key, message);
-                    }
-                }
-            }
+/// What is wrong with an authentic digest's link to the object it names: it must commit to exactly
+/// that object, by its signature and by the hash of its inflated bytes.
+fn link_problems(prev: &PreviousLink, actual_signature: Option<&str>, bytes: &DigestBytes) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let (Some(stated), Some(actual)) = (&prev.signature, actual_signature) {
+        if !stated.trim().eq_ignore_ascii_case(actual.trim()) {
+            problems.push("previousDigestSignature differs from the previous digest's signature".to_string());
         }
     }
-
-    /// Checks that digest `i` commits to exactly digest `p`: by its signature and by its hash.
-    fn check_link(&mut self, i: usize, parsed: &ParsedDigest, p: usize, metadata: &DigestMetadata, bytes: &DigestBytes) {
-        let d = &parsed.digest;
-        let mut problems = Vec::new();
-        if let (Some(stated), Some(actual)) = (&d.previous_digest_signature, &metadata.signature) {
-            if !stated.eq_ignore_ascii_case(actual.trim()) {
-                problems.push("previousDigestSignature differs from the previous digest's signature".to_string());
-            }
-        }
-        match d.previous_digest_hash_algorithm.as_deref() {
-            Some(HASH_ALGORITHM) | None => {}
-            Some(other) => problems.push(format!("previousDigestHashAlgorithm is '{other}', not SHA-256")),
-        }
-        match (&d.previous_digest_hash_value, &bytes.inflated_sha256) {
-            (Some(stated), Some(actual)) if stated.eq_ignore_ascii_case(&hex::encode(actual)) => {}
-            (Some(_), Some(_)) => problems.push("previousDigestHashValue differs from the SHA-256 of the previous digest".into()),
-            (Some(_), None) => problems.push("the previous digest cannot be inflated to check previousDigestHashValue".into()),
-            (None, _) => problems.push("previousDigestHashValue is absent".into()),
-        }
-        if !problems.is_empty() {
-            self.broken_link[p] = true;
-            let (slot, prev) = (&self.slots[i], &self.slots[p]);
-            let message = format!("link to s3://{}/{} broken: {}", prev.bucket, prev.key, problems.join("; "));
-            let (b, k) = (slot.bucket.clone(), slot.key.clone());
-            self.push(FindingKind::DigestChainMismatch, &b, &k, message);
-        }
+    match prev.hash_algorithm.as_deref() {
+        Some(HASH_ALGORITHM) | None => {}
+        Some(other) => problems.push(format!("previousDigestHashAlgorithm is '{}', not SHA-256", truncate(other))),
     }
+    match (&prev.hash, &bytes.inflated_sha256) {
+        (Some(stated), Some(actual)) if stated.eq_ignore_ascii_case(&hex::encode(actual)) => {}
+        (Some(_), Some(_)) => problems.push("previousDigestHashValue differs from the SHA-256 of the previous digest".into()),
+        (Some(_), None) => problems.push("the previous digest cannot be inflated to check previousDigestHashValue".into()),
+        (None, _) => problems.push("previousDigestHashValue is absent".into()),
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -410,7 +528,7 @@ mod tests {
                 key_time: key_time(&o.key),
                 listed: true,
                 backfill: false,
-                checked: None,
+                auth: Auth::Pending,
                 fetched: Fetched::Present {
                     metadata: DigestMetadata {
                         signature: o.metadata.get("signature").cloned(),
@@ -425,14 +543,21 @@ mod tests {
         let pointers: Vec<String> =
             out.iter().filter_map(|s| s.parsed()).filter_map(|p| p.previous().map(|(_, k)| k.to_string())).collect();
         for k in pointers.into_iter().filter(|k| !present.contains(k)) {
-            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: key_time(&k), listed: false, backfill: false, checked: None, fetched: Fetched::Missing });
+            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: key_time(&k), listed: false, backfill: false, auth: Auth::Pending, fetched: Fetched::Missing });
+        }
+        let ring = sim::public_keys(&keys());
+        for s in &mut out {
+            s.auth = authenticate(s, &ring, None, Utc::now());
         }
         out
     }
 
+    fn walk_all(slots: &[DigestSlot], start: DateTime<Utc>) -> ChainReport {
+        walk(slots, start, &Scope::default(), &Naming::default(), &|b, _| b == "bucket-a")
+    }
+
     fn run(trail: &SimTrail) -> ChainReport {
-        let start = trail.spec.start;
-        walk(&slots(trail), &sim::public_keys(&keys()), start, &Scope::default(), &Naming::default(), WalkOptions::default())
+        walk_all(&slots(trail), trail.spec.start)
     }
 
     fn kinds(r: &ChainReport) -> Vec<FindingKind> {
@@ -524,7 +649,7 @@ mod tests {
         let t = trail();
         let start = t.digest_ends[9] - chrono::Duration::minutes(30);
         let slots: Vec<DigestSlot> = slots(&t).into_iter().filter(|s| s.key_time.unwrap() >= start).collect();
-        let r = walk(&slots, &sim::public_keys(&keys()), start, &Scope::default(), &Naming::default(), WalkOptions::default());
+        let r = walk_all(&slots, start);
         assert!(r.findings.is_empty(), "{:?}", r.findings);
         assert_eq!(r.valid, t.digest_keys.len() - 9);
     }

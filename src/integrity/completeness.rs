@@ -4,12 +4,17 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::time::display;
 
-/// What GetTrailStatus said about the trail (all optional: offline there is nothing).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What GetTrailStatus said about the trail (all optional). Saved by `trailproof export` as
+/// `trail-status.json`, in GetTrailStatus's own field names, for `--trail-status` offline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TrailStatus {
     pub is_logging: Option<bool>,
+    #[serde(rename = "LatestDigestDeliveryTime")]
     pub latest_digest_delivery: Option<DateTime<Utc>>,
+    #[serde(rename = "StartLoggingTime")]
     pub start_logging: Option<DateTime<Utc>>,
+    #[serde(rename = "StopLoggingTime")]
     pub stop_logging: Option<DateTime<Utc>>,
 }
 
@@ -88,7 +93,10 @@ pub fn log_key_time(key: &str, region: &str) -> Option<DateTime<Utc>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreferenced {
     pub key: String,
-    pub delivered: DateTime<Utc>,
+    /// The delivery minute its name claims; None when the name is not a CloudTrail log file name
+    /// of its folder (then `problem` says why).
+    pub delivered: Option<DateTime<Utc>>,
+    pub problem: Option<String>,
     /// Inside a period a verified digest covers: the digest would have listed it, so it was
     /// placed there afterwards.
     pub inside_covered_period: bool,
@@ -98,29 +106,43 @@ pub struct Unreferenced {
     pub surely_covered: bool,
 }
 
-/// Finds listed log files that no verified digest references. `covered` are the verified digests'
-/// periods. Log files stamped outside `[start, end]` are not judged.
+/// Finds listed log files of the date folder `day` that no verified digest references. `covered`
+/// are the verified digests' periods. Log files stamped on `day` but outside `[start, end]` are
+/// not judged; a name that does not parse, or whose stamp is not of its folder's day, is no name
+/// CloudTrail writes and is always reported.
 pub fn unreferenced(
     listed: &[String],
     region: &str,
+    day: chrono::NaiveDate,
     referenced: &dyn Fn(&str) -> bool,
     covered: &[(DateTime<Utc>, DateTime<Utc>)],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Vec<Unreferenced> {
-    listed
-        .iter()
-        .filter(|k| !referenced(k))
-        .filter_map(|k| Some((k, log_key_time(k, region)?)))
-        .filter(|(_, t)| *t >= start - Duration::minutes(1) && *t <= end)
-        .map(|(k, t)| Unreferenced {
+    let mut out = Vec::new();
+    for k in listed.iter().filter(|k| !referenced(k)) {
+        let bad = |problem: String| Unreferenced { key: k.clone(), delivered: None, problem: Some(problem), inside_covered_period: false, surely_covered: false };
+        let Some(t) = log_key_time(k, region) else {
+            out.push(bad("its name is not a CloudTrail log file name".into()));
+            continue;
+        };
+        if t.date_naive() != day {
+            out.push(bad(format!("its name's time {} is not of its folder's day {day}", display(t))));
+            continue;
+        }
+        if t < start - Duration::minutes(1) || t > end {
+            continue;
+        }
+        out.push(Unreferenced {
             key: k.clone(),
-            delivered: t,
+            delivered: Some(t),
+            problem: None,
             // The stamp is truncated to the minute, so it may read up to a minute early.
             inside_covered_period: covered.iter().any(|(s, e)| t >= *s - Duration::minutes(1) && t < *e),
             surely_covered: covered.iter().any(|(s, e)| t >= *s && t + Duration::minutes(1) <= *e),
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -176,14 +198,15 @@ mod tests {
         let listed = vec![key("20260301T0517Z"), key("20260301T0630Z"), key("20260301T0900Z"), key("20260301T2300Z")];
         let referenced = |k: &str| k == listed[0];
         let covered = [(t("2026-03-01T05:00:00Z"), t("2026-03-01T07:00:00Z"))];
-        let found = unreferenced(&listed, "us-east-1", &referenced, &covered, t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
+        let day = t("2026-03-01").date_naive();
+        let found = unreferenced(&listed, "us-east-1", day, &referenced, &covered, t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
         assert_eq!(found.len(), 2);
         assert!(found[0].inside_covered_period && found[0].key == listed[1]);
         assert!(!found[1].inside_covered_period && found[1].key == listed[2]);
         assert!(found[0].surely_covered);
         // Stamped in the minute a covered period ends (or starts): inside, but not surely.
         let edge = [key("20260301T0659Z"), key("20260301T0500Z")];
-        let found = unreferenced(&edge, "us-east-1", &|_| false, &[(t("2026-03-01T05:00:30Z"), t("2026-03-01T06:59:40Z"))], t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
+        let found = unreferenced(&edge, "us-east-1", day, &|_| false, &[(t("2026-03-01T05:00:30Z"), t("2026-03-01T06:59:40Z"))], t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
         assert!(found.iter().all(|u| u.inside_covered_period && !u.surely_covered), "{found:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! Text for people, keeping the AWS CLI's summary lines so existing scripts keep working.
 use std::io::{self, Write};
 
-use crate::finding::{FindingKind, Severity};
+use crate::finding::Severity;
 use crate::time::display;
 use crate::validate::{Counts, ObjectType, ObjectVerdict, Report, Verdict};
 
@@ -19,9 +19,9 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
         }
     }
     for f in &report.findings {
-        let what = if f.kind.is_digest() { "Digest file" } else if f.kind == FindingKind::AccessError { "Object" } else { "Log file" };
+        let what = if f.kind.is_digest() { "Digest file" } else if f.kind.is_unchecked() { "Object" } else { "Log file" };
         let status = match (f.kind, f.severity) {
-            (FindingKind::AccessError, _) => "NOT CHECKED",
+            (k, Severity::Error) if k.is_unchecked() => "NOT CHECKED",
             (_, Severity::Error) => "INVALID",
             (_, Severity::Warning) => "WARNING",
         };
@@ -65,9 +65,9 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
             )?;
         }
     }
-    let unchecked = report.findings.iter().filter(|f| f.kind == FindingKind::AccessError && f.severity == Severity::Error).count();
+    let unchecked = report.findings.iter().filter(|f| f.kind.is_unchecked() && f.severity == Severity::Error).count();
     if unchecked > 0 {
-        writeln!(out, "{unchecked} objects could not be checked")?;
+        writeln!(out, "{unchecked} things could not be checked (see NOT CHECKED above)")?;
     }
     let verdict = match report.verdict {
         Verdict::Valid => "valid",
