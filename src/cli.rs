@@ -517,7 +517,7 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     std::fs::create_dir_all(&args.out).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
     let api_keys = aws::ApiKeys { options: aws_opts.clone() };
     let keys = RecordingKeys::new(key_source(&file_keys, &api_keys));
-    let recorder = Arc::new(RecordingSource::new(plan.source, &args.out));
+    let recorder = Arc::new(RecordingSource::new(plan.source, &args.out, crate::export::max_object_bytes(&crate::limits::Limits::default())));
     let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, read_attempts: aws_opts.max_attempts.unwrap_or(3), ..Options::default() };
     let status = plan.status.clone();
     let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);

@@ -856,6 +856,8 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
     let limits = ctx.options.limits;
     let attempts = ctx.options.read_attempts;
     let now = ctx.options.now;
+    // Only a copy made without S3 metadata may lack a signature; CloudTrail always writes one.
+    let unsigned_is_unverifiable = ctx.options.walk.signature_from_successor;
     stream::iter(wanted)
         .map(|(bucket, key, listed)| {
             let source = ctx.source.clone();
@@ -867,7 +869,12 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
                 let (bucket, key) = (slot.bucket.clone(), slot.key.clone());
                 let check = move || {
                     let mut slot = slot;
-                    slot.auth = chain::authenticate(&slot, &keys, None, now);
+                    slot.auth = match chain::authenticate(&slot, &keys, None, now) {
+                        Auth::Unverifiable(_) if !unsigned_is_unverifiable => {
+                            Auth::Invalid(FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into())
+                        }
+                        auth => auth,
+                    };
                     slot
                 };
                 let mut slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| {

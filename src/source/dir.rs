@@ -1,11 +1,27 @@
 //! A local evidence copy: `ROOT/{bucket}/{key}`, with each object's S3 user metadata in a sidecar
 //! `ROOT/{bucket}/{key}.metadata.json` (a flat JSON object of strings).
+//!
+//! Nothing below the root is trusted: whoever handed over the copy chose its files. So every path
+//! is opened from the root one component at a time (`openat`), never following a symbolic link,
+//! file or folder, at any component below the root: a link could make bytes outside the copy pose
+//! as evidence. Only regular files are read; a FIFO, socket or device is refused before it is
+//! opened (and opened with `O_NONBLOCK` in case it was swapped in meanwhile), so nothing can make
+//! a read block. The root itself is the user's choice and may be a link.
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use super::{Object, Source, SourceError};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::{Body, Object, Source, SourceError};
 
 pub const SIDECAR_SUFFIX: &str = ".metadata.json";
+
+/// Largest metadata sidecar read. S3 caps an object's user metadata at 2 KB, so a sidecar written
+/// from a real object is far smaller; a larger one is refused by its size, before a byte is read.
+pub const MAX_SIDECAR_BYTES: u64 = 64 << 10;
 
 pub struct DirSource {
     root: PathBuf,
@@ -47,6 +63,10 @@ fn checked(part: &str) -> Result<&Path, SourceError> {
 
 #[async_trait::async_trait]
 impl Source for DirSource {
+    /// Lists every entry that is not a directory, sidecars excluded: symbolic links, FIFOs and
+    /// sockets too, so that a validator looking for one counts it unreadable (`get` refuses it)
+    /// instead of the object silently vanishing from the listing. Linked folders are listed the
+    /// same way and never entered. A link on the path to the listed folder itself is refused.
     async fn list(
         &self,
         bucket: &str,
@@ -54,13 +74,16 @@ impl Source for DirSource {
         start_after: Option<&str>,
         stop: &(dyn for<'k> Fn(&'k str) -> bool + Sync),
     ) -> Result<Vec<String>, SourceError> {
-        let bucket_root = self.bucket_path(bucket)?;
+        checked(bucket)?;
         // Only descend into the directory the prefix names; keys are '/'-separated like S3's.
         let dir_part = prefix.rfind('/').map(|i| &prefix[..i]).unwrap_or("");
-        let start = if dir_part.is_empty() { bucket_root.clone() } else { self.path(bucket, dir_part)? };
-        let (prefix, start_after) = (prefix.to_string(), start_after.map(str::to_string));
+        if !dir_part.is_empty() {
+            checked(dir_part)?;
+        }
+        let (root, bucket) = (self.root.clone(), bucket.to_string());
+        let (dir_part, prefix, start_after) = (dir_part.to_string(), prefix.to_string(), start_after.map(str::to_string));
         // One blocking hop for the whole walk, not one per directory entry.
-        let walked = tokio::task::spawn_blocking(move || walk(&bucket_root, start, &prefix, start_after.as_deref())).await;
+        let walked = tokio::task::spawn_blocking(move || walk(&root, &bucket, &dir_part, &prefix, start_after.as_deref())).await;
         let mut keys = walked.map_err(|e| SourceError::Access(format!("listing task failed: {e}")))??;
         keys.sort();
         if let Some(cut) = keys.iter().position(|k| stop(k)) {
@@ -69,32 +92,40 @@ impl Source for DirSource {
         Ok(keys)
     }
 
+    /// Real folders only: a linked folder is no region or account of this copy, and is skipped.
     async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, SourceError> {
-        let dir = match prefix.trim_end_matches('/') {
-            "" => self.bucket_path(bucket)?,
-            p => self.path(bucket, p)?,
-        };
-        let mut entries = match tokio::fs::read_dir(&dir).await {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(SourceError::Access(format!("{}: {e}", dir.display()))),
-        };
-        let mut names = Vec::new();
-        while let Some(entry) = entries.next_entry().await.map_err(|e| SourceError::Access(e.to_string()))? {
-            if entry.file_type().await.is_ok_and(|t| t.is_dir()) {
-                if let Ok(name) = entry.file_name().into_string() {
+        let mut rel = checked(bucket)?.to_path_buf();
+        match prefix.trim_end_matches('/') {
+            "" => {}
+            p => rel.push(checked(p)?),
+        }
+        let root = self.root.clone();
+        let listed = tokio::task::spawn_blocking(move || -> Result<Vec<String>, SourceError> {
+            let dir = match open_dir(&root, &rel) {
+                Ok(dir) => dir,
+                Err(SourceError::NotFound) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let shown = root.join(&rel);
+            let mut names = Vec::new();
+            for (name, kind) in entries(&dir, &shown)? {
+                if kind == FileType::Directory {
                     names.push(name);
                 }
             }
-        }
-        names.sort();
-        Ok(names)
+            names.sort();
+            Ok(names)
+        })
+        .await;
+        listed.map_err(|e| SourceError::Access(format!("listing task failed: {e}")))?
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
-        let path = self.path(bucket, key)?;
+        let mut rel = checked(bucket)?.to_path_buf();
+        rel.push(checked(key)?);
+        let root = self.root.clone();
         // Open, check and read the sidecar in one blocking hop.
-        let opened = tokio::task::spawn_blocking(move || open_with_sidecar(&path)).await;
+        let opened = tokio::task::spawn_blocking(move || open_with_sidecar(&root, &rel)).await;
         opened.map_err(|e| SourceError::Access(format!("opening task failed: {e}")))?
     }
 
@@ -103,29 +134,136 @@ impl Source for DirSource {
     }
 }
 
-/// The keys under `start` (below `bucket_root`) that begin with `prefix` and sort after
-/// `start_after`, sidecars excluded.
-fn walk(bucket_root: &Path, start: PathBuf, prefix: &str, start_after: Option<&str>) -> Result<Vec<String>, SourceError> {
-    if !bucket_root.is_dir() {
-        return Err(SourceError::Access(format!("no bucket directory {}", bucket_root.display())));
+/// What a file type is called in messages.
+fn kind_name(kind: FileType) -> &'static str {
+    match kind {
+        FileType::RegularFile => "regular file",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symbolic link",
+        FileType::Fifo => "FIFO",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice => "character device",
+        FileType::BlockDevice => "block device",
+        FileType::Unknown => "file of unknown type",
     }
-    let mut keys = Vec::new();
-    let mut stack = vec![start];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(SourceError::Access(format!("{}: {e}", dir.display()))),
+}
+
+fn io_error(shown: &Path, e: Errno) -> SourceError {
+    SourceError::Access(format!("{}: {}", shown.display(), std::io::Error::from(e)))
+}
+
+fn refused(shown: &Path, want: FileType, found: &str) -> SourceError {
+    let what = if want == FileType::Directory { "a directory" } else { "a regular file" };
+    SourceError::Access(format!(
+        "{}: not {what} but a {found}; refused: only regular files inside the evidence directory are read, and links are never followed",
+        shown.display()
+    ))
+}
+
+/// Opens `name` in the directory `at` if it is of type `want` (a directory or a regular file),
+/// without following a link. `shown` is its path for messages. A missing entry is `NotFound`.
+fn open_entry(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) -> Result<OwnedFd, SourceError> {
+    // Look before opening: opening a FIFO or a device can block or act.
+    let found = match rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(stat) => FileType::from_raw_mode(stat.st_mode),
+        Err(Errno::NOENT) => return Err(SourceError::NotFound),
+        Err(e) => return Err(io_error(shown, e)),
+    };
+    if found != want {
+        return Err(refused(shown, want, kind_name(found)));
+    }
+    // The flags hold even if the entry was swapped since: a link fails, a FIFO opens unblocked.
+    let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+    if want == FileType::Directory {
+        flags |= OFlags::DIRECTORY;
+    }
+    let fd = match rustix::fs::openat(at, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Err(SourceError::NotFound),
+        // Swapped since it was looked at: most likely for a link.
+        Err(Errno::LOOP | Errno::NOTDIR) => return Err(refused(shown, want, "file that changed while being opened")),
+        Err(e) => return Err(io_error(shown, e)),
+    };
+    let opened = FileType::from_raw_mode(rustix::fs::fstat(&fd).map_err(|e| io_error(shown, e))?.st_mode);
+    if opened != want {
+        return Err(refused(shown, want, kind_name(opened)));
+    }
+    Ok(fd)
+}
+
+/// Opens the directory `root/rel`: the root as given (the user chose it, links and all), then each
+/// component of `rel` without following a link.
+fn open_dir(root: &Path, rel: &Path) -> Result<OwnedFd, SourceError> {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY;
+    let base = match rustix::fs::openat(rustix::fs::CWD, root, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Err(SourceError::NotFound),
+        Err(e) => return Err(io_error(root, e)),
+    };
+    open_dir_at(base.as_fd(), root, rel)
+}
+
+/// Opens the directory `rel` below the open directory `base` (shown as `base_path`), one
+/// component at a time, never following a link.
+fn open_dir_at(base: BorrowedFd<'_>, base_path: &Path, rel: &Path) -> Result<OwnedFd, SourceError> {
+    let mut shown = base_path.to_path_buf();
+    let mut dir = base.try_clone_to_owned().map_err(|e| SourceError::Access(format!("{}: {e}", shown.display())))?;
+    for part in rel.iter() {
+        shown.push(part);
+        dir = open_entry(dir.as_fd(), part, &shown, FileType::Directory)?;
+    }
+    Ok(dir)
+}
+
+/// The entries of an open directory with their types (links not followed), `.` and `..` and
+/// names that are not UTF-8 (no S3 key is) left out.
+fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileType)>, SourceError> {
+    let mut out = Vec::new();
+    for entry in rustix::fs::Dir::read_from(dir).map_err(|e| io_error(shown, e))? {
+        let entry = entry.map_err(|e| io_error(shown, e))?;
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        let Ok(name) = name.to_str() else { continue };
+        let kind = match entry.file_type() {
+            // Some file systems do not say; ask, still without following a link.
+            FileType::Unknown => match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => FileType::from_raw_mode(stat.st_mode),
+                Err(Errno::NOENT) => continue,
+                Err(e) => return Err(io_error(&shown.join(name), e)),
+            },
+            kind => kind,
         };
-        for entry in entries {
-            let entry = entry.map_err(|e| SourceError::Access(e.to_string()))?;
-            let path = entry.path();
-            if entry.file_type().map_err(|e| SourceError::Access(e.to_string()))?.is_dir() {
-                stack.push(path);
+        out.push((name.to_string(), kind));
+    }
+    Ok(out)
+}
+
+/// The keys under `bucket`/`dir_part` that begin with `prefix` and sort after `start_after`,
+/// sidecars excluded. Every folder is reopened from the bucket's folder, link-free, rather than
+/// held open, so a wide tree cannot exhaust file descriptors.
+fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Option<&str>) -> Result<Vec<String>, SourceError> {
+    let bucket_root = root.join(bucket);
+    let bucket_dir = match open_dir(root, Path::new(bucket)) {
+        Ok(dir) => dir,
+        Err(SourceError::NotFound) => return Err(SourceError::Access(format!("no bucket directory {}", bucket_root.display()))),
+        Err(e) => return Err(e),
+    };
+    let mut keys = Vec::new();
+    let mut stack = vec![dir_part.to_string()];
+    while let Some(rel) = stack.pop() {
+        let dir = match open_dir_at(bucket_dir.as_fd(), &bucket_root, Path::new(&rel)) {
+            Ok(dir) => dir,
+            Err(SourceError::NotFound) => continue,
+            Err(e) => return Err(e),
+        };
+        for (name, kind) in entries(&dir, &bucket_root.join(&rel))? {
+            let key = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            if kind == FileType::Directory {
+                stack.push(key);
                 continue;
             }
-            let Ok(rel) = path.strip_prefix(bucket_root) else { continue };
-            let Some(key) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else { continue };
             if key.ends_with(SIDECAR_SUFFIX) || !key.starts_with(prefix) || start_after.is_some_and(|s| key.as_str() <= s) {
                 continue;
             }
@@ -135,27 +273,46 @@ fn walk(bucket_root: &Path, start: PathBuf, prefix: &str, start_after: Option<&s
     Ok(keys)
 }
 
-fn open_with_sidecar(path: &Path) -> Result<Object, SourceError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SourceError::NotFound),
-        Err(e) => return Err(SourceError::Access(format!("{}: {e}", path.display()))),
+/// Opens the object at `root/rel` (bucket and key) and reads its sidecar, both only if they are
+/// regular files reached without a link.
+fn open_with_sidecar(root: &Path, rel: &Path) -> Result<Object, SourceError> {
+    let shown = root.join(rel);
+    // `checked` made `rel` at least a bucket and a key, so it has a parent and a file name.
+    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return Err(SourceError::Access(format!("{}: not an object path", shown.display())));
     };
-    if !file.metadata().map_err(|e| SourceError::Access(e.to_string()))?.is_file() {
-        return Err(SourceError::Access(format!("{} is not a file", path.display())));
+    let dir = open_dir(root, parent)?;
+    let file = std::fs::File::from(open_entry(dir.as_fd(), name, &shown, FileType::RegularFile)?);
+    let mut sidecar_name = OsString::from(name);
+    sidecar_name.push(SIDECAR_SUFFIX);
+    let mut sidecar_shown = shown.clone().into_os_string();
+    sidecar_shown.push(SIDECAR_SUFFIX);
+    let sidecar_shown = PathBuf::from(sidecar_shown);
+    let metadata = match open_entry(dir.as_fd(), &sidecar_name, &sidecar_shown, FileType::RegularFile) {
+        Ok(fd) => read_sidecar(std::fs::File::from(fd), &sidecar_shown)?,
+        Err(SourceError::NotFound) => BTreeMap::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(Object { metadata, body: Body::File(file), etag: None, version_id: None })
+}
+
+/// A sidecar's metadata, read only up to `MAX_SIDECAR_BYTES`.
+fn read_sidecar(file: std::fs::File, shown: &Path) -> Result<BTreeMap<String, String>, SourceError> {
+    use std::io::Read;
+    let too_large = || SourceError::Access(format!("{}: metadata sidecar larger than the {MAX_SIDECAR_BYTES}-byte limit; refused unread", shown.display()));
+    let size = file.metadata().map_err(|e| SourceError::Access(format!("{}: {e}", shown.display())))?.len();
+    if size > MAX_SIDECAR_BYTES {
+        return Err(too_large());
     }
-    let mut sidecar = path.as_os_str().to_owned();
-    sidecar.push(SIDECAR_SUFFIX);
-    let metadata = match std::fs::read(&sidecar) {
-        Ok(bytes) => serde_json::from_slice::<BTreeMap<String, String>>(&bytes)
-            .map_err(|e| SourceError::Access(format!("{}: not a JSON object of strings: {e}", Path::new(&sidecar).display())))?
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-        Err(e) => return Err(SourceError::Access(e.to_string())),
-    };
-    Ok(Object { metadata, body: super::Body::File(file), etag: None, version_id: None })
+    // The size is checked again while reading, in case the file grows meanwhile.
+    let mut bytes = Vec::new();
+    file.take(MAX_SIDECAR_BYTES + 1).read_to_end(&mut bytes).map_err(|e| SourceError::Access(format!("{}: {e}", shown.display())))?;
+    if bytes.len() as u64 > MAX_SIDECAR_BYTES {
+        return Err(too_large());
+    }
+    let metadata = serde_json::from_slice::<BTreeMap<String, String>>(&bytes)
+        .map_err(|e| SourceError::Access(format!("{}: not a JSON object of strings: {e}", shown.display())))?;
+    Ok(metadata.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect())
 }
 
 /// Writes an object and its metadata sidecar in the layout `DirSource` reads.
@@ -187,5 +344,115 @@ mod tests {
             assert!(d.path("b", bad).is_err(), "{bad}");
         }
         assert!(d.path("..", "x").is_err());
+    }
+
+    /// Runs `f` on a fresh runtime, failing if it takes more than 10 s: a blocked open must fail
+    /// the test, not hang it (the blocked worker thread is abandoned).
+    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let out = rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(10), f).await });
+        rt.shutdown_background();
+        out.expect("timed out: the directory source blocks")
+    }
+
+    /// An evidence root with bucket `b` holding `a/real` (with a sidecar), and a folder outside it.
+    fn evidence() -> (tempfile::TempDir, tempfile::TempDir) {
+        let (root, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let meta = BTreeMap::from([("signature".to_string(), "00".to_string())]);
+        write_object(root.path(), "b", "a/real", b"real", &meta).unwrap();
+        std::fs::write(outside.path().join("secret"), b"outside").unwrap();
+        std::fs::write(outside.path().join("meta.json"), br#"{"signature":"ff"}"#).unwrap();
+        (root, outside)
+    }
+
+    fn refused(result: Result<Object, SourceError>, what: &str) {
+        match result {
+            Err(SourceError::Access(why)) => assert!(why.contains(what), "{why}"),
+            Err(e) => panic!("expected an access error naming '{what}', got {e:?}"),
+            Ok(_) => panic!("expected an access error naming '{what}', got the object"),
+        }
+    }
+
+    #[test]
+    fn symlinked_file_is_refused_and_listed() {
+        let (root, outside) = evidence();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("b/a/link")).unwrap();
+        let d = DirSource::new(root.path());
+        refused(run(d.get("b", "a/link")), "symbolic link");
+        // Listed, so a validator that looks for it counts it unreadable rather than absent.
+        assert_eq!(run(d.list("b", "a/", None, &|_| false)).unwrap(), ["a/link", "a/real"]);
+        assert!(run(d.get("b", "a/real")).is_ok());
+    }
+
+    #[test]
+    fn symlinked_directory_is_neither_followed_nor_walked() {
+        let (root, outside) = evidence();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("b/out")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("b/a/out")).unwrap();
+        let d = DirSource::new(root.path());
+        refused(run(d.get("b", "out/secret")), "symbolic link");
+        refused(run(d.get("b", "a/out/secret")), "symbolic link");
+        // A link below the walk is listed as itself and never entered; a link on the prefix's own
+        // path cannot be listed at all.
+        assert_eq!(run(d.list("b", "", None, &|_| false)).unwrap(), ["a/out", "a/real", "out"]);
+        assert!(matches!(run(d.list("b", "out/", None, &|_| false)), Err(SourceError::Access(_))));
+        assert_eq!(run(d.list_prefixes("b", "")).unwrap(), ["a"]);
+        assert!(matches!(run(d.list_prefixes("b", "out/")), Err(SourceError::Access(_))));
+    }
+
+    #[test]
+    fn symlinked_bucket_is_refused() {
+        let (root, _outside) = evidence();
+        std::os::unix::fs::symlink(root.path().join("b"), root.path().join("linked")).unwrap();
+        let d = DirSource::new(root.path());
+        refused(run(d.get("linked", "a/real")), "symbolic link");
+        assert!(matches!(run(d.list("linked", "", None, &|_| false)), Err(SourceError::Access(_))));
+        assert!(matches!(run(d.list_prefixes("linked", "")), Err(SourceError::Access(_))));
+    }
+
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let (root, _outside) = evidence();
+        rustix::fs::mkfifoat(rustix::fs::CWD, &root.path().join("b/a/fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        let d = DirSource::new(root.path());
+        refused(run(d.get("b", "a/fifo")), "not a regular file");
+        assert_eq!(run(d.list("b", "a/", None, &|_| false)).unwrap(), ["a/fifo", "a/real"]);
+    }
+
+    #[test]
+    fn fifo_sidecar_is_refused_without_blocking() {
+        let (root, _outside) = evidence();
+        std::fs::remove_file(root.path().join("b/a/real.metadata.json")).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, &root.path().join("b/a/real.metadata.json"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        refused(run(DirSource::new(root.path()).get("b", "a/real")), "not a regular file");
+    }
+
+    #[test]
+    fn oversized_sidecar_is_refused_unread() {
+        let (root, _outside) = evidence();
+        // 1 GiB, sparse: nothing is written, and nothing may be read.
+        std::fs::File::create(root.path().join("b/a/real.metadata.json")).unwrap().set_len(1 << 30).unwrap();
+        refused(run(DirSource::new(root.path()).get("b", "a/real")), "65536-byte limit");
+    }
+
+    #[test]
+    fn symlinked_sidecar_is_refused() {
+        let (root, outside) = evidence();
+        let sidecar = root.path().join("b/a/real.metadata.json");
+        std::fs::remove_file(&sidecar).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("meta.json"), &sidecar).unwrap();
+        refused(run(DirSource::new(root.path()).get("b", "a/real")), "symbolic link");
+    }
+
+    #[test]
+    fn regular_files_still_read_with_their_metadata() {
+        let (root, _outside) = evidence();
+        let object = run(DirSource::new(root.path()).get("b", "a/real")).unwrap();
+        assert_eq!(object.metadata["signature"], "00");
+        let Body::File(mut file) = object.body else { panic!("a local object is a file") };
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut body).unwrap();
+        assert_eq!(body, b"real");
+        assert_eq!(run(DirSource::new(root.path()).get("b", "a/none")).err(), Some(SourceError::NotFound));
     }
 }
