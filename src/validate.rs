@@ -830,7 +830,8 @@ impl LogTally {
             Ok(LogVerdict::HashMismatch { actual }) => (
                 ObjectVerdict::Invalid,
                 Some(actual.clone()),
-                finding(FindingKind::LogHashMismatch, format!("hash value doesn't match: digest says {}, file has {actual}", entry.hash_value)),
+                finding(FindingKind::LogHashMismatch, format!("hash value doesn't match: digest says {}, file has {actual}", entry.hash_value))
+                    .map(|f| f.with("expected", entry.hash_value.to_ascii_lowercase()).with("actual", actual.clone()).with("digest", &*job.digest)),
             ),
             Ok(LogVerdict::Format(why)) => (ObjectVerdict::Invalid, None, finding(FindingKind::LogFormatInvalid, format!("invalid format: {why}"))),
             Err(SourceError::NotFound) => (ObjectVerdict::Missing, None, finding(FindingKind::LogMissing, "not found".into())),

@@ -65,14 +65,23 @@ fn without_the_trail_lookup_the_run_stops_with_exit_3() {
 }
 
 #[test]
-fn without_trail_status_the_tail_check_is_reported_skipped() {
+fn without_trail_status_the_cadence_clears_a_full_tail_and_nothing_else() {
     let trail = clean_trail("closed-status");
     let _denied = deny(&["GetTrailStatus"]);
+    // The newest digest ends within the cadence's slack of --end-time: nothing is missing at the
+    // tail, whatever the status would say.
     let run = validate_s3(&trail, &[]);
-    // The digests and log files were all checked; what could not be is said, as a warning.
-    let skipped: Vec<_> = run.json()["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "access_error").cloned().collect();
-    assert_eq!(skipped.len(), 1, "{}", run.stdout);
-    assert_eq!(skipped[0]["severity"], "warning");
-    assert!(skipped[0]["message"].as_str().unwrap().contains("truncated tail"), "{}", skipped[0]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.count("digests", "valid"), trail.digest_keys.len() as u64);
+    // Three hours past the newest digest, only the status could tell a stop from a cut: unchecked.
+    let (start, _) = range(&trail);
+    let end = (*trail.digest_ends.last().unwrap() + chrono::Duration::hours(3)).to_rfc3339();
+    let run = trailproof(
+        &["validate-logs", "--trail-arn", &trail.spec.trail_arn(), "--start-time", &start, "--end-time", &end, "--output", "json"],
+        &aws_env(),
+    );
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let unchecked: Vec<_> = run.json()["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "unchecked").cloned().collect();
+    assert_eq!(unchecked.len(), 1, "{}", run.stdout);
+    assert!(unchecked[0]["message"].as_str().unwrap().contains("GetTrailStatus failed"), "{}", unchecked[0]);
 }

@@ -99,16 +99,16 @@ fn copy_without_metadata_takes_signatures_from_successors() {
     let dir = write_dir(&trail);
     strip_metadata(dir.path(), &trail);
     let run = validate_dir(dir.path(), &trail, &us_east_1_keys());
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    // The newest digest of each chain has no successor to name its signature: it is reported as
-    // unverifiable (a warning), neither valid nor invalid, and its log files are not checked.
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    // The newest digest of each chain has no successor to name its signature: it is unchecked,
+    // neither valid nor invalid, and its log files are not checked, so the run is incomplete.
     let warnings: Vec<_> = run.json()["findings"].as_array().unwrap().iter()
-        .filter(|f| f["kind"] == "digest_signature_invalid").cloned().collect();
+        .filter(|f| f["kind"] == "unchecked").cloned().collect();
     // Logging stopped after hour 9, so two chains end here: hours 0-9 and 12-29.
     let newest_of_chains = [trail.digest_keys.last().unwrap().clone(), trail.digest_keys[9].clone()];
     let keys: Vec<&str> = warnings.iter().map(|w| w["key"].as_str().unwrap()).collect();
     assert_eq!(keys, newest_of_chains);
-    assert!(warnings.iter().all(|w| w["severity"] == "warning"));
+    assert!(warnings.iter().all(|w| w["severity"] == "error" && w["message"].as_str().unwrap().contains(".metadata.json")));
     assert_eq!(run.count("digests", "valid"), trail.digest_keys.len() as u64 - 2);
     assert_eq!(run.count("digests", "invalid"), 0);
 

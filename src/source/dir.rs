@@ -282,6 +282,7 @@ fn open_with_sidecar(root: &Path, rel: &Path) -> Result<Object, SourceError> {
         return Err(SourceError::Access(format!("{}: not an object path", shown.display())));
     };
     let dir = open_dir(root, parent)?;
+    // O_NONBLOCK stays set on the body; it changes nothing for a regular file.
     let file = std::fs::File::from(open_entry(dir.as_fd(), name, &shown, FileType::RegularFile)?);
     let mut sidecar_name = OsString::from(name);
     sidecar_name.push(SIDECAR_SUFFIX);
