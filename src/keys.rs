@@ -164,7 +164,7 @@ pub struct KeyRing {
 impl KeyRing {
     pub fn insert(&mut self, key: PublicKey) {
         let served = fingerprint(&key.published_der);
-        if false && served != key.pkcs1_fingerprint {
+        if served != key.pkcs1_fingerprint {
             self.aliases.insert(served, key.pkcs1_fingerprint.clone());
         }
         let list = self.keys.entry(key.pkcs1_fingerprint.clone()).or_default();
