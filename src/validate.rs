@@ -353,6 +353,10 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         }
     };
 
+    // A region with log files but not one digest object in range: nothing vouches for them (its
+    // digests were deleted, or validation is off). Digests that are there but fail say so themselves.
+    let no_digests = listing.regular.is_empty() && listing.backfill.is_empty();
+
     // Widened by two hours each side so that keys rotating near the ends are covered. Backfill
     // digests are signed when generated, at any time up to now: one more look-up covers them all,
     // whatever the objects claim.
@@ -453,7 +457,7 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         Ok(found) => {
             part.summary.unreferenced_log_files = found.len();
             for u in found {
-                findings.push(unreferenced_finding(&scope, target, &u, &unread, covered.is_empty()));
+                findings.push(unreferenced_finding(&scope, target, &u, &unread, no_digests));
             }
         }
         Err(e) => findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.log_dir(), format!("could not list log files: {e}"))),
@@ -472,7 +476,7 @@ fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unrefe
     let at = crate::time::display(delivered);
     let f = f.with("delivered", at.clone());
     if no_digests {
-        return Finding { message: format!("delivered {at}, but no authentic digest of this region covers the range: nothing vouches for it"), ..f };
+        return Finding { message: format!("delivered {at}, but this region has no digest in the range: nothing vouches for it"), ..f };
     }
     // An authentic digest names an unread predecessor that may list it: unchecked, not injected,
     // unless it lies surely inside a verified period.

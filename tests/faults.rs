@@ -167,7 +167,8 @@ fn ten_percent_faults_give_the_fault_free_verdict_or_an_honest_incomplete() {
         } else {
             // Incomplete: what it did find is true, and anything it missed was named unreadable.
             let messages = run.stdout.clone();
-            for f in got.iter().filter(|f| f.0 != "access_error") {
+            // `unchecked` says honestly what an unread digest left unjudged (its log files).
+            for f in got.iter().filter(|f| f.0 != "access_error" && f.0 != "unchecked") {
                 assert!(expected.contains(f), "seed {seed}, {attempts} attempt(s): {f:?} is not a fault-free finding\n{}", run.stdout);
             }
             // A finding on a log file may also be lost with its digest, whose access_error says

@@ -53,6 +53,11 @@ fn filter_pattern() {
     replay("filter_pattern", 10, harness::filter_pattern);
 }
 
+#[test]
+fn evidence_strings() {
+    replay("evidence_strings", 10, harness::evidence_strings);
+}
+
 /// Regression: found while setting up the `public_key` fuzz target. A key file whose Value is
 /// SubjectPublicKeyInfo DER (the form AWS's documentation shows) was exported as PKCS#1 under the
 /// SPKI bytes' fingerprint, so reading the export back rejected the key.

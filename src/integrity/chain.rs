@@ -588,6 +588,21 @@ mod tests {
     }
 
     #[test]
+    fn a_long_run_of_deleted_digests_is_counted_whole_but_listed_up_to_a_cap() {
+        let spec = TrailSpec::new("bucket-a", crate::time::parse_user_time("2026-03-02T02:10:00Z").unwrap(), 40);
+        let mut t = sim::simulate(&spec, &keys()).unwrap();
+        for k in &t.digest_keys[3..33] {
+            t.objects.remove(k);
+        }
+        let r = run(&t);
+        assert_eq!(kinds(&r), vec![FindingKind::DigestMissing; 1 + MISSING_HOURS_LISTED as usize]);
+        assert_eq!(r.findings[0].details["count"], 30);
+        assert_eq!(r.findings[0].details["from"], display(t.digest_ends[2]).as_str());
+        assert_eq!(r.invalid, 30);
+        assert_eq!(r.valid, 10);
+    }
+
+    #[test]
     fn a_resigned_digest_breaks_its_successors_link() {
         let mut t = trail();
         let k = t.digest_keys[4].clone();
