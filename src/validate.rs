@@ -658,33 +658,57 @@ async fn fetch_chain(
     }
 }
 
-/// For a copy without S3 metadata: a digest still pending is checked with the signature another
-/// digest names for it in `previousDigestSignature`.
-async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut Vec<DigestSlot>, keys: &Arc<KeyRing>, logs: &Logs<'_>) {
-    let hints: HashMap<(String, String), String> = slots
-        .iter()
-        .filter_map(|s| s.parsed())
-        .filter_map(|p| Some(((p.previous()?.0.to_string(), p.previous()?.1.to_string()), p.digest.previous_digest_signature.clone()?)))
-        .collect();
-    let pending: Vec<usize> = (0..slots.len())
+/// For a copy without S3 metadata: a digest still pending is checked with the signatures other
+/// digests name for it in `previousDigestSignature`. Any digest, authentic or not, may name one:
+/// a signature authenticates itself, so each candidate is tried (a few at most, so that planted
+/// names cannot multiply the work) until one verifies.
+async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot], keys: &Arc<KeyRing>, logs: &Logs<'_>) {
+    const CANDIDATES: usize = 4;
+    let mut hints: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+    // Authentic successors first: their hint is CloudTrail's.
+    let mut namers: Vec<&DigestSlot> = slots.iter().collect();
+    namers.sort_by_key(|s| s.authentic().is_none());
+    for p in namers.iter().filter_map(|s| s.parsed()) {
+        let (Some(at), Some(sig)) = (p.previous(), &p.digest.previous_digest_signature) else { continue };
+        let list = hints.entry(at).or_default();
+        if list.len() < CANDIDATES && !list.contains(sig) {
+            list.push(sig.clone());
+        }
+    }
+    let work: Vec<(usize, Vec<String>)> = (0..slots.len())
         .filter(|&i| matches!(slots[i].auth, Auth::Pending | Auth::Unverifiable(_)) && matches!(slots[i].fetched, Fetched::Present { .. }))
-        .filter(|&i| hints.contains_key(&(slots[i].bucket.clone(), slots[i].key.clone())))
+        .filter_map(|i| Some((i, hints.get(&(slots[i].bucket.as_str(), slots[i].key.as_str()))?.clone())))
         .collect();
-    if pending.is_empty() {
+    if work.is_empty() {
         return;
     }
     let (keys, now) = (keys.clone(), ctx.options.now);
-    let mut taken: Vec<(usize, DigestSlot, String)> = pending
+    let taken: Vec<(usize, DigestSlot, Vec<String>)> = work
         .into_iter()
-        .map(|i| {
-            let hint = hints[&(slots[i].bucket.clone(), slots[i].key.clone())].clone();
-            let placeholder = DigestSlot { bucket: String::new(), key: String::new(), key_time: None, listed: false, backfill: false, fetched: Fetched::Missing, auth: Auth::Pending };
-            (i, std::mem::replace(&mut slots[i], placeholder), hint)
+        .map(|(i, candidates)| {
+            let s = &slots[i];
+            // Stands in while the slot is checked off the reactor; it is what remains if that fails.
+            let stand_in = DigestSlot {
+                bucket: s.bucket.clone(),
+                key: s.key.clone(),
+                key_time: s.key_time,
+                listed: s.listed,
+                backfill: s.backfill,
+                fetched: Fetched::Unreadable("checking task failed".into()),
+                auth: Auth::Pending,
+            };
+            (i, std::mem::replace(&mut slots[i], stand_in), candidates)
         })
         .collect();
     let checked = tokio::task::spawn_blocking(move || {
-        for (_, slot, hint) in &mut taken {
-            slot.auth = chain::authenticate(slot, &keys, Some(hint), now);
+        let mut taken = taken;
+        for (_, slot, candidates) in &mut taken {
+            for hint in candidates.iter() {
+                slot.auth = chain::authenticate(slot, &keys, Some(hint), now);
+                if slot.authentic().is_some() {
+                    break;
+                }
+            }
         }
         taken
     })

@@ -319,7 +319,10 @@ fn junk_next_to_a_run_of_deletions_does_not_hide_its_size_issue_10() {
 #[test]
 fn unreadable_junk_digest_does_not_excuse_an_injected_log_file_issue_10() {
     let mut trail = trust_trail("unread-excuse", |_| {});
-    let at = trail.digest_ends[5] - chrono::Duration::minutes(20);
+    // Stamped in the minute digest 5's period ends: inside it, but not surely (the stamp is cut
+    // to the minute), so only an unread neighbour could excuse it.
+    let end = trail.digest_ends[5];
+    let at = end - chrono::Duration::seconds(end.timestamp() % 60);
     let junk = digest_key_at(&trail, at + chrono::Duration::minutes(2));
     let s = trail.spec.clone();
     let injected = format!("AWSLogs/{0}/CloudTrail/{1}/{2}{0}_CloudTrail_{1}_{3}_InJeCtEd00000001.json.gz", s.account_id, s.region, at.format("%Y/%m/%d/"), at.format("%Y%m%dT%H%MZ"));
@@ -397,7 +400,8 @@ fn backfill_signed_with_a_key_expired_before_its_period_is_invalid_issue_10() {
     // test-key-a expired 2026-03-12T00:00Z, before this backfill's period; an insider who has it
     // signs the backfill and claims it was generated while the key was valid.
     let old = keys("us-east-1").into_iter().find(|k| k.public.valid_to < s.start).unwrap();
-    trail.resign(&backfill, &old, |_| {}).unwrap();
+    let fingerprint = old.public.fingerprint.clone();
+    trail.resign(&backfill, &old, |d| d.digest_public_key_fingerprint = fingerprint).unwrap();
     trail.object(&backfill).metadata.insert("backfill-generation-timestamp".into(), "2026-03-11T12:00:00Z".into());
     let dir = write_dir(&trail);
     let run = offline_run(dir.path(), &trail, &[]);
@@ -590,4 +594,24 @@ fn planted_backfill_names_do_not_multiply_key_lookups_issue_10() {
     assert_eq!(report.verdict, trailproof::validate::Verdict::Invalid);
     let calls = keys.1.load(Ordering::SeqCst);
     assert!(calls <= 2, "{calls} key look-ups for one region");
+}
+
+/// Found while fixing issue 10: in a copy without S3 metadata, an unsigned digest naming a genuine
+/// digest as its predecessor, with a false `previousDigestSignature`, displaced the genuine
+/// successor's signature, and the genuine digest was reported as forged.
+#[test]
+fn planted_false_successor_signature_does_not_condemn_a_genuine_digest_issue_10() {
+    let mut trail = trust_trail("false-successor-hint", |_| {});
+    let genuine = trail.digest_keys[5].clone();
+    let junk = digest_key_at(&trail, trail.digest_ends[6] + chrono::Duration::minutes(5));
+    let model = trail.digest_keys[6].clone();
+    plant_unsigned_digest(&mut trail, &model, &junk, |d| d.previous_digest_signature = Some("00".repeat(256)));
+    let dir = write_dir(&trail);
+    for k in &trail.digest_keys {
+        std::fs::remove_file(dir.path().join(&trail.spec.bucket).join(format!("{k}.metadata.json"))).unwrap();
+    }
+    let run = offline_run(dir.path(), &trail, &[]);
+    let on_genuine: Vec<_> = run.json()["findings"].as_array().unwrap().iter().filter(|f| f["key"] == genuine.as_str()).cloned().collect();
+    assert_eq!(on_genuine, Vec::<serde_json::Value>::new(), "{}", run.stdout);
+    assert_eq!(findings_of(&run, "digest_signature_invalid"), Vec::<serde_json::Value>::new());
 }
