@@ -200,10 +200,9 @@ impl Source for RecordingSource {
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
         let local = DirSource::new(&self.root);
         if !self.copied.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&(bucket.to_string(), key.to_string())) {
-            if key.ends_with(SIDECAR_SUFFIX) {
+            if let Some(owner) = key.strip_suffix(SIDECAR_SUFFIX) {
                 return Err(SourceError::Access(format!(
-                    "s3://{bucket}/{key}: not copied: its name ends in '{SIDECAR_SUFFIX}', which in the evidence copy is the metadata sidecar of s3://{bucket}/{}",
-                    &key[..key.len() - SIDECAR_SUFFIX.len()]
+                    "s3://{bucket}/{key}: not copied: its name ends in '{SIDECAR_SUFFIX}', which in the evidence copy is the metadata sidecar of s3://{bucket}/{owner}"
                 )));
             }
             // The path check refuses keys that would leave the export directory.

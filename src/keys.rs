@@ -429,7 +429,7 @@ mod tests {
         let (a, b) = (t("2026-03-01"), t("2026-03-31"));
         let refused = Err(KeyError::Exponent { exponent: "3".into() });
         assert_eq!(PublicKey::new(&der, &fp, a, b), refused);
-        assert_eq!(PublicKey::new(&weak.to_public_key_der().unwrap().as_bytes().to_vec(), &fp, a, b), refused);
+        assert_eq!(PublicKey::new(weak.to_public_key_der().unwrap().as_bytes(), &fp, a, b), refused);
         let good = test_key().to_pkcs1_der().unwrap().as_bytes().to_vec();
         let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
         let json = serde_json::json!({"PublicKeyList": [

@@ -298,8 +298,8 @@ fn unsigned_digest_of_year_0001_next_to_a_deletion_does_not_flood_issue_10() {
 #[test]
 fn junk_next_to_a_run_of_deletions_does_not_hide_its_size_issue_10() {
     let mut trail = trust_trail("junk-hides-count", |_| {});
-    for k in trail.digest_keys[4..8].to_vec() {
-        trail.objects.remove(&k);
+    for k in &trail.digest_keys[4..8] {
+        trail.objects.remove(k);
     }
     // Junk named inside the run, claiming to end just before the newest deleted digest.
     let junk = digest_key_at(&trail, trail.digest_ends[6] + chrono::Duration::minutes(5));
@@ -372,8 +372,8 @@ fn unsigned_digest_link_into_another_bucket_is_not_followed_issue_10() {
 fn unsigned_junk_digest_does_not_mask_a_truncated_tail_issue_10() {
     let mut trail = trust_trail(&bucket("junk-masks-tail"), |_| {});
     let last_end = *trail.digest_ends.last().unwrap();
-    for k in trail.digest_keys[trail.digest_keys.len() - 3..].to_vec() {
-        trail.objects.remove(&k);
+    for k in &trail.digest_keys[trail.digest_keys.len() - 3..] {
+        trail.objects.remove(k);
     }
     let junk = digest_key_at(&trail, last_end);
     let model = trail.digest_keys[2].clone();
@@ -439,8 +439,8 @@ fn planted_digest_name_claiming_a_later_time_does_not_hide_later_digests_issue_1
 #[test]
 fn truncated_tail_without_trail_status_is_incomplete_issue_10() {
     let mut trail = trust_trail("tail-offline", |_| {});
-    for k in trail.digest_keys[trail.digest_keys.len() - 3..].to_vec() {
-        trail.objects.remove(&k);
+    for k in &trail.digest_keys[trail.digest_keys.len() - 3..] {
+        trail.objects.remove(k);
     }
     let dir = write_dir(&trail);
     let run = offline_run(dir.path(), &trail, &[]);

@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn fifo_is_refused_without_blocking() {
         let (root, _outside) = evidence();
-        rustix::fs::mkfifoat(rustix::fs::CWD, &root.path().join("b/a/fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, root.path().join("b/a/fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
         let d = DirSource::new(root.path());
         refused(run(d.get("b", "a/fifo")), "not a regular file");
         assert_eq!(run(d.list("b", "a/", None, &|_| false)).unwrap(), ["a/fifo", "a/real"]);
@@ -424,7 +424,7 @@ mod tests {
     fn fifo_sidecar_is_refused_without_blocking() {
         let (root, _outside) = evidence();
         std::fs::remove_file(root.path().join("b/a/real.metadata.json")).unwrap();
-        rustix::fs::mkfifoat(rustix::fs::CWD, &root.path().join("b/a/real.metadata.json"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, root.path().join("b/a/real.metadata.json"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
         refused(run(DirSource::new(root.path()).get("b", "a/real")), "not a regular file");
     }
 
