@@ -407,12 +407,11 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         // Other trails writing to the same folder: their authentic digests say which log files
         // are theirs. Their links are not followed and their log files are not ours to check.
         let others = Logs { queue: None, ..logs };
-        let other_slots = fetch_chain(ctx, listing.other_trails, false, range, &keys, &others, &|_, _| false).await;
-        let other_authentic = other_slots.iter().filter(|s| s.authentic().is_some()).count();
+        fetch_chain(ctx, listing.other_trails, false, range, &keys, &others, &|_, _| false).await;
         drop(queue);
-        (slots, chain, backfill_slots, backfill_chain, other_authentic)
+        (slots, chain, backfill_slots, backfill_chain)
     };
-    let ((slots, chain, backfill_slots, backfill_chain, _other_authentic), tally) = tokio::join!(chains, log_checks);
+    let ((slots, chain, backfill_slots, backfill_chain), tally) = tokio::join!(chains, log_checks);
 
     part.summary.digests = Counts { valid: chain.valid, invalid: chain.invalid };
     part.summary.backfill_digests = Counts { valid: backfill_chain.valid, invalid: backfill_chain.invalid };
