@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the committed seed corpora in fuzz/seeds/<target>/ from the bundled sample trail
 (testdata/sample, written by trailproof-sim with TEST keys) and keys/. Needs python3 and openssl.
-Run from anywhere: python3 fuzz/make_seeds.py"""
+Run from anywhere: python3 fuzz/make_seeds.py [TARGET...]"""
 import base64, glob, gzip, hashlib, io, json, os, shutil, struct, subprocess, zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,12 +135,87 @@ def log_file_seeds():
         out("log_file", name, struct.pack("<H", len(b) // 2) + b)
 
 
+def evidence_strings_seeds():
+    # Parts separated by 0xFF (see `evidence_strings` in harness.rs): 0 backfill-generation-timestamp,
+    # 1 signature, 2 signature-algorithm, 3 a successor's signature; every part is also tried as a
+    # time, an object name, a region, a bucket, a trail ARN and a key file.
+    first = sample("digest")[0]  # seeds/digest/sample-00.json.gz, the harness's sample digest
+    key = os.path.relpath(first, os.path.join(SAMPLE, "trailproof-sample"))
+    sig = json.load(open(first + ".metadata.json"))["signature"]
+    folder, name = key.rsplit("/", 1)
+    stem = name[: -len("20260301T011809Z.json.gz")]
+    log = os.path.relpath(sample("log")[0], os.path.join(SAMPLE, "trailproof-sample"))
+    j = lambda *parts: b"\xff".join(p.encode() if isinstance(p, str) else p for p in parts)
+    keys = json.load(open(os.path.join(ROOT, "testdata", "public-keys.json")))
+    e = keys["PublicKeyList"][0]
+    seeds = {
+        # Times: CLI flags, backfill-generation-timestamp, digest times, key stamps.
+        "time-max-chrono": "+262142-12-31T23:59:59Z",
+        "time-year-1": "0001-01-01T00:00:00Z",
+        "time-compact": "20260301T000000Z",
+        "time-compact-minutes": "20260301T0517Z",
+        "time-offset-frac": "2026-03-01T06:17:42.123+01:00",
+        "time-leap-offset": "9999-12-31T23:59:60-23:59",
+        "time-before-epoch": "1970-01-01T00:00:00+00:01",
+        "time-forms": j("2026-03-01 05:17:42", "2026-03-01", " 2026-03-01T05:17 ", "2026-02-30T25:00:00Z"),
+        # Digest object names: the sample's, as a backfill, another trail's, the folder-relative
+        # part, a bad folder date, and the organization target's.
+        "digest-key": key,
+        "digest-key-backfill": key.replace(".json.gz", "_backfill.json.gz"),
+        "digest-key-other-trail": key.replace("_management-events_", "_other_"),
+        "digest-name-relative": j(f"2026/03/01/{name}", f"2026/02/30/{name}", f"2026/03/01/x/{name}"),
+        "digest-key-org": "trails/" + key.replace("AWSLogs/", "AWSLogs/o-exampleorgid/").replace("us-east-1", "eu-west-1").replace("_eu-west-1_2026", "_us-east-1_2026"),
+        "digest-stem-unicode": f"{folder}/{stem}".replace("management-events", "m\u00e9\u4e2d\U0001f600") + "20260301T011809Z.json.gz",
+        # Log object names: real, stamp only (the harness adds the folder and name stem), another
+        # day, outside the range, and a region from the listing.
+        "log-key": log,
+        "log-stamps": j("20260301T0517Z_abc.json.gz", "20260302T0517Z_abc.json.gz", "20260301T0200Z_abc.json.gz", "20260301T1801Z_x.json.gz", "20260301T0459Z_x.json.gz"),
+        "log-region": j("eu-west-1", log.replace("us-east-1", "eu-west-1")),
+        # Signature metadata on the sample digest.
+        "auth-backfill": j("2026-03-05T00:00:00Z", sig, "SHA256withRSA"),
+        "auth-backfill-before-end": j("2026-03-01T01:18:08Z", sig, "SHA256withRSA"),
+        "auth-backfill-at-latest": j("2026-03-10T00:05:00Z", sig),
+        "auth-backfill-after-now": j("2026-03-10T00:05:01Z", sig),
+        "auth-upper-padded": j("", " " + sig.upper() + "\n", "SHA256withRSA"),
+        "auth-md5": j("", sig, "MD5withRSA"),
+        "auth-successor": j("2026-03-05T00:00:00Z", "", "", sig),
+        "auth-successor-bad": j("2026-03-05T00:00:00Z", "", "", sig[:-2] + "00"),
+        "auth-not-hex": j("+262142-12-31T23:59:59Z", "zz" * 256, "SHA256withRSA" * 200),
+        # Key files, both shapes, and broken ones.
+        "keys-list": json.dumps(keys, separators=(",", ":")),
+        "keys-by-region": json.dumps({"us-east-1": keys, "eu-west-1": {"PublicKeyList": []}}),
+        "keys-odd-times": json.dumps({"PublicKeyList": [{**e, "ValidityStartTime": "+262142-12-31T23:59:59Z"},
+                                                         {**e, "ValidityEndTime": 1e300}, {**e, "ValidityStartTime": -1e300}]}),
+        "keys-broken": j('{"PublicKeyList": 5}', "[]", '{"us-east-1": 1}', "{"),
+        # Command-line and path strings.
+        "trail-arns": j("arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events", "arn:aws:cloudtrail:::trail/",
+                        "arn:aws:cloudtrail:us-east-1:11112222333\u0663:trail/x"),
+        "paths": j("../../etc/passwd", "a/./b", "/abs", "a\\b", "a\x00b", ".", "a//b/"),
+        "unicode": j("\u00e9\u4e2d\U0001f600\u202e\ufeff", "\u0662\u0660\u0662\u0666-03-01", "\U0001f600" * 40),
+        "empty": b"",
+        "separators-only": b"\xff" * 9,
+        "junk-1k": bytes((i * 131 + 7) % 256 for i in range(1024)),
+    }
+    for name, v in seeds.items():
+        out("evidence_strings", name, v.encode() if isinstance(v, str) else v)
+
+
+GENERATORS = {
+    "digest": digest_seeds,
+    "public_key": public_key_seeds,
+    "log_file": log_file_seeds,
+    "evidence_strings": evidence_strings_seeds,
+}
+
+
 if __name__ == "__main__":
-    if os.path.isdir(SEEDS):
-        shutil.rmtree(SEEDS)
-    digest_seeds()
-    public_key_seeds()
-    log_file_seeds()
+    import sys
+    # `make_seeds.py TARGET...` regenerates only those targets' seeds.
+    wanted = sys.argv[1:] or list(GENERATORS)
+    for t in wanted:
+        if os.path.isdir(os.path.join(SEEDS, t)):
+            shutil.rmtree(os.path.join(SEEDS, t))
+        GENERATORS[t]()
     for t in sorted(os.listdir(SEEDS)):
         fs = os.listdir(os.path.join(SEEDS, t))
         print(t, len(fs), "files", sum(os.path.getsize(os.path.join(SEEDS, t, f)) for f in fs), "bytes")

@@ -211,7 +211,7 @@ pub fn authenticate(slot: &DigestSlot, keys: &KeyRing, successor_signature: Opti
     };
     let alg = metadata.signature_algorithm.as_deref().unwrap_or(&d.digest_signature_algorithm);
     if alg != SIGNATURE_ALGORITHM {
-        return Auth::Invalid(FindingKind::DigestSignatureInvalid, format!("unsupported signature-algorithm '{alg}'"));
+        return Auth::Invalid(FindingKind::DigestSignatureInvalid, format!("unsupported signature-algorithm '{}'", truncate(alg)));
     }
     let signed_at = if slot.backfill {
         let Some(raw) = metadata.backfill_generated.as_deref() else {
