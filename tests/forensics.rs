@@ -288,6 +288,10 @@ fn export_then_validate_offline_round_trip() {
         assert_eq!(o["size"], bytes.len());
         assert!(o["etag"].is_string());
     }
+    // GetTrailStatus is saved for the offline tail check, in its own field names.
+    let status: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("trail-status.json")).unwrap()).unwrap();
+    assert!(status.as_object().unwrap().contains_key("IsLogging"), "{status}");
+    assert!(export.stdout.contains("--trail-status"), "{}", export.stdout);
     let keys: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("public-keys.json")).unwrap()).unwrap();
     assert_eq!(keys.as_object().unwrap().keys().collect::<Vec<_>>(), ["us-east-1", "us-west-2"]);
 

@@ -184,3 +184,38 @@ fn more_than_one_bucket_needs_s3_bucket() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--s3-bucket"), "{}", run.stderr);
 }
+
+#[test]
+fn a_saved_trail_status_runs_the_tail_check_offline() {
+    let mut s = spec("saved-status");
+    s.stopped_hours = vec![];
+    s.hours = 10;
+    let mut trail = simulate(&s);
+    let newest_kept = trail.digest_ends[trail.digest_ends.len() - 4];
+    for k in &trail.digest_keys[trail.digest_keys.len() - 3..] {
+        trail.objects.remove(k);
+    }
+    let dir = write_dir(&trail);
+    let with_status = |status: serde_json::Value| {
+        let file = dir.path().join("trail-status.json");
+        std::fs::write(&file, status.to_string()).unwrap();
+        let (start, end) = range(&trail);
+        trailproof(
+            &["validate-logs", "--source", &path_str(dir.path()), "--public-keys", &us_east_1_keys(), "--trail-status", &path_str(&file),
+              "--trail-arn", &trail.spec.trail_arn(), "--start-time", &start, "--end-time", &end, "--output", "json"],
+            &offline_env(),
+        )
+    };
+    // Logging all along: the last three hours were cut off.
+    let run = with_status(serde_json::json!({ "IsLogging": true, "StartLoggingTime": "2026-01-01T00:00:00Z" }));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.error_kinds(), ["digest_tail_missing"]);
+    // Stopped right after the newest digest kept: a legitimate stop, nothing cut off.
+    let stop = trailproof::time::display(newest_kept + chrono::Duration::minutes(2));
+    let run = with_status(serde_json::json!({ "IsLogging": false, "StopLoggingTime": stop }));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // Not a saved GetTrailStatus: a usage error, never read as evidence.
+    let run = with_status(serde_json::json!({ "Logging": "maybe" }));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--trail-status"), "{}", run.stderr);
+}
