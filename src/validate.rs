@@ -555,7 +555,8 @@ async fn list_digests(source: &dyn Source, target: &Target, range: Range) -> Res
     let start_after = format!("{dir}{}", first.format("%Y/%m/%d/"));
     let after_last = last.date_naive().succ_opt().map(|d| format!("{dir}{}", d.format("%Y/%m/%d/")));
     let stop = |key: &str| after_last.as_deref().is_some_and(|a| key >= a);
-    let keys = source.list(&target.bucket, &dir, Some(&start_after), &stop).await?;
+    // Deduplicated: a key listed twice is one object, and must not be judged as two.
+    let keys: BTreeSet<String> = source.list(&target.bucket, &dir, Some(&start_after), &stop).await?.into_iter().collect();
     let mut listing = DigestListing::default();
     for key in keys {
         let Some(name) = target.parse_digest_name(&key) else { continue };
