@@ -316,8 +316,12 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, nam
     let index: HashMap<(&str, &str), usize> = slots.iter().enumerate().map(|(i, s)| ((s.bucket.as_str(), s.key.as_str()), i)).collect();
     let authentic: Vec<usize> = order.iter().copied().filter(|&i| slots[i].authentic().is_some()).collect();
     let end_of = |i: usize| slots[i].authentic().map(Authentic::end);
-    // The newest authentic digest that ended no later than `t` (other than `not`).
-    let newest_until = |t: DateTime<Utc>, not: usize| authentic.iter().copied().find(|&j| j != not && end_of(j).is_some_and(|e| e <= t));
+    // The newest authentic digest that ended no later than `t` (other than `not`): `authentic`
+    // is in `order`, newest end first, so a binary search finds where to start.
+    let newest_until = |t: DateTime<Utc>, not: usize| {
+        let from = authentic.partition_point(|&j| end_of(j).is_some_and(|e| e > t));
+        authentic[from..].iter().copied().find(|&j| j != not)
+    };
 
     let mut findings: Vec<(usize, Finding)> = Vec::new();
     let mut push = |at: usize, f: Finding| findings.push((at, f));
