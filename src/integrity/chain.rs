@@ -209,7 +209,12 @@ pub fn authenticate(slot: &DigestSlot, keys: &KeyRing, successor_signature: Opti
                 .into(),
         );
     };
-    let alg = metadata.signature_algorithm.as_deref().unwrap_or(&d.digest_signature_algorithm);
+    // With its own signature metadata comes its algorithm; a successor's hint uses the digest's.
+    let alg = match (&metadata.signature, &metadata.signature_algorithm) {
+        (Some(_), Some(alg)) => alg.as_str(),
+        (Some(_), None) => return Auth::Invalid(FindingKind::DigestSignatureInvalid, "no signature-algorithm metadata".into()),
+        (None, _) => d.digest_signature_algorithm.as_str(),
+    };
     if alg != SIGNATURE_ALGORITHM {
         return Auth::Invalid(FindingKind::DigestSignatureInvalid, format!("unsupported signature-algorithm '{}'", truncate(alg)));
     }
