@@ -362,8 +362,8 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     // whatever the objects claim.
     let mut keys = KeyRing::default();
     // With no digest at all there is nothing to authenticate: no look-up that could fail.
-    let anything = !no_digests || !listing.other_trails.is_empty();
-    let key_ranges = anything
+    let any_digest_listed = !no_digests || !listing.other_trails.is_empty();
+    let key_ranges = any_digest_listed
         .then_some((range.start - Duration::hours(2), range.end + Duration::hours(2)))
         .into_iter()
         .chain((!listing.backfill.is_empty() && opts.now > range.end).then_some((range.end, opts.now + Duration::hours(2))));
