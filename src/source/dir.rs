@@ -334,7 +334,7 @@ pub fn write_object(root: &Path, bucket: &str, key: &str, body: &[u8], metadata:
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -366,7 +366,8 @@ mod tests {
         (root, outside)
     }
 
-    fn refused(result: Result<Object, SourceError>, what: &str) {
+    /// Asserts an access error whose message names `what`.
+    pub(crate) fn refused(result: Result<Object, SourceError>, what: &str) {
         match result {
             Err(SourceError::Access(why)) => assert!(why.contains(what), "{why}"),
             Err(e) => panic!("expected an access error naming '{what}', got {e:?}"),
