@@ -680,6 +680,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_region_shaped_folder_names_are_regions() {
+        for good in ["us-east-1", "ap-southeast-5", "us-gov-west-1", "cn-north-1", "eu-isoe-west-1", "il-central-1"] {
+            assert!(is_region_name(good), "{good}");
+        }
+        for bad in ["", "us-east", "us-east-1x", "US-EAST-1", "..", "us--1", "evil", "us-east-1/..", "a-b-300", &"a-".repeat(20)] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn trail_arns_are_checked() {
         let a = parse_trail_arn("arn:aws:cloudtrail:us-east-1:111122223333:trail/main").unwrap();
         assert_eq!(a, TrailArn { region: "us-east-1".into(), account_id: "111122223333".into(), name: "main".into() });
