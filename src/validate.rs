@@ -496,45 +496,35 @@ fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unrefe
     }
 }
 
-/// The truncated-tail check of the regular chain, from its newest authentic digest. Without
-/// GetTrailStatus, the hourly cadence still clears a tail that reaches the range's end; beyond
-/// that only the status can tell a stopped trail from a cut-off chain, so it is unchecked.
+/// The truncated-tail check of the regular chain, from its newest authentic digest (the rule is
+/// `completeness::judge_tail`): a cut tail is invalid, one that cannot be decided unchecked.
 fn tail_finding(ctx: &Context<'_>, target: &Target, scope: &Scope, newest_end: Option<DateTime<Utc>>, range: Range) -> Option<Finding> {
-    let newest = newest_end?;
-    let tail = |from: DateTime<Utc>, to: DateTime<Utc>, message: String| {
-        scope.finding(FindingKind::DigestTailMissing, &target.bucket, &target.digest_dir(), message).with("from", crate::time::display(from)).with("to", crate::time::display(to))
+    let status = match &ctx.status {
+        Some(Ok(status)) => Some(status),
+        _ => None,
     };
-    let why_unknown = match &ctx.status {
-        Some(Ok(status)) => {
-            return completeness::check_tail(Some(newest), range.end, status, ctx.options.now).map(|cut| {
-                let message = format!("no digests from {} to {}: {}", crate::time::display(cut.from), crate::time::display(cut.to), cut.reason);
-                tail(cut.from, cut.to, message)
-            });
+    let (kind, from, to, message) = match completeness::judge_tail(newest_end?, range.end, status, ctx.options.now) {
+        completeness::Tail::Whole => return None,
+        completeness::Tail::Cut(cut) => {
+            let message = format!("no digests from {} to {}: {}", crate::time::display(cut.from), crate::time::display(cut.to), cut.reason);
+            (FindingKind::DigestTailMissing, cut.from, cut.to, message)
         }
-        Some(Err(e)) => format!("GetTrailStatus failed ({e})"),
-        None => "there is no trail status offline".to_string(),
+        completeness::Tail::Undecided { from, to } => {
+            let why_unknown = match &ctx.status {
+                Some(Err(e)) => format!("GetTrailStatus failed ({e})"),
+                _ => "there is no trail status offline".to_string(),
+            };
+            let message = format!(
+                "the newest authentic digest ends at {}, before the range's end {}, and {why_unknown}: a stopped trail cannot be told from a cut-off tail. \
+                 Allow cloudtrail:GetTrailStatus, or give --trail-status (trailproof export saves it), or end the range at {}",
+                crate::time::display(from),
+                crate::time::display(to),
+                crate::time::display(from)
+            );
+            (FindingKind::Unchecked, from, to, message)
+        }
     };
-    let due_until = range.end.min(ctx.options.now);
-    if newest + completeness::DELIVERY_SLACK >= due_until {
-        return None;
-    }
-    Some(
-        scope
-            .finding(
-                FindingKind::Unchecked,
-                &target.bucket,
-                &target.digest_dir(),
-                format!(
-                    "the newest authentic digest ends at {}, before the range's end {}, and {why_unknown}: a stopped trail cannot be told from a cut-off tail. \
-                     Allow cloudtrail:GetTrailStatus, or give --trail-status (trailproof export saves it), or end the range at {}",
-                    crate::time::display(newest),
-                    crate::time::display(due_until),
-                    crate::time::display(newest)
-                ),
-            )
-            .with("from", crate::time::display(newest))
-            .with("to", crate::time::display(due_until)),
-    )
+    Some(scope.finding(kind, &target.bucket, &target.digest_dir(), message).with("from", crate::time::display(from)).with("to", crate::time::display(to)))
 }
 
 /// A target's digest keys in range, by chain.

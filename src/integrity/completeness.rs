@@ -40,7 +40,7 @@ pub struct MissingTail {
 ///
 /// A legitimate stop is told apart by GetTrailStatus: when logging is off and `StopLoggingTime`
 /// is no later than the newest digest's end plus the slack, nothing was cut off. Without a
-/// status (offline), neither rule can be decided and nothing is reported.
+/// status, see [`judge_tail`].
 pub fn check_tail(newest_end: Option<DateTime<Utc>>, range_end: DateTime<Utc>, status: &TrailStatus, now: DateTime<Utc>) -> Option<MissingTail> {
     let newest = newest_end?;
     if let Some(latest) = status.latest_digest_delivery {
@@ -77,6 +77,35 @@ pub fn check_tail(newest_end: Option<DateTime<Utc>>, range_end: DateTime<Utc>, s
         });
     }
     None
+}
+
+/// What can be said of a chain's newest end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tail {
+    /// Nothing is missing at the tail.
+    Whole,
+    /// Digests were cut off.
+    Cut(MissingTail),
+    /// Digests from `from` to `to` are absent, and without a trail status a stopped trail cannot
+    /// be told from a cut-off chain.
+    Undecided { from: DateTime<Utc>, to: DateTime<Utc> },
+}
+
+/// Judges the newest end of a chain. With GetTrailStatus, [`check_tail`] decides. Without one
+/// (denied, failing, or offline), the hourly cadence still clears a newest digest that ends within
+/// `DELIVERY_SLACK` of the range's end (or of now): even had the trail logged all along, nothing
+/// would be missing. Beyond that only the status can decide.
+pub fn judge_tail(newest: DateTime<Utc>, range_end: DateTime<Utc>, status: Option<&TrailStatus>, now: DateTime<Utc>) -> Tail {
+    match status {
+        Some(status) => check_tail(Some(newest), range_end, status, now).map_or(Tail::Whole, Tail::Cut),
+        None => {
+            let logging_all_along = TrailStatus { is_logging: Some(true), ..TrailStatus::default() };
+            match check_tail(Some(newest), range_end, &logging_all_along, now) {
+                Some(cut) => Tail::Undecided { from: cut.from, to: cut.to },
+                None => Tail::Whole,
+            }
+        }
+    }
 }
 
 /// Reads the delivery minute stamped in a log file's name:
@@ -177,6 +206,21 @@ mod tests {
         // Logging restarted after the newest digest, too recently to owe one.
         let restarted = TrailStatus { start_logging: Some(t("2026-03-02T11:30:00Z")), ..logging.clone() };
         assert_eq!(check_tail(Some(t("2026-03-02T08:00:00Z")), end, &restarted, now), None);
+    }
+
+    #[test]
+    fn without_a_status_only_a_tail_reaching_the_range_end_is_decided() {
+        let now = t("2026-03-05T00:00:00Z");
+        let end = t("2026-03-02T12:00:00Z");
+        assert_eq!(judge_tail(t("2026-03-02T11:17:00Z"), end, None, now), Tail::Whole);
+        assert_eq!(judge_tail(t("2026-03-02T08:00:00Z"), end, None, now), Tail::Undecided { from: t("2026-03-02T08:00:00Z"), to: end });
+        // The range ends in the future: only what is due by now counts.
+        assert_eq!(judge_tail(t("2026-03-02T08:00:00Z"), now, None, t("2026-03-02T09:00:00Z")), Tail::Whole);
+        // With a status, its rules decide either way.
+        let stopped = TrailStatus { is_logging: Some(false), stop_logging: Some(t("2026-03-02T08:10:00Z")), ..Default::default() };
+        assert_eq!(judge_tail(t("2026-03-02T08:00:00Z"), end, Some(&stopped), now), Tail::Whole);
+        let logging = TrailStatus { is_logging: Some(true), ..Default::default() };
+        assert!(matches!(judge_tail(t("2026-03-02T08:00:00Z"), end, Some(&logging), now), Tail::Cut(_)));
     }
 
     #[test]
