@@ -397,11 +397,11 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, nam
                 if let Some(o) = lower {
                     head_excused[o] = true;
                 }
-                let from = lower.and_then(end_of);
-                let hours = from.map(|f| ((to - f).num_seconds() as f64 / 3600.0).round().max(1.0) as i64);
                 let mut f = scope.finding(FindingKind::DigestMissing, &prev.bucket, &prev.key, "not found").with("to", display(to));
-                match (from, hours) {
-                    (Some(from), Some(count)) => {
+                match lower.and_then(end_of) {
+                    Some(from) => {
+                        // Hourly digests: the hours between the bounds are how many are gone.
+                        let count = ((to - from).num_seconds() as f64 / 3600.0).round().max(1.0) as i64;
                         f.message = if count > 1 {
                             format!("not found; {count} digests are missing from {} to {} (inferred from the hourly cadence)", display(from), display(to))
                         } else {
@@ -416,7 +416,7 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, nam
                         }
                         inferred_missing += (count - 1) as usize;
                     }
-                    _ => {
+                    None => {
                         f.message = "not found; no authentic older digest in range bounds how many more are missing".into();
                         push(i, f);
                     }
