@@ -241,12 +241,23 @@ fn plant_unsigned_digest(trail: &mut trailproof::sim::SimTrail, model: &str, key
     trail.objects.insert(key.to_string(), trailproof::sim::SimObject { bucket, key: key.to_string(), body, metadata: Default::default() });
 }
 
+/// The `validate::Target` a simulated trail is validated as.
+fn target_of(s: &trailproof::sim::TrailSpec) -> trailproof::validate::Target {
+    trailproof::validate::Target {
+        trail_arn: s.trail_arn(),
+        trail_name: s.trail_name.clone(),
+        home_region: s.home_region.clone(),
+        source_region: s.region.clone(),
+        account_id: s.account_id.clone(),
+        organization_id: s.organization_id.clone(),
+        bucket: s.bucket.clone(),
+        prefix: s.prefix.clone(),
+    }
+}
+
 /// The digest key a trail would use for an end time.
 fn digest_key_at(trail: &trailproof::sim::SimTrail, at: chrono::DateTime<chrono::Utc>) -> String {
-    let model = &trail.digest_keys[0];
-    let stamp_at = model.len() - "20260301T000000Z.json.gz".len();
-    let folder_at = model[..stamp_at].rfind("CloudTrail-Digest/").unwrap() + "CloudTrail-Digest/".len() + trail.spec.region.len() + 1;
-    format!("{}{}{}{}.json.gz", &model[..folder_at], at.format("%Y/%m/%d/"), &model[folder_at + 11..stamp_at], at.format("%Y%m%dT%H%M%SZ"))
+    target_of(&trail.spec).digest_key(at)
 }
 
 fn findings_of(run: &Run, kind: &str) -> Vec<serde_json::Value> {
@@ -419,9 +430,10 @@ fn planted_digest_name_claiming_a_later_time_does_not_hide_later_digests_issue_1
     s.start = t("2026-03-01T18:17:42Z");
     s.hours = 12; // crosses midnight into 2026-03-02
     let mut trail = simulate(&s);
-    let first_day = &trail.digest_keys[0];
-    let stamp_at = first_day.len() - "20260301T000000Z.json.gz".len();
-    let planted = format!("{}20270101T000000Z.json.gz", &first_day[..stamp_at]);
+    // In the first day's folder, named as if it ended a year later.
+    let target = target_of(&trail.spec);
+    let planted = format!("{}2026/03/01/{}20270101T000000Z.json.gz", target.digest_dir(), target.file_stem());
+    assert_eq!(trail.digest_keys[0].rsplit_once('/').unwrap().0, planted.rsplit_once('/').unwrap().0);
     let model = trail.digest_keys[0].clone();
     plant_unsigned_digest(&mut trail, &model, &planted, |_| {});
     // Tamper with a log file of the second day.
@@ -575,16 +587,7 @@ fn planted_backfill_names_do_not_multiply_key_lookups_issue_10() {
     let dir = write_dir(&trail);
     let keys = Counting(FileKeys::parse(&std::fs::read(root().join("testdata/public-keys.json")).unwrap()).unwrap(), AtomicUsize::new(0));
     let s = &trail.spec;
-    let target = trailproof::validate::Target {
-        trail_arn: s.trail_arn(),
-        trail_name: s.trail_name.clone(),
-        home_region: s.home_region.clone(),
-        source_region: s.region.clone(),
-        account_id: s.account_id.clone(),
-        organization_id: None,
-        bucket: s.bucket.clone(),
-        prefix: None,
-    };
+    let target = target_of(s);
     let range = trailproof::validate::Range { start: s.start, end: s.start + chrono::Duration::hours(s.hours as i64) };
     let report = runtime().block_on(async {
         let source = std::sync::Arc::new(trailproof::source::dir::DirSource::new(dir.path()));
