@@ -44,10 +44,11 @@ fn spki_served_key_with_pkcs1_fingerprint_verifies_issue_10() {
     assert_eq!(run.count("log_files", "valid"), trail.log_keys.len() as u64);
 }
 
-/// `validate-logs --source DIR` over the whole trail, offline, as a child process that is killed
-/// (failing the test) if it has not finished after 60 s: a hang must fail, not stall the suite.
-/// Output goes to files, so a full pipe cannot block the child.
-fn issue_10_validate_dir(dir: &std::path::Path, trail: &trailproof::sim::SimTrail) -> Run {
+/// `validate-logs --source DIR --output json` over the whole trail, offline, with the us-east-1
+/// test keys and `extra` flags, as a child process that is killed (failing the test) if it has not
+/// finished after 60 s: a hang must fail, not stall the suite. Output goes to files, so a full
+/// pipe cannot block the child.
+fn offline_run(dir: &std::path::Path, trail: &trailproof::sim::SimTrail, extra: &[&str]) -> Run {
     use std::time::{Duration, Instant};
     let (start, end) = range(trail);
     let keys = path_str(&root().join("testdata/public-keys.json"));
@@ -55,6 +56,7 @@ fn issue_10_validate_dir(dir: &std::path::Path, trail: &trailproof::sim::SimTrai
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailproof"))
         .args(["validate-logs", "--source", &path_str(dir), "--public-keys", &keys, "--trail-arn", &trail.spec.trail_arn()])
         .args(["--start-time", &start, "--end-time", &end, "--output", "json"])
+        .args(extra)
         .env_clear()
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -114,7 +116,7 @@ fn evidence_symlink_out_of_the_root_is_refused_issue_10() {
         std::fs::rename(&path, &elsewhere).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
     }
-    let run = issue_10_validate_dir(dir.path(), &trail);
+    let run = offline_run(dir.path(), &trail, &[]);
     assert_eq!(run.code, 3, "{}", run.stdout);
     for key in &victims {
         let messages = issue_10_messages(&run, key);
@@ -132,7 +134,7 @@ fn evidence_symlinked_directory_is_refused_issue_10() {
     let elsewhere = outside.path().join("day");
     std::fs::rename(&folder, &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &folder).unwrap();
-    let run = issue_10_validate_dir(dir.path(), &trail);
+    let run = offline_run(dir.path(), &trail, &[]);
     assert_eq!(run.code, 3, "{}", run.stdout);
     let messages = issue_10_messages(&run, &victim);
     assert!(messages.iter().any(|m| m.starts_with("access_error") && m.contains("symbolic link")), "{messages:?}\n{}", run.stdout);
@@ -146,7 +148,7 @@ fn evidence_fifo_does_not_hang_issue_10() {
     std::fs::remove_file(&path).unwrap();
     let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
     assert!(made.success());
-    let run = issue_10_validate_dir(dir.path(), &trail);
+    let run = offline_run(dir.path(), &trail, &[]);
     assert_eq!(run.code, 3, "{}", run.stdout);
     let messages = issue_10_messages(&run, &victim);
     assert!(messages.iter().any(|m| m.starts_with("access_error") && m.contains("not a regular file")), "{messages:?}\n{}", run.stdout);
@@ -163,7 +165,7 @@ fn oversized_sidecar_is_refused_unread_issue_10() {
     let mut json = std::fs::read(sidecar(&padded)).unwrap();
     json.extend(std::iter::repeat_n(b' ', 1 << 20));
     std::fs::write(sidecar(&padded), json).unwrap();
-    let run = issue_10_validate_dir(dir.path(), &trail);
+    let run = offline_run(dir.path(), &trail, &[]);
     assert_eq!(run.code, 3, "{}", run.stdout);
     for key in [&huge, &padded] {
         let messages = issue_10_messages(&run, key);
@@ -203,23 +205,6 @@ fn key_with_exponent_3_is_refused_issue_10() {
 }
 
 // ---- Issue 10: unauthenticated evidence steered the run, or what was not checked was called valid.
-
-/// `validate-logs --source DIR --output json` over `trail`'s range (or `range`), offline, with the
-/// us-east-1 test keys; `extra` flags are appended.
-fn offline_run(dir: &std::path::Path, trail: &trailproof::sim::SimTrail, extra: &[&str]) -> Run {
-    let (start, end) = range(trail);
-    let keys = path_str(&root().join("testdata/public-keys.json"));
-    let mut args = vec!["validate-logs", "--source", &path_str(dir), "--public-keys", &keys, "--trail-arn", &trail.spec.trail_arn(),
-        "--start-time", &start, "--end-time", &end, "--output", "json"]
-        .into_iter()
-        .map(str::to_string)
-        .collect::<Vec<_>>();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = trailproof(&args, &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()), ("AWS_EC2_METADATA_DISABLED", "true".into())]);
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    run
-}
 
 /// A 12-hour trail with no stop, in us-east-1.
 fn trust_trail(name: &str, edit: impl FnOnce(&mut trailproof::sim::TrailSpec)) -> trailproof::sim::SimTrail {
