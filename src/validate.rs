@@ -679,17 +679,8 @@ async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot
     let taken: Vec<(usize, DigestSlot, Vec<String>)> = work
         .into_iter()
         .map(|(i, candidates)| {
-            let s = &slots[i];
             // Stands in while the slot is checked off the reactor; it is what remains if that fails.
-            let stand_in = DigestSlot {
-                bucket: s.bucket.clone(),
-                key: s.key.clone(),
-                key_time: s.key_time,
-                listed: s.listed,
-                backfill: s.backfill,
-                fetched: Fetched::Unreadable("checking task failed".into()),
-                auth: Auth::Pending,
-            };
+            let stand_in = slots[i].unreadable("checking task failed".into());
             (i, std::mem::replace(&mut slots[i], stand_in), candidates)
         })
         .collect();
@@ -888,7 +879,7 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
                 let fetched = fetch_digest(&*source, &bucket, &key, &limits, attempts).await;
                 let key_time = chain::key_time(&key);
                 let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending };
-                let (bucket, key) = (slot.bucket.clone(), slot.key.clone());
+                let stand_in = slot.unreadable("checking task failed".into());
                 let check = move || {
                     let mut slot = slot;
                     slot.auth = match chain::authenticate(&slot, &keys, None, now) {
@@ -899,9 +890,9 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
                     };
                     slot
                 };
-                let mut slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| {
-                    let fetched = Fetched::Unreadable(format!("checking task failed: {e}"));
-                    DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending }
+                let mut slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| DigestSlot {
+                    fetched: Fetched::Unreadable(format!("checking task failed: {e}")),
+                    ..stand_in
                 });
                 ctx.progress.digest_done();
                 route_logs(logs, &mut slot, &ctx.progress).await;

@@ -126,6 +126,19 @@ impl DigestSlot {
         }
     }
 
+    /// The same object, marked unreadable for `why`: what stands for it when checking it failed.
+    pub fn unreadable(&self, why: String) -> DigestSlot {
+        DigestSlot {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            key_time: self.key_time,
+            listed: self.listed,
+            backfill: self.backfill,
+            fetched: Fetched::Unreadable(why),
+            auth: Auth::Pending,
+        }
+    }
+
     pub fn authentic(&self) -> Option<&Authentic> {
         match &self.auth {
             Auth::Authentic(a) => Some(a),
