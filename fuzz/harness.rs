@@ -14,12 +14,12 @@ use trailproof::integrity::chain::{self, Auth, DigestMetadata, DigestSlot, Fetch
 use trailproof::integrity::completeness;
 use trailproof::integrity::digest::{self, DigestBytes, DigestFormatError};
 use trailproof::integrity::logfile::{check, LogHasher, LogVerdict};
-use trailproof::keys::{self, KeyError, KeyRing, PublicKey};
+use trailproof::integrity::keys::{self, KeyError, KeyRing, PublicKey};
 use trailproof::keysource::FileKeys;
 use trailproof::limits::Limits;
 use trailproof::source::dir::DirSource;
 use trailproof::time::{parse_cloudtrail_time, parse_key_time, parse_user_time, MAX_YEAR, MIN_YEAR};
-use trailproof::validate::Target;
+use trailproof::layout::Target;
 
 /// Small enough that gzip bombs are cut at once; sample digests inflate to about 3 KB.
 const DIGEST_LIMITS: Limits = Limits { max_digest_bytes: 1 << 20, max_digest_inflated: 64 << 10, max_log_inflated: 1 << 20 };
@@ -256,7 +256,7 @@ pub fn evidence_strings(data: &[u8]) {
     }
     for region in texts.iter().take(2) {
         for s in &texts {
-            if let Some(t) = completeness::log_key_time(s, region) {
+            if let Some(t) = trailproof::layout::log_key_time(s, region) {
                 assert!(s.contains(&format!("_CloudTrail_{region}_")));
                 shift(t);
             }
@@ -328,7 +328,7 @@ fn one_string(f: &Fixture, s: &str, bytes: &[u8]) {
             assert_eq!(parse_user_time(s), Ok(t), "{s:?}");
         }
     }
-    if let Some(t) = chain::key_time(s) {
+    if let Some(t) = trailproof::layout::digest_key_time(s) {
         shift(t);
     }
     for target in &f.targets {
@@ -347,7 +347,7 @@ fn one_string(f: &Fixture, s: &str, bytes: &[u8]) {
             assert!(rel.components().all(|c| matches!(c, Component::Normal(_))), "{b:?} {k:?} maps to {p:?}");
         }
     }
-    match trailproof::cli::parse_trail_arn(s) {
+    match trailproof::layout::parse_trail_arn(s) {
         Ok(a) => {
             assert!(s.ends_with(&format!(":trail/{}", a.name)), "{s:?}");
             assert!(a.account_id.len() == 12 && a.account_id.bytes().all(|b| b.is_ascii_digit()));
@@ -363,7 +363,7 @@ fn digest_name(target: &Target, key: &str) {
     if let Some(n) = name {
         assert!(key.starts_with(&target.digest_dir()), "{key:?}");
         assert_eq!(n.backfill, key.ends_with("_backfill.json.gz"), "{key:?}");
-        assert_eq!(chain::key_time(key), Some(n.stamp), "{key:?}");
+        assert_eq!(trailproof::layout::digest_key_time(key), Some(n.stamp), "{key:?}");
         shift(n.stamp);
     }
 }
@@ -376,7 +376,7 @@ fn check_unreferenced(listed: &[String], region: &str, day: NaiveDate, start: Da
     let mut found = found.iter();
     let from = start - Duration::minutes(1);
     for k in listed {
-        let t = completeness::log_key_time(k, region);
+        let t = trailproof::layout::log_key_time(k, region);
         if t.is_some_and(|t| t.date_naive() == day && (t < from || t > end)) {
             continue;
         }
@@ -399,7 +399,7 @@ fn slot(f: &Fixture, key: &str, backfill: bool, metadata: DigestMetadata) -> Dig
     DigestSlot {
         bucket: SAMPLE_BUCKET.into(),
         key: key.into(),
-        key_time: chain::key_time(key),
+        key_time: trailproof::layout::digest_key_time(key),
         listed: true,
         backfill,
         fetched: Fetched::Present { metadata, bytes: f.digest.clone() },

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
-S3S = BENCH / "tools/bin/s3s-fs"
+S3S = Path(shutil.which("s3s-fs") or "s3s-fs")  # scripts/setup.sh installs it on PATH
 PY = Path(os.environ.get("TRAILPROOF_PYTHON", ROOT / ".venv/bin/python"))
 ACCOUNT = "111122223333"
 BUCKET = "bench-trail"

@@ -1,21 +1,32 @@
 # Sourced by scripts/test and scripts/bench: installs what the tests and the benchmark need,
-# unless it is already there:
+# unless it is already there. Everything goes outside the clone, once per machine, into
+# $TRAILPROOF_TOOLS (default ~/.cache/trailproof), so a fresh clone builds only trailproof:
 # - the test world (the moto emulator and the AWS CLI, pinned in tests/emulator/requirements.txt)
-#   into .venv;
-# - s3s-fs, the S3 server the benchmark (and its smoke test) runs against, into .bench/tools.
-stamp=.venv/.requirements
-if ! cmp -s tests/emulator/requirements.txt "$stamp" 2>/dev/null; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
-  cp tests/emulator/requirements.txt "$stamp"
+#   into a virtualenv named for those pins, linked from .venv;
+# - s3s-fs (the benchmark's S3 server), cargo-deny (licences, bans, sources) and cargo-fuzz (the
+#   fuzz smoke run), into $TRAILPROOF_TOOLS/bin.
+export TRAILPROOF_TOOLS="${TRAILPROOF_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/trailproof}"
+mkdir -p "$TRAILPROOF_TOOLS"
+venv="$TRAILPROOF_TOOLS/venv-$(sha256sum tests/emulator/requirements.txt | cut -c1-16)"
+if [ ! -x "$venv/bin/python" ]; then
+  # Built aside and renamed, so an interrupted install is never taken for a finished one. (Only
+  # bin/python is used, as `python -m awscli`; it finds the venv from its own path.)
+  rm -rf "$venv.partial"
+  python3 -m venv "$venv.partial"
+  "$venv.partial/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
+  mv "$venv.partial" "$venv"
 fi
-export TRAILPROOF_PYTHON="${TRAILPROOF_PYTHON:-$PWD/.venv/bin/python}"
-if [ ! -x .bench/tools/bin/s3s-fs ]; then
-  cargo install s3s-fs@0.14.1 --features binary --locked --root .bench/tools
+# An older clone's .venv directory is left alone; a link is brought up to date.
+if [ -L .venv ] || [ ! -e .venv ]; then
+  ln -sfn "$venv" .venv
 fi
-# - cargo-deny (licences, bans, sources) and cargo-fuzz (the fuzz smoke run), into .bench/tools.
-if [ ! -x .bench/tools/bin/cargo-deny ]; then
-  cargo install cargo-deny@0.20.2 --locked --root .bench/tools
+export TRAILPROOF_PYTHON="${TRAILPROOF_PYTHON:-$venv/bin/python}"
+export PATH="$TRAILPROOF_TOOLS/bin:$PATH"
+if ! command -v s3s-fs >/dev/null; then
+  cargo install s3s-fs@0.14.1 --features binary --locked --root "$TRAILPROOF_TOOLS"
+fi
+if ! cargo-deny --version 2>/dev/null | grep -qF 0.20.2; then
+  cargo install cargo-deny@0.20.2 --locked --root "$TRAILPROOF_TOOLS"
 fi
 # scripts/fuzz pins the cargo-fuzz version.
 scripts/fuzz install || echo "warning: cargo-fuzz could not be installed" >&2

@@ -17,7 +17,8 @@ use crate::limits::Limits;
 use crate::report::evidence::Parameters;
 use crate::report::{self, Format};
 use crate::source::{dir::DirSource, s3::S3Source, Source, SourceError};
-use crate::validate::{self, Context, Options, Range, Target, Verdict};
+use crate::layout::{is_region_name, parse_trail_arn, Target};
+use crate::validate::{self, Context, Options, Range, Verdict};
 
 #[derive(Parser, Debug)]
 #[command(name = "trailproof", version, about = "Proves an AWS CloudTrail audit trail is whole and untouched")]
@@ -263,33 +264,6 @@ impl RunError {
     }
 }
 
-/// The parts of a trail ARN: arn:{partition}:cloudtrail:{region}:{account}:trail/{name}.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrailArn {
-    pub region: String,
-    pub account_id: String,
-    pub name: String,
-}
-
-pub fn parse_trail_arn(arn: &str) -> Result<TrailArn, String> {
-    let bad = || format!("invalid trail ARN '{arn}': expected arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME");
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [scheme, partition, service, region, account, resource] = parts[..] else { return Err(bad()) };
-    let name = resource.strip_prefix("trail/").ok_or_else(bad)?;
-    let ok = scheme == "arn"
-        && !partition.is_empty()
-        && service == "cloudtrail"
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !name.is_empty()
-        && !name.contains('/');
-    if !ok {
-        return Err(bad());
-    }
-    Ok(TrailArn { region: region.into(), account_id: account.into(), name: name.into() })
-}
-
 fn time_arg(flag: &str, value: &str) -> Result<DateTime<Utc>, RunError> {
     crate::time::parse_user_time(value).map_err(|e| RunError::Usage(format!("--{flag}: {e}")))
 }
@@ -431,15 +405,6 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
 
 /// More regions than any AWS partition has: a folder listing beyond this was planted.
 const MAX_REGIONS: usize = 64;
-
-/// `us-east-1`, `ap-southeast-5`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`.
-fn is_region_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('-').collect();
-    parts.len() >= 3
-        && name.len() <= 32
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok()
-}
 
 /// The trusted keys: the key file when given, else ListPublicKeys.
 fn key_source<'a>(file: &'a Option<FileKeys>, api: &'a aws::ApiKeys) -> &'a dyn KeySource {
@@ -614,7 +579,7 @@ async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mut dyn std::
             let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--snapshot {}: {e}", path.display())))?;
             serde_json::from_slice::<AccountSnapshot>(&bytes).map_err(|e| RunError::Usage(format!("--snapshot {}: not a trailproof snapshot: {e}", path.display())))?
         }
-        None => baseline::snapshot::gather(aws_opts).await.map_err(RunError::Unavailable)?,
+        None => baseline::gather::gather(aws_opts).await.map_err(RunError::Unavailable)?,
     };
     if let Some(path) = &args.save_snapshot {
         let value = serde_json::to_value(&snapshot).map_err(|e| RunError::Unavailable(e.to_string()))?;
@@ -672,37 +637,5 @@ fn only_subdirectory(dir: &std::path::Path) -> Result<String, RunError> {
             dir.display(),
             buckets.len()
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_region_shaped_folder_names_are_regions() {
-        for good in ["us-east-1", "ap-southeast-5", "us-gov-west-1", "cn-north-1", "eu-isoe-west-1", "il-central-1"] {
-            assert!(is_region_name(good), "{good}");
-        }
-        for bad in ["", "us-east", "us-east-1x", "US-EAST-1", "..", "us--1", "evil", "us-east-1/..", "a-b-300", &"a-".repeat(20)] {
-            assert!(!is_region_name(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn trail_arns_are_checked() {
-        let a = parse_trail_arn("arn:aws:cloudtrail:us-east-1:111122223333:trail/main").unwrap();
-        assert_eq!(a, TrailArn { region: "us-east-1".into(), account_id: "111122223333".into(), name: "main".into() });
-        assert!(parse_trail_arn("arn:aws-cn:cloudtrail:cn-north-1:111122223333:trail/x").is_ok());
-        for bad in [
-            "",
-            "arn:aws:cloudtrail:us-east-1:111122223333:main",
-            "arn:aws:s3:us-east-1:111122223333:trail/main",
-            "arn:aws:cloudtrail:us-east-1:1111:trail/main",
-            "arn:aws:cloudtrail::111122223333:trail/main",
-            "arn:aws:cloudtrail:us-east-1:111122223333:trail/",
-        ] {
-            assert!(parse_trail_arn(bad).is_err(), "{bad}");
-        }
     }
 }

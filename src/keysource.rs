@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::keys::{KeyError, KeyRing};
+use crate::integrity::keys::{KeyError, KeyRing};
 
 #[async_trait::async_trait]
 pub trait KeySource: Send + Sync {

@@ -5,18 +5,21 @@
 //! model (`finding`, `report`).
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod baseline;
+#[cfg(feature = "aws")]
 pub mod cli;
 pub mod export;
 pub mod filter_pattern;
 pub mod finding;
 pub mod integrity;
-pub mod keys;
+pub mod layout;
 pub mod keysource;
 pub mod limits;
 pub mod progress;
 pub mod report;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod source;
 pub mod time;

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::integrity::digest::{string_to_sign, Digest, LogFileEntry, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
-use crate::keys::{fingerprint, KeyRing, PublicKey};
+use crate::layout::Target;
+use crate::integrity::keys::{fingerprint, KeyRing, PublicKey};
 
 /// A signing key of the simulated CloudTrail, with its published validity window.
 #[derive(Clone)]
@@ -146,11 +147,18 @@ impl TrailSpec {
         format!("arn:aws:cloudtrail:{}:{}:trail/{}", self.home_region, self.account_id, self.trail_name)
     }
 
-    /// `{prefix/}AWSLogs/{organization/}{account}/`
-    fn account_root(&self) -> String {
-        let prefix = self.prefix.as_deref().map(|p| format!("{}/", p.trim_end_matches('/'))).unwrap_or_default();
-        let org = self.organization_id.as_deref().map(|o| format!("{o}/")).unwrap_or_default();
-        format!("{prefix}AWSLogs/{org}{}/", self.account_id)
+    /// Where the simulated trail's keys lie: the same layout trailproof reads.
+    pub fn target(&self) -> Target {
+        Target {
+            trail_arn: self.trail_arn(),
+            trail_name: self.trail_name.clone(),
+            home_region: self.home_region.clone(),
+            source_region: self.region.clone(),
+            account_id: self.account_id.clone(),
+            organization_id: self.organization_id.clone(),
+            bucket: self.bucket.clone(),
+            prefix: self.prefix.clone(),
+        }
     }
 }
 
@@ -237,10 +245,7 @@ fn record(rng: &mut StdRng, spec: &TrailSpec, at: DateTime<Utc>) -> serde_json::
 pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let mut trail = SimTrail { spec: spec.clone(), objects: BTreeMap::new(), digest_keys: vec![], log_keys: vec![], digest_ends: vec![], backfill_keys: vec![] };
-    let root = spec.account_root();
-    let acct = &spec.account_id;
-    let region = &spec.region;
-    let home = &spec.home_region;
+    let target = spec.target();
     // (key, signature, inflated sha256) of the previous digest in the current chain.
     let mut previous: Option<(String, String, String)> = None;
     let mut previous_backfill: Option<(String, String, String)> = None;
@@ -265,11 +270,7 @@ pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
             let records: Vec<_> = times.iter().map(|t| record(&mut rng, spec, *t)).collect();
             let json = serde_json::to_vec(&serde_json::json!({ "Records": records })).map_err(|e| e.to_string())?;
             let suffix: String = (0..16).map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..62)])).collect();
-            let key = format!(
-                "{root}CloudTrail/{region}/{}{acct}_CloudTrail_{region}_{}_{suffix}.json.gz",
-                delivered.format("%Y/%m/%d/"),
-                delivered.format("%Y%m%dT%H%MZ")
-            );
+            let key = target.log_key(delivered, &suffix);
             let fmt = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
             log_files.push(LogFileEntry {
                 s3_bucket: spec.bucket.clone(),
@@ -285,20 +286,14 @@ pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
         }
         let backfill = spec.backfill_hours.contains(&hour);
         let generated_at = spec.backfill_generated_at.unwrap_or(end);
-        let key = format!(
-            "{root}CloudTrail-Digest/{region}/{}{acct}_CloudTrail-Digest_{region}_{}_{home}_{}{}.json.gz",
-            end.format("%Y/%m/%d/"),
-            spec.trail_name,
-            end.format(crate::time::KEY_FORMAT),
-            if backfill { "_backfill" } else { "" }
-        );
+        let key = if backfill { target.backfill_digest_key(end) } else { target.digest_key(end) };
         // Backfill digests are signed when they are generated, possibly long after the period.
         let signed_at = if backfill { generated_at } else { end };
         let signer = keys
             .iter()
             .filter(|k| k.public.valid_from <= signed_at && signed_at <= k.public.valid_to)
             .max_by_key(|k| k.public.valid_from)
-            .ok_or_else(|| format!("no test key in keys/keyset.json for {region} is valid at {signed_at}"))?;
+            .ok_or_else(|| format!("no test key in keys/keyset.json for {} is valid at {signed_at}", spec.region))?;
         if backfill {
             // The regular chain breaks where its digests were never delivered.
             previous = None;
@@ -306,7 +301,7 @@ pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
         let previous = if backfill { &mut previous_backfill } else { &mut previous };
         let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let digest = Digest {
-            aws_account_id: acct.clone(),
+            aws_account_id: spec.account_id.clone(),
             digest_start_time: fmt(period_start),
             digest_end_time: fmt(end),
             digest_s3_bucket: spec.bucket.clone(),
@@ -392,6 +387,7 @@ impl SimTrail {
         Ok(())
     }
 
+    #[cfg(feature = "aws")]
     /// Uploads the trail to S3 (the bucket must exist), `concurrency` objects at a time.
     pub async fn upload(&self, client: &aws_sdk_s3::Client, concurrency: usize) -> Result<(), String> {
         use futures::StreamExt;
@@ -406,7 +402,7 @@ impl SimTrail {
                     .body(o.body.clone().into())
                     .send()
                     .await
-                    .map_err(|e| format!("PutObject {}: {}", o.key, aws_sdk_s3::error::DisplayErrorContext(e)))
+                    .map_err(|e| format!("PutObject {}: {}", o.key, crate::aws::describe(e)))
             }
         });
         let results: Vec<_> = futures::stream::iter(puts).buffer_unordered(concurrency.max(1)).collect().await;

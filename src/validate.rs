@@ -10,114 +10,19 @@ use tokio::sync::Semaphore;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::finding::{Finding, FindingKind, Scope, Severity};
-use crate::integrity::chain::{self, Auth, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched, Naming, WalkOptions};
+use crate::integrity::chain::{self, Auth, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched, WalkOptions};
 use crate::integrity::completeness::{self, TrailStatus};
 use crate::integrity::digest::{self, LogFileEntry, HASH_ALGORITHM};
 use crate::integrity::logfile::{self, LogVerdict};
-use crate::keys::KeyRing;
+use crate::integrity::keys::KeyRing;
+use crate::layout::{digest_key_time, Target};
 use crate::keysource::KeySource;
 use crate::progress::Progress;
 use crate::limits::Limits;
 use crate::source::{read_bounded, Body, Source, SourceError};
 
-/// Which digests to validate: one trail, one account, one source region, and where they lie.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub trail_arn: String,
-    pub trail_name: String,
-    /// The region in the trail's ARN; part of every digest's file name.
-    pub home_region: String,
-    /// The region whose events the digests cover (`CloudTrail-Digest/{region}/`).
-    pub source_region: String,
-    pub account_id: String,
-    /// Set for organization trails, whose keys lie under `AWSLogs/{organization}/{account}/`.
-    pub organization_id: Option<String>,
-    pub bucket: String,
-    pub prefix: Option<String>,
-}
-
-impl Target {
-    /// `{prefix/}AWSLogs/{organization/}`: where the account folders lie.
-    pub fn logs_root(&self) -> String {
-        let prefix = self.prefix.as_deref().map(|p| format!("{}/", p.trim_end_matches('/'))).unwrap_or_default();
-        let org = self.organization_id.as_deref().map(|o| format!("{o}/")).unwrap_or_default();
-        format!("{prefix}AWSLogs/{org}")
-    }
-
-    /// `{prefix/}AWSLogs/{organization/}{account}/`
-    pub fn account_root(&self) -> String {
-        format!("{}{}/", self.logs_root(), self.account_id)
-    }
-
-    /// `…/CloudTrail-Digest/{region}/`
-    pub fn digest_dir(&self) -> String {
-        format!("{}CloudTrail-Digest/{}/", self.account_root(), self.source_region)
-    }
-
-    /// `…/CloudTrail/{region}/`
-    pub fn log_dir(&self) -> String {
-        format!("{}CloudTrail/{}/", self.account_root(), self.source_region)
-    }
-
-    /// `{account}_CloudTrail-Digest_{region}_{trail}_{home region}_`
-    pub fn file_stem(&self) -> String {
-        format!("{}_CloudTrail-Digest_{}_{}_{}_", self.account_id, self.source_region, self.trail_name, self.home_region)
-    }
-
-    /// The key a digest ending at `t` would have.
-    pub fn digest_key(&self, t: DateTime<Utc>) -> String {
-        format!("{}{}{}{}.json.gz", self.digest_dir(), t.format("%Y/%m/%d/"), self.file_stem(), t.format(crate::time::KEY_FORMAT))
-    }
-
-    /// Whether `key` is one of this trail's digests: its time stamp, and whether it is a backfill.
-    pub fn parse_digest_key(&self, key: &str) -> Option<(DateTime<Utc>, bool)> {
-        let name = self.parse_digest_name(key)?;
-        name.ours.then_some((name.stamp, name.backfill))
-    }
-
-    /// Reads a key in this account and region's digest folder, of any trail:
-    /// `…/YYYY/MM/DD/{account}_CloudTrail-Digest_{region}_{trail}_{home region}_{stamp}[_backfill].json.gz`.
-    pub fn parse_digest_name(&self, key: &str) -> Option<DigestName> {
-        let rest = key.strip_prefix(&self.digest_dir())?;
-        let (date_dirs, name) = rest.split_at_checked(11)?; // "YYYY/MM/DD/"
-        let folder = chrono::NaiveDate::parse_from_str(date_dirs.strip_suffix('/')?, "%Y/%m/%d").ok()?;
-        if name.contains('/') {
-            return None;
-        }
-        let stem = name.strip_suffix(".json.gz")?;
-        let (stem, backfill) = match stem.strip_suffix("_backfill") {
-            Some(s) => (s, true),
-            None => (stem, false),
-        };
-        let (trail_part, stamp) = stem.split_at_checked(stem.len().checked_sub(16)?)?;
-        let account_region = format!("{}_CloudTrail-Digest_{}_", self.account_id, self.source_region);
-        let trail_and_home = trail_part.strip_prefix(&account_region)?;
-        if !trail_and_home.ends_with('_') || trail_and_home.len() < 3 {
-            return None;
-        }
-        let stamp = crate::time::parse_key_time(stamp)?;
-        Some(DigestName { folder, stamp, backfill, ours: trail_part == self.file_stem() })
-    }
-
-    fn scope(&self) -> Scope {
-        Scope { account_id: self.account_id.clone(), region: self.source_region.clone() }
-    }
-
-    fn naming(&self) -> Naming {
-        Naming { digest_prefix: self.digest_dir(), file_stem: self.file_stem() }
-    }
-}
-
-/// What a digest key's name claims (unauthenticated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DigestName {
-    /// The `YYYY/MM/DD` folder it lies in.
-    pub folder: chrono::NaiveDate,
-    /// The end time stamped in the name.
-    pub stamp: DateTime<Utc>,
-    pub backfill: bool,
-    /// This trail's (rather than another trail's delivering to the same folder).
-    pub ours: bool,
+fn scope_of(target: &Target) -> Scope {
+    Scope { account_id: target.account_id.clone(), region: target.source_region.clone() }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,7 +245,7 @@ pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Re
 }
 
 async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Part {
-    let scope = target.scope();
+    let scope = scope_of(target);
     let opts = &ctx.options;
     let mut part = Part::default();
     let mut findings = Vec::new();
@@ -404,9 +309,9 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     let chains = async {
         let logs = Logs { queue: Some(&queue), referenced: &referenced, bucket: &target.bucket };
         let slots = fetch_chain(ctx, listing.regular, false, range, &keys, &logs, &in_trail(false)).await;
-        let chain = chain::walk(&slots, range.start, &scope, &target.naming(), &in_trail(false));
+        let chain = chain::walk(&slots, range.start, &scope, target, &in_trail(false));
         let backfill_slots = fetch_chain(ctx, listing.backfill, true, range, &keys, &logs, &in_trail(true)).await;
-        let backfill_chain = chain::walk(&backfill_slots, range.start, &scope, &target.naming(), &in_trail(true));
+        let backfill_chain = chain::walk(&backfill_slots, range.start, &scope, target, &in_trail(true));
         // Other trails writing to the same folder: their authentic digests say which log files
         // are theirs. Their links are not followed and their log files are not ours to check.
         let others = Logs { queue: None, ..logs };
@@ -877,7 +782,7 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
             let keys = keys.clone();
             async move {
                 let fetched = fetch_digest(&*source, &bucket, &key, &limits, attempts).await;
-                let key_time = chain::key_time(&key);
+                let key_time = digest_key_time(&key);
                 let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending };
                 let stand_in = slot.unreadable("checking task failed".into());
                 let check = move || {

@@ -2,10 +2,12 @@
 //! expected?
 //!
 //! A [`Baseline`] (a TOML file, or a built-in profile from [`builtin`]) declares the trails and
-//! alert rules expected. [`snapshot::gather`] reads the account once; [`evaluate`] then judges the
+//! alert rules expected. [`gather::gather`] reads the account once; [`evaluate`] then judges the
 //! snapshot purely, one [`CheckResult`] per check with a stable ID.
 pub mod alerts;
 pub mod builtin;
+#[cfg(feature = "aws")]
+pub mod gather;
 pub mod model;
 pub mod report;
 pub mod snapshot;

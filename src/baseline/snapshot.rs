@@ -1,15 +1,13 @@
-//! The account as the baseline sees it: gathered once through the SDKs, then checked purely.
+//! The account as the baseline sees it: gathered once through the SDKs (`gather`), then checked
+//! purely.
 //!
 //! Every call's answer is a [`Fetched`]: either what AWS said, or why trailproof could not ask.
 //! The checks turn the second kind into `error` results, never into passes. The snapshot is plain
 //! serde data, so `baseline --save-snapshot` can keep it and `--snapshot` can check it offline.
 use std::collections::BTreeMap;
 
-use aws_config::SdkConfig;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-use crate::aws::{self, AwsOptions};
 
 /// An API answer, or the reason it could not be had (AccessDenied, throttling, network).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,137 +226,4 @@ pub fn sns_topic_region(arn: &str) -> Option<&str> {
         ["arn", _, "sns", region, _, name] if !region.is_empty() && !name.is_empty() => Some(region),
         _ => None,
     }
-}
-
-pub(crate) fn smithy_utc(t: Option<&aws_sdk_cloudtrail::primitives::DateTime>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| Utc.timestamp_opt(t.secs(), 0).single())
-}
-
-/// One SDK config per region, loaded on first use.
-struct Configs {
-    options: AwsOptions,
-    by_region: BTreeMap<String, SdkConfig>,
-}
-
-impl Configs {
-    async fn get(&mut self, region: &str) -> &SdkConfig {
-        if !self.by_region.contains_key(region) {
-            let conf = aws::sdk_config(&self.options, Some(region.to_string())).await;
-            self.by_region.insert(region.to_string(), conf);
-        }
-        &self.by_region[region]
-    }
-}
-
-/// Reads everything the baseline checks need, from the account the credentials belong to.
-pub async fn gather(options: &AwsOptions) -> Result<AccountSnapshot, String> {
-    let home = aws::sdk_config(options, None).await;
-    let region = home.region().map(|r| r.to_string()).ok_or("no AWS region: pass --region or set AWS_REGION")?;
-    let mut configs = Configs { options: options.clone(), by_region: BTreeMap::new() };
-    configs.by_region.insert(region.clone(), home);
-
-    let trails: Fetched<Vec<Trail>> = match describe_trails(configs.get(&region).await).await {
-        Ok(described) => {
-            let mut trails = Vec::new();
-            for mut trail in described {
-                let conf = configs.get(&trail.home_region.clone()).await;
-                let client = aws::cloudtrail_client(conf);
-                trail.status = aws::trail_status_full(&client, &trail.arn).await.into();
-                trail.selectors = aws::event_selectors(&client, &trail.arn).await.into();
-                trails.push(trail);
-            }
-            Fetched::Ok(trails)
-        }
-        Err(e) => Fetched::Error(e),
-    };
-    let mut snapshot = AccountSnapshot {
-        taken_at: Utc::now(),
-        region: region.clone(),
-        trails,
-        buckets: BTreeMap::new(),
-        log_groups: BTreeMap::new(),
-        alarms: BTreeMap::new(),
-        topics: BTreeMap::new(),
-    };
-    let trails = match &snapshot.trails {
-        Fetched::Ok(t) => t.clone(),
-        Fetched::Error(_) => return Ok(snapshot),
-    };
-
-    for bucket in trails.iter().filter_map(|t| t.s3_bucket.clone()) {
-        if snapshot.buckets.contains_key(&bucket) {
-            continue;
-        }
-        let s3 = aws::s3_client(configs.get(&region).await, options);
-        let info = match aws::bucket_region(&s3, &bucket).await {
-            Ok(bucket_region) => {
-                let s3 = aws::s3_client(configs.get(&bucket_region).await, options);
-                aws::bucket_hardening(&s3, &bucket).await
-            }
-            Err(e) => Bucket { public_access_block: Fetched::Error(e.clone()), versioning: Fetched::Error(e.clone()), object_lock_enabled: Fetched::Error(e) },
-        };
-        snapshot.buckets.insert(bucket, info);
-    }
-
-    for arn in trails.iter().filter_map(|t| t.cloudwatch_logs_log_group_arn.as_deref()) {
-        let Some((group_region, name, key)) = parse_log_group_arn(arn) else { continue };
-        if snapshot.log_groups.contains_key(&key) {
-            continue;
-        }
-        let logs = aws_sdk_cloudwatchlogs::Client::new(configs.get(&group_region).await);
-        let metric_filters = aws::metric_filters(&logs, &name).await.into();
-        snapshot.log_groups.insert(key, LogGroup { name, region: group_region.clone(), metric_filters });
-        if !snapshot.alarms.contains_key(&group_region) {
-            let cloudwatch = aws_sdk_cloudwatch::Client::new(configs.get(&group_region).await);
-            snapshot.alarms.insert(group_region.clone(), aws::metric_alarms(&cloudwatch).await.into());
-        }
-    }
-
-    let topic_arns: Vec<String> = snapshot
-        .alarms
-        .values()
-        .filter_map(|a| a.as_result().ok())
-        .flatten()
-        .flat_map(|a| a.alarm_actions.iter())
-        .filter(|a| sns_topic_region(a).is_some())
-        .cloned()
-        .collect();
-    for arn in topic_arns {
-        if snapshot.topics.contains_key(&arn) {
-            continue;
-        }
-        let Some(topic_region) = sns_topic_region(&arn) else { continue };
-        let sns = aws_sdk_sns::Client::new(configs.get(topic_region).await);
-        let topic = aws::sns_topic(&sns, &arn).await.into();
-        snapshot.topics.insert(arn, topic);
-    }
-    Ok(snapshot)
-}
-
-async fn describe_trails(conf: &SdkConfig) -> Result<Vec<Trail>, String> {
-    let client = aws::cloudtrail_client(conf);
-    let out = client
-        .describe_trails()
-        .include_shadow_trails(true)
-        .send()
-        .await
-        .map_err(|e| format!("DescribeTrails: {}", aws::describe(e)))?;
-    Ok(out
-        .trail_list()
-        .iter()
-        .map(|t| Trail {
-            name: t.name().unwrap_or_default().to_string(),
-            arn: t.trail_arn().unwrap_or_default().to_string(),
-            home_region: t.home_region().unwrap_or_default().to_string(),
-            is_multi_region: t.is_multi_region_trail().unwrap_or(false),
-            is_organization_trail: t.is_organization_trail().unwrap_or(false),
-            include_global_service_events: t.include_global_service_events().unwrap_or(false),
-            log_file_validation: t.log_file_validation_enabled().unwrap_or(false),
-            kms_key_id: t.kms_key_id().filter(|k| !k.is_empty()).map(str::to_string),
-            s3_bucket: t.s3_bucket_name().map(str::to_string),
-            cloudwatch_logs_log_group_arn: t.cloud_watch_logs_log_group_arn().filter(|a| !a.is_empty()).map(str::to_string),
-            status: Fetched::Error("not asked".into()),
-            selectors: Fetched::Error("not asked".into()),
-        })
-        .collect())
 }

@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::finding::{Finding, FindingKind, Scope};
+use crate::layout::Target;
 use crate::integrity::digest::{string_to_sign, DigestBytes, LogFileEntry, ParsedDigest, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
 use crate::integrity::signature;
-use crate::keys::KeyRing;
+use crate::integrity::keys::KeyRing;
 use crate::time::display;
 
 /// The S3 user metadata CloudTrail stores on each digest object.
@@ -163,14 +164,6 @@ impl DigestSlot {
     }
 }
 
-/// Extracts the `YYYYMMDDTHHMMSSZ` stamp from a digest key (also `…_backfill.json.gz`).
-pub fn key_time(key: &str) -> Option<DateTime<Utc>> {
-    let stem = key.strip_suffix(".json.gz")?;
-    let stem = stem.strip_suffix("_backfill").unwrap_or(stem);
-    let stamp = stem.get(stem.len().checked_sub(16)?..)?;
-    crate::time::parse_key_time(stamp)
-}
-
 /// The verdict on one digest object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DigestVerdict {
@@ -284,22 +277,6 @@ fn truncate(s: &str) -> String {
     }
 }
 
-/// How digest keys are named, to describe digests that are gone without a trace.
-#[derive(Debug, Clone, Default)]
-pub struct Naming {
-    /// The listing prefix, ending in `CloudTrail-Digest/{region}/`.
-    pub digest_prefix: String,
-    /// `{account}_CloudTrail-Digest_{region}_{trail}_{home region}_`
-    pub file_stem: String,
-}
-
-impl Naming {
-    /// The key a digest ending in the hour of `end` would have, with the minutes unknown.
-    fn hour_pattern(&self, end: DateTime<Utc>) -> String {
-        format!("{}{}{}{}*.json.gz", self.digest_prefix, end.format("%Y/%m/%d/"), self.file_stem, end.format("%Y%m%dT%H"))
-    }
-}
-
 /// Inferred missing digests get one finding each up to this many per run of missing hours; the
 /// run's own finding carries the full count, so a deletion of years costs a few findings.
 pub const MISSING_HOURS_LISTED: i64 = 24;
@@ -325,7 +302,7 @@ pub struct ChainReport {
 
 /// Checks every link between the authentic digests and judges every slot. `in_trail` says whether
 /// a bucket and key lie in the trail's own digest folder (links leaving it are not followed).
-pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, naming: &Naming, in_trail: &dyn Fn(&str, &str) -> bool) -> ChainReport {
+pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, target: &Target, in_trail: &dyn Fn(&str, &str) -> bool) -> ChainReport {
     let mut report = ChainReport::default();
     let when = |i: usize| slots[i].authentic().map(Authentic::end).or(slots[i].key_time);
     // Newest first; the order places findings, it decides nothing.
@@ -424,7 +401,7 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, nam
                         push(i, f);
                         for k in 1..count.min(MISSING_HOURS_LISTED + 1) {
                             let end = to - Duration::hours(k);
-                            push(i, scope.finding(FindingKind::DigestMissing, &prev.bucket, &naming.hour_pattern(end),
+                            push(i, scope.finding(FindingKind::DigestMissing, &prev.bucket, &target.missing_digest_pattern(end),
                                 format!("not found: the chain has no digest for the hour ending about {} (inferred from the hourly cadence)", display(end))));
                         }
                         inferred_missing += (count - 1) as usize;
@@ -547,7 +524,7 @@ mod tests {
             .map(|o| DigestSlot {
                 bucket: o.bucket.clone(),
                 key: o.key.clone(),
-                key_time: key_time(&o.key),
+                key_time: crate::layout::digest_key_time(&o.key),
                 listed: true,
                 backfill: false,
                 auth: Auth::Pending,
@@ -565,7 +542,7 @@ mod tests {
         let pointers: Vec<String> =
             out.iter().filter_map(|s| s.parsed()).filter_map(|p| p.previous().map(|(_, k)| k.to_string())).collect();
         for k in pointers.into_iter().filter(|k| !present.contains(k)) {
-            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: key_time(&k), listed: false, backfill: false, auth: Auth::Pending, fetched: Fetched::Missing });
+            out.push(DigestSlot { bucket: "bucket-a".into(), key: k.clone(), key_time: crate::layout::digest_key_time(&k), listed: false, backfill: false, auth: Auth::Pending, fetched: Fetched::Missing });
         }
         let ring = sim::public_keys(&keys());
         for s in &mut out {
@@ -575,7 +552,7 @@ mod tests {
     }
 
     fn walk_all(slots: &[DigestSlot], start: DateTime<Utc>) -> ChainReport {
-        walk(slots, start, &Scope::default(), &Naming::default(), &|b, _| b == "bucket-a")
+        walk(slots, start, &Scope::default(), &trail().spec.target(), &|b, _| b == "bucket-a")
     }
 
     fn run(trail: &SimTrail) -> ChainReport {
@@ -689,14 +666,5 @@ mod tests {
         let r = walk_all(&slots, start);
         assert!(r.findings.is_empty(), "{:?}", r.findings);
         assert_eq!(r.valid, t.digest_keys.len() - 9);
-    }
-
-    #[test]
-    fn key_time_reads_the_stamp_from_plain_and_backfill_keys() {
-        let k = "AWSLogs/1/CloudTrail-Digest/us-east-1/2026/03/01/1_CloudTrail-Digest_us-east-1_t_us-east-1_20260301T051742Z.json.gz";
-        assert_eq!(key_time(k), Some(crate::time::parse_user_time("2026-03-01T05:17:42Z").unwrap()));
-        assert_eq!(key_time(&k.replace(".json.gz", "_backfill.json.gz")), key_time(k));
-        assert_eq!(key_time("short.json.gz"), None);
-        assert_eq!(key_time("x"), None);
     }
 }

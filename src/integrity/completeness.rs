@@ -108,16 +108,6 @@ pub fn judge_tail(newest: DateTime<Utc>, range_end: DateTime<Utc>, status: Optio
     }
 }
 
-/// Reads the delivery minute stamped in a log file's name:
-/// `{account}_CloudTrail_{region}_{YYYYMMDDTHHMMZ}_{unique}.json.gz`.
-pub fn log_key_time(key: &str, region: &str) -> Option<DateTime<Utc>> {
-    let name = key.rsplit('/').next()?;
-    let marker = format!("_CloudTrail_{region}_");
-    let at = name.find(&marker)? + marker.len();
-    let stamp = name.get(at..at + 14)?;
-    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ").ok().map(|t| t.and_utc())
-}
-
 /// A log file no verified digest lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreferenced {
@@ -151,7 +141,7 @@ pub fn unreferenced(
     let mut out = Vec::new();
     for k in listed.iter().filter(|k| !referenced(k)) {
         let bad = |problem: String| Unreferenced { key: k.clone(), delivered: None, problem: Some(problem), inside_covered_period: false, surely_covered: false };
-        let Some(t) = log_key_time(k, region) else {
+        let Some(t) = crate::layout::log_key_time(k, region) else {
             out.push(bad("its name is not a CloudTrail log file name".into()));
             continue;
         };
@@ -237,8 +227,8 @@ mod tests {
     #[test]
     fn unreferenced_logs_inside_and_outside_covered_periods() {
         let key = |stamp: &str| format!("AWSLogs/1/CloudTrail/us-east-1/2026/03/01/1_CloudTrail_us-east-1_{stamp}_abc.json.gz");
-        assert_eq!(log_key_time(&key("20260301T0517Z"), "us-east-1"), Some(t("2026-03-01T05:17:00Z")));
-        assert_eq!(log_key_time("AWSLogs/1/CloudTrail/us-east-1/x.json.gz", "us-east-1"), None);
+        assert_eq!(crate::layout::log_key_time(&key("20260301T0517Z"), "us-east-1"), Some(t("2026-03-01T05:17:00Z")));
+        assert_eq!(crate::layout::log_key_time("AWSLogs/1/CloudTrail/us-east-1/x.json.gz", "us-east-1"), None);
         let listed = vec![key("20260301T0517Z"), key("20260301T0630Z"), key("20260301T0900Z"), key("20260301T2300Z")];
         let referenced = |k: &str| k == listed[0];
         let covered = [(t("2026-03-01T05:00:00Z"), t("2026-03-01T07:00:00Z"))];

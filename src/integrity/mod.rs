@@ -2,5 +2,6 @@
 pub mod chain;
 pub mod completeness;
 pub mod digest;
+pub mod keys;
 pub mod logfile;
 pub mod signature;

@@ -1,7 +1,7 @@
 //! SHA256withRSA (RSA PKCS#1 v1.5 over SHA-256) verification of a digest's string to sign.
 use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 
-use crate::keys::{KeyError, PublicKey};
+use crate::integrity::keys::{KeyError, PublicKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -17,7 +17,7 @@ pub enum SignatureError {
 pub fn verify(message: &[u8], signature_hex: &str, key: &PublicKey) -> Result<(), SignatureError> {
     // `PublicKey::new` admits only CloudTrail-shaped keys, but its fields are public and ring
     // alone would take any exponent from 3 up: check again what is about to be trusted.
-    let der = crate::keys::to_pkcs1_der(&key.pkcs1_der)
+    let der = crate::integrity::keys::to_pkcs1_der(&key.pkcs1_der)
         .map_err(|reason| SignatureError::KeyRefused { fingerprint: key.fingerprint.clone(), reason })?;
     let signature = hex::decode(signature_hex.trim()).map_err(|_| SignatureError::NotHex)?;
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &der)
@@ -28,7 +28,7 @@ pub fn verify(message: &[u8], signature_hex: &str, key: &PublicKey) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::fingerprint;
+    use crate::integrity::keys::fingerprint;
     use rsa::pkcs1::EncodeRsaPublicKey;
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::signature::{SignatureEncoding, Signer};
@@ -66,7 +66,7 @@ mod tests {
         assert!(UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &der).verify(msg, &hex::decode(&sig).unwrap()).is_ok());
         assert_eq!(
             verify(msg, &sig, &key),
-            Err(SignatureError::KeyRefused { fingerprint: fingerprint(&der), reason: crate::keys::KeyError::Exponent { exponent: "3".into() } })
+            Err(SignatureError::KeyRefused { fingerprint: fingerprint(&der), reason: crate::integrity::keys::KeyError::Exponent { exponent: "3".into() } })
         );
     }
 }

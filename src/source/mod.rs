@@ -5,6 +5,7 @@ use std::pin::Pin;
 use tokio::io::AsyncRead;
 
 pub mod dir;
+#[cfg(feature = "aws")]
 pub mod s3;
 
 /// An object's bytes: a stream (S3), or a local file, which a worker thread can read and hash in

@@ -1,5 +1,5 @@
 //! Amazon S3 (or an S3-compatible endpoint) as an evidence source.
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::Client;
 
 use super::{Object, Source, SourceError};
@@ -14,11 +14,9 @@ impl S3Source {
     }
 }
 
-fn access<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> SourceError {
-    match e.code() {
-        Some(code) => SourceError::Access(format!("{code}: {}", e.message().unwrap_or("(no message)"))),
-        None => SourceError::Access(DisplayErrorContext(e).to_string()),
-    }
+/// Anything S3 said other than the object itself, in the AWS edge's one wording.
+fn access<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static>(e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> SourceError {
+    SourceError::Access(crate::aws::describe(e))
 }
 
 impl S3Source {

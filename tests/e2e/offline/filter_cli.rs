@@ -1,11 +1,10 @@
 //! `trailproof filter test`, offline, on the bundled sample's CloudTrail log files. The expected
 //! counts are computed here from the records themselves, not by trailproof.
-mod common;
 
 use std::io::Read;
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn sample_logs() -> Vec<PathBuf> {

@@ -35,25 +35,41 @@ pub struct Emulator {
     _child: Child,
 }
 
-/// Starts (once per test process) the moto emulator with ListPublicKeys from keys/public-keys.
+/// The moto emulator this test talks to: the shared one (started once per test process, with
+/// ListPublicKeys from keys/public-keys), or this thread's own after [`own_emulator`].
 pub fn emulator() -> &'static Emulator {
-    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
-    EMULATOR.get_or_init(|| {
-        let state = tempfile::tempdir().unwrap();
-        let mut child = Command::new(python())
-            .arg(root().join("tests/emulator/emulator.py"))
-            .arg(root().join("keys/public-keys"))
-            .arg(state.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the emulator with {}: {e}; run scripts/test to set up .venv", python().display()));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("emulator did not start: {line:?}"));
-        Emulator { endpoint: format!("http://127.0.0.1:{port}"), state, _child: child }
-    })
+    static SHARED: OnceLock<Emulator> = OnceLock::new();
+    static OWN: OnceLock<Emulator> = OnceLock::new();
+    let cell = if OWN_EMULATOR.get() { &OWN } else { &SHARED };
+    cell.get_or_init(start_emulator)
+}
+
+thread_local! {
+    static OWN_EMULATOR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes this test thread talk to a second emulator that only such tests share: for tests that
+/// change the whole emulator's behaviour (denied API calls), which must not reach other tests.
+pub fn own_emulator() {
+    OWN_EMULATOR.set(true);
+}
+
+fn start_emulator() -> Emulator {
+    let state = tempfile::tempdir().unwrap();
+    let needs = "this test needs the moto emulator: run scripts/setup.sh (or scripts/test), or `cargo test -- --skip emulated::` to leave such tests out";
+    let mut child = Command::new(python())
+        .arg(root().join("tests/emulator/emulator.py"))
+        .arg(root().join("keys/public-keys"))
+        .arg(state.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}; {needs}", python().display()));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("the emulator did not start ({line:?}); {needs}"));
+    Emulator { endpoint: format!("http://127.0.0.1:{port}"), state, _child: child }
 }
 
 /// Makes the emulator's GetTrailStatus for `trail_name` answer these fields (epoch seconds).

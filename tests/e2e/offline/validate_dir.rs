@@ -1,7 +1,6 @@
 //! End-to-end on local evidence copies (`--source`), with no network at all.
-mod common;
 
-use common::*;
+use crate::common::*;
 use trailproof::sim::TrailSpec;
 
 /// No AWS endpoint is reachable: any request would fail and turn the run incomplete.

@@ -1,9 +1,8 @@
 //! One test per bug, each named for the bug and the issue that reported it. Every test here failed
 //! on the code before its fix.
-mod common;
 
 #[allow(unused_imports)]
-use common::*;
+use crate::common::*;
 
 /// Issue 10, defect 10 (false alarm): a key file serving CloudTrail's keys as X.509
 /// SubjectPublicKeyInfo DER, each under the hex MD5 of its PKCS#1 form (the name digests carry),
@@ -25,7 +24,7 @@ fn spki_served_key_with_pkcs1_fingerprint_verifies_issue_10() {
         serde_json::from_slice(&std::fs::read(root().join("testdata/public-keys.json")).unwrap()).unwrap();
     for k in keys["PublicKeyList"].as_array_mut().unwrap() {
         let pkcs1 = b64.decode(k["Value"].as_str().unwrap()).unwrap();
-        assert_eq!(trailproof::keys::fingerprint(&pkcs1), k["Fingerprint"].as_str().unwrap());
+        assert_eq!(trailproof::integrity::keys::fingerprint(&pkcs1), k["Fingerprint"].as_str().unwrap());
         let spki = rsa::RsaPublicKey::from_pkcs1_der(&pkcs1).unwrap().to_public_key_der().unwrap();
         k["Value"] = b64.encode(spki.as_bytes()).into(); // the Fingerprint stays MD5(PKCS#1)
     }
@@ -181,7 +180,7 @@ fn key_with_exponent_3_is_refused_issue_10() {
     use base64::Engine as _;
     use rsa::pkcs1::EncodeRsaPublicKey;
     use rsa::signature::{SignatureEncoding, Signer};
-    use trailproof::keys::{fingerprint, KeyError, KeyLookupError, KeyRing, PublicKey};
+    use trailproof::integrity::keys::{fingerprint, KeyError, KeyLookupError, KeyRing, PublicKey};
     let private = rsa::RsaPrivateKey::new_with_exp(&mut rand::thread_rng(), 2048, &rsa::BigUint::from(3u8)).unwrap();
     let der = private.to_public_key().to_pkcs1_der().unwrap().as_bytes().to_vec();
     let fp = fingerprint(&der);
@@ -227,8 +226,8 @@ fn plant_unsigned_digest(trail: &mut trailproof::sim::SimTrail, model: &str, key
 }
 
 /// The `validate::Target` a simulated trail is validated as.
-fn target_of(s: &trailproof::sim::TrailSpec) -> trailproof::validate::Target {
-    trailproof::validate::Target {
+fn target_of(s: &trailproof::sim::TrailSpec) -> trailproof::layout::Target {
+    trailproof::layout::Target {
         trail_arn: s.trail_arn(),
         trail_name: s.trail_name.clone(),
         home_region: s.home_region.clone(),
@@ -554,7 +553,7 @@ fn planted_backfill_names_do_not_multiply_key_lookups_issue_10() {
     struct Counting(FileKeys, AtomicUsize);
     #[async_trait::async_trait]
     impl KeySource for Counting {
-        async fn keys(&self, region: &str, start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> Result<trailproof::keys::KeyRing, String> {
+        async fn keys(&self, region: &str, start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> Result<trailproof::integrity::keys::KeyRing, String> {
             self.1.fetch_add(1, Ordering::SeqCst);
             self.0.keys(region, start, end).await
         }

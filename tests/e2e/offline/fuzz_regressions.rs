@@ -3,10 +3,10 @@
 //! them.
 use std::path::{Path, PathBuf};
 
-#[path = "../fuzz/harness.rs"]
+#[path = "../../../fuzz/harness.rs"]
 mod harness;
 
-use trailproof::keys::KeyRing;
+use trailproof::integrity::keys::KeyRing;
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");

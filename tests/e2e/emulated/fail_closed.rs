@@ -1,11 +1,11 @@
 //! Fail-closed: every path from "could not check" to the verdict, against the emulator with the
 //! API calls denied one at a time (tests/emulator/emulator.py, STATE_DIR/deny/{Action}). None
-//! may end `valid`. The tests take turns, since a denial applies to the whole emulator.
-mod common;
+//! may end `valid`. A denial applies to a whole emulator, so these tests run on their own one
+//! (`own_emulator`) and take turns on it.
 
 use std::sync::{Mutex, MutexGuard};
 
-use common::*;
+use crate::common::*;
 use trailproof::sim::SimTrail;
 
 /// Denies `actions` for as long as the guard lives.
@@ -23,6 +23,7 @@ impl Drop for Denied {
 }
 
 fn deny(actions: &[&'static str]) -> Denied {
+    own_emulator();
     static TURN: Mutex<()> = Mutex::new(());
     let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let dir = emulator().state.path().join("deny");
@@ -34,6 +35,7 @@ fn deny(actions: &[&'static str]) -> Denied {
 }
 
 fn clean_trail(name: &str) -> SimTrail {
+    own_emulator();
     let mut s = spec(&bucket(name));
     s.hours = 4;
     let trail = simulate(&s);

@@ -1,8 +1,7 @@
 //! End-to-end: the real binary against the moto emulator, over HTTP with the real AWS SDK. Each
 //! test tampers with a simulated trail as an attacker would and asserts the exact findings.
-mod common;
 
-use common::*;
+use crate::common::*;
 
 fn middle_digest(trail: &trailproof::sim::SimTrail) -> String {
     trail.digest_keys[trail.digest_keys.len() / 2].clone()

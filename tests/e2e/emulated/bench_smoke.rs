@@ -1,16 +1,15 @@
 //! A seconds-long run of the benchmark (scripts/bench.py --smoke), so that it cannot rot. It
 //! exercises every stage: s3s-fs, the emulator, the latency proxy, the AWS CLI, the local copy,
 //! the CPU limit, peak RSS and the listing count. Figures from it mean nothing; see scripts/bench.
-mod common;
 
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn benchmark_smoke_run() {
-    let s3s = root().join(".bench/tools/bin/s3s-fs");
-    assert!(s3s.exists(), "{} is missing: run scripts/test, which installs it", s3s.display());
+    let on_path = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("s3s-fs").is_file()));
+    assert!(on_path, "s3s-fs is not on PATH: run scripts/setup.sh (or scripts/test), which installs it");
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_trailproof")).parent().unwrap().to_path_buf();
     assert!(bin_dir.join("trailproof-sim").exists());
     let out = Command::new(python())

@@ -1,11 +1,10 @@
 //! `trailproof baseline` end to end: accounts built in the moto emulator with the real AWS SDK,
 //! judged by the real binary. Each test resets the emulator and builds its account from
 //! scratch, so the tests take turns (one lock).
-mod common;
 
 use std::sync::{Mutex, MutexGuard};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use trailproof::baseline::builtin::{self, Params};
 use trailproof::baseline::Baseline;

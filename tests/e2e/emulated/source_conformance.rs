@@ -1,10 +1,9 @@
 //! One conformance suite for every `Source`: the S3 source (against the emulator) and the
 //! local-directory source must answer list and get identically for the same objects.
-mod common;
 
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use tokio::io::AsyncReadExt;
 use trailproof::source::{dir::DirSource, s3::S3Source, Source, SourceError};
 

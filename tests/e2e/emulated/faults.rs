@@ -3,15 +3,14 @@
 //! findings (retries with backoff), or ends incomplete (exit 3) with `access_error` findings
 //! naming what could not be checked. It never hashes a short body as complete, and a stalled
 //! server cannot hang it.
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
-use trailproof::integrity::completeness::log_key_time;
+use trailproof::layout::log_key_time;
 use trailproof::integrity::digest::LogFileEntry;
 use trailproof::sim::SimTrail;
 

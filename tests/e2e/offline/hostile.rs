@@ -1,12 +1,11 @@
 //! Hostile evidence, end to end on a local copy: each input gives a clear finding and bounded
 //! memory, never a panic. Peak memory is read with /usr/bin/time when it is installed.
-mod common;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use flate2::{write::GzEncoder, Compression};
 use serde_json::Value;
 use trailproof::sim::SimTrail;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use trailproof::integrity::signature::{self, SignatureError};
-use trailproof::keys::{fingerprint, to_pkcs1_der, KeyRing, PublicKey};
+use trailproof::integrity::keys::{fingerprint, to_pkcs1_der, KeyRing, PublicKey};
 
 /// Straight to the terminal: libtest captures `eprintln!` of passing tests, and a skip that
 /// nobody sees is the silent kind.

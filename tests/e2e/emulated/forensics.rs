@@ -1,9 +1,8 @@
 //! Forensic completeness, end to end against the emulator: every region and account, backfill
 //! digests, a truncated tail, injected log files, export to an offline copy, and the evidence report.
-mod common;
 
 use chrono::Duration;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use trailproof::sim::{SimTrail, TrailSpec};
 

@@ -1,11 +1,10 @@
 //! Differential test: on the same emulated trails, `aws cloudtrail validate-logs` (the reference
 //! implementation, reached through AWS_ENDPOINT_URL) and trailproof agree on every valid/invalid
 //! count the CLI can see.
-mod common;
 
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use trailproof::sim::SimTrail;
 
 #[derive(Debug, Default, PartialEq, Eq)]

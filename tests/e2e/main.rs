@@ -1,0 +1,31 @@
+//! trailproof's end-to-end tests, in one crate: each test executable links the AWS SDKs, so one
+//! executable instead of many saves minutes of linking and gigabytes of disk.
+//!
+//! - `offline`: the real binaries over local evidence; they need nothing but `cargo test`.
+//! - `emulated`: the real binaries and the real AWS SDK against the moto emulator
+//!   (tests/emulator), which `scripts/setup.sh` installs. Without it they fail, saying so;
+//!   `cargo test -- --skip emulated::` leaves them out.
+//! - `regression`: one test per bug, named for it and its issue (some need the emulator).
+mod common;
+
+mod offline {
+    mod aws_reference;
+    mod baseline_property;
+    mod filter_cli;
+    mod fuzz_regressions;
+    mod hostile;
+    mod validate_dir;
+}
+
+mod emulated {
+    mod baseline;
+    mod bench_smoke;
+    mod differential;
+    mod fail_closed;
+    mod faults;
+    mod forensics;
+    mod source_conformance;
+    mod validate_s3;
+}
+
+mod regression;
