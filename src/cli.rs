@@ -18,7 +18,9 @@ use crate::report::evidence::Parameters;
 use crate::report::{self, Format};
 use crate::source::{dir::DirSource, s3::S3Source, Source, SourceError};
 use crate::layout::{is_region_name, parse_trail_arn, Target};
-use crate::validate::{self, Context, Options, Range, Verdict};
+use crate::pipeline::{self, Context, Options};
+use crate::report::Verdict;
+use crate::time::Range;
 
 #[derive(Parser, Debug)]
 #[command(name = "trailproof", version, about = "Proves an AWS CloudTrail audit trail is whole and untouched")]
@@ -454,7 +456,7 @@ async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn 
         read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
     let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);
-    let report = validate::validate(&ctx, &plan.targets, plan.range).await;
+    let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();
     if let Some(path) = &args.report {
         let parameters = Parameters {
@@ -487,7 +489,7 @@ async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::
     let status = plan.status.clone();
     let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);
     // Validating through the recorder copies exactly what a validation reads.
-    let report = validate::validate(&ctx, &plan.targets, plan.range).await;
+    let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();
     let failures = recorder.copy_listed().await;
     let manifest = recorder.manifest();

@@ -1,8 +1,8 @@
 //! trailproof: proves an AWS CloudTrail audit trail is whole and untouched.
 //!
-//! The verification core (`integrity`, `keys`) is pure: bytes in, verdicts out. I/O lives at the
-//! edges (`source`, `aws`), and `validate` wires the two together. Reporters render one findings
-//! model (`finding`, `report`).
+//! The verification core (`layout`, `integrity`) is pure: bytes in, verdicts out. I/O lives at the
+//! edges (`source`, `aws`), and `pipeline` wires the two together. Reporters (`report`) render one
+//! findings model (`finding`). ARCHITECTURE.md is the map.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "aws")]
@@ -23,4 +23,4 @@ pub mod report;
 pub mod sim;
 pub mod source;
 pub mod time;
-pub mod validate;
+pub mod pipeline;

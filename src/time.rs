@@ -89,3 +89,10 @@ mod tests {
         assert!(parse_user_time("2026-13-01T00:00:00Z").is_err());
     }
 }
+
+/// A span of time, both ends included: a requested range, or what verified digests cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::finding::Finding;
-use crate::validate::{ObjectRecord, Report, Summary, Verdict};
+use super::{ObjectRecord, Report, Summary, Verdict};
 
 /// How the run was asked for.
 #[derive(Debug, Clone, Serialize)]

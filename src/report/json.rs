@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::finding::Finding;
-use crate::validate::{RegionSummary, Report, Summary, Verdict};
+use super::{RegionSummary, Report, Summary, Verdict};
 
 #[derive(Serialize)]
 struct Span {
@@ -26,7 +26,7 @@ struct Document<'a> {
     verdict: Verdict,
 }
 
-fn span(r: &crate::validate::Range) -> Span {
+fn span(r: &crate::time::Range) -> Span {
     Span { start_time: crate::time::display(r.start), end_time: crate::time::display(r.end) }
 }
 

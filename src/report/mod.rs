@@ -1,4 +1,8 @@
-//! Reporters: each renders one `validate::Report` to any writer.
+//! The report of a validation (one model, whatever the output format) and its reporters: each
+//! renders a [`Report`] to any writer, and none knows how the report was made.
+use crate::finding::{Finding, Severity};
+use crate::time::Range;
+
 pub mod evidence;
 pub mod json;
 pub mod text;
@@ -7,4 +11,116 @@ pub mod text;
 pub enum Format {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub trail_arn: String,
+    pub requested: Range,
+    pub found: Option<Range>,
+    pub regions: Vec<String>,
+    pub accounts: Vec<String>,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub objects: Vec<ObjectRecord>,
+    pub per_region: Vec<RegionSummary>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.valid += o.valid;
+        self.invalid += o.invalid;
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub digests: Counts,
+    pub backfill_digests: Counts,
+    pub log_files: Counts,
+    pub unreferenced_log_files: usize,
+}
+
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, o: Summary) {
+        self.digests += o.digests;
+        self.backfill_digests += o.backfill_digests;
+        self.log_files += o.log_files;
+        self.unreferenced_log_files += o.unreferenced_log_files;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    Incomplete,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Valid => 0,
+            Verdict::Invalid => 1,
+            Verdict::Incomplete => 3,
+        }
+    }
+
+    /// The verdict rule: proven tampering outranks "could not check everything"; a run that
+    /// checked nothing is never valid.
+    pub fn of(findings: &[Finding], checked_any: bool) -> Verdict {
+        if findings.iter().any(|f| f.severity == Severity::Error && !f.kind.is_unchecked()) {
+            Verdict::Invalid
+        } else if !checked_any || findings.iter().any(|f| f.kind.is_unchecked() && f.severity == Severity::Error) {
+            Verdict::Incomplete
+        } else {
+            Verdict::Valid
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectType {
+    Digest,
+    BackfillDigest,
+    Log,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectVerdict {
+    Valid,
+    Invalid,
+    Missing,
+    Unreadable,
+    Unverifiable,
+}
+
+/// One object trailproof judged, with the SHA-256 it computed (of the inflated bytes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectRecord {
+    #[serde(rename = "type")]
+    pub object_type: ObjectType,
+    pub bucket: String,
+    pub key: String,
+    pub verdict: ObjectVerdict,
+    pub sha256: Option<String>,
+}
+
+/// One account and region's share of the run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegionSummary {
+    pub account_id: String,
+    pub region: String,
+    pub summary: Summary,
+    pub verdict: Verdict,
 }

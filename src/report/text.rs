@@ -3,7 +3,7 @@ use std::io::{self, Write};
 
 use crate::finding::Severity;
 use crate::time::display;
-use crate::validate::{Counts, ObjectType, ObjectVerdict, Report, Verdict};
+use super::{Counts, ObjectType, ObjectVerdict, Report, Verdict};
 
 pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     let (start, end) = (display(report.requested.start), display(report.requested.end));

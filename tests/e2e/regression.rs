@@ -225,7 +225,7 @@ fn plant_unsigned_digest(trail: &mut trailproof::sim::SimTrail, model: &str, key
     trail.objects.insert(key.to_string(), trailproof::sim::SimObject { bucket, key: key.to_string(), body, metadata: Default::default() });
 }
 
-/// The `validate::Target` a simulated trail is validated as.
+/// The `layout::Target` a simulated trail is validated as.
 fn target_of(s: &trailproof::sim::TrailSpec) -> trailproof::layout::Target {
     trailproof::layout::Target {
         trail_arn: s.trail_arn(),
@@ -572,13 +572,13 @@ fn planted_backfill_names_do_not_multiply_key_lookups_issue_10() {
     let keys = Counting(FileKeys::parse(&std::fs::read(root().join("testdata/public-keys.json")).unwrap()).unwrap(), AtomicUsize::new(0));
     let s = &trail.spec;
     let target = target_of(s);
-    let range = trailproof::validate::Range { start: s.start, end: s.start + chrono::Duration::hours(s.hours as i64) };
+    let range = trailproof::time::Range { start: s.start, end: s.start + chrono::Duration::hours(s.hours as i64) };
     let report = runtime().block_on(async {
         let source = std::sync::Arc::new(trailproof::source::dir::DirSource::new(dir.path()));
-        let ctx = trailproof::validate::Context::new(source, &keys, None, trailproof::validate::Options::default(), false);
-        trailproof::validate::validate(&ctx, &[target], range).await
+        let ctx = trailproof::pipeline::Context::new(source, &keys, None, trailproof::pipeline::Options::default(), false);
+        trailproof::pipeline::validate(&ctx, &[target], range).await
     });
-    assert_eq!(report.verdict, trailproof::validate::Verdict::Invalid);
+    assert_eq!(report.verdict, trailproof::report::Verdict::Invalid);
     let calls = keys.1.load(Ordering::SeqCst);
     assert!(calls <= 2, "{calls} key look-ups for one region");
 }

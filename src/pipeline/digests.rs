@@ -1,0 +1,283 @@
+//! The digest stage: fetch → authenticate → walk, for a target's regular and backfill chains.
+//! Each digest is authenticated as it arrives (`chain::authenticate`, off the reactor) and only
+//! then are its log files queued and its previous-digest link followed.
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::Duration;
+use futures::{stream, StreamExt};
+
+use super::list::DigestListing;
+use super::logs::{LogJob, LogQueue, Referenced};
+use super::retry::retrying;
+use super::Context;
+use crate::finding::{FindingKind, Scope};
+use crate::integrity::chain::{self, Auth, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched};
+use crate::integrity::digest;
+use crate::integrity::keys::KeyRing;
+use crate::layout::{digest_key_time, Target};
+use crate::limits::Limits;
+use crate::progress::Progress;
+use crate::report::{ObjectRecord, ObjectType, ObjectVerdict};
+use crate::source::{read_bounded, Source, SourceError};
+use crate::time::Range;
+
+/// The trusted keys for a target: the range widened by two hours each side, so that keys
+/// rotating near the ends are covered. Backfill digests are signed when generated, at any time up
+/// to now: one more look-up covers them all, whatever the objects claim. With no digest at all
+/// there is nothing to authenticate, and no look-up that could fail.
+pub async fn keys_for(ctx: &Context<'_>, target: &Target, range: Range, listing: &DigestListing) -> Result<KeyRing, String> {
+    let any_digest_listed = !listing.regular.is_empty() || !listing.backfill.is_empty() || !listing.other_trails.is_empty();
+    let now = ctx.options.now;
+    let key_ranges = any_digest_listed
+        .then_some((range.start - Duration::hours(2), range.end + Duration::hours(2)))
+        .into_iter()
+        .chain((!listing.backfill.is_empty() && now > range.end).then_some((range.end, now + Duration::hours(2))));
+    let mut keys = KeyRing::default();
+    for (from, to) in key_ranges {
+        keys.merge(ctx.keys.keys(&target.source_region, from, to).await?);
+    }
+    Ok(keys)
+}
+
+/// A fetched chain: its slots and the walk's report on them.
+pub struct Walked {
+    pub slots: Vec<DigestSlot>,
+    pub report: ChainReport,
+}
+
+impl Walked {
+    /// The authentic digests the walk verified, newest first.
+    pub fn verified(&self) -> impl Iterator<Item = &chain::Authentic> {
+        self.report.verified.iter().filter_map(|&i| self.slots[i].authentic())
+    }
+}
+
+/// Fetches, authenticates and walks the target's regular and backfill chains; authentic digests
+/// queue their log files on `queue`, which is dropped (ending the log stage) when all are done.
+/// Other trails delivering to the same folder are authenticated only to learn which log files are
+/// theirs: their links are not followed and their log files are not ours to check.
+pub async fn fetch_and_walk(ctx: &Context<'_>, target: &Target, scope: &Scope, range: Range, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Referenced) -> (Walked, Walked) {
+    let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
+    let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket };
+    let mut walked = Vec::new();
+    for (listed, backfill) in [(listing.regular, false), (listing.backfill, true)] {
+        let slots = fetch_chain(ctx, listed, backfill, range, keys, &logs, &in_trail(backfill)).await;
+        let report = chain::walk(&slots, range.start, scope, target, &in_trail(backfill));
+        walked.push(Walked { slots, report });
+    }
+    let others = Logs { queue: None, ..logs };
+    fetch_chain(ctx, listing.other_trails, false, range, keys, &others, &|_, _| false).await;
+    let backfill = walked.pop().expect("two chains were walked");
+    (walked.pop().expect("two chains were walked"), backfill)
+}
+
+/// Where an authentic digest's log files go: checked (when there is a queue) and remembered as
+/// referenced (those in the trail's bucket).
+struct Logs<'a> {
+    queue: Option<&'a LogQueue>,
+    referenced: &'a Referenced,
+    bucket: &'a str,
+}
+
+/// Fetches and authenticates the listed digests, then follows the previous-digest links of
+/// authentic ones, inside the trail's own folder only (`in_trail`), until every authentic in-range
+/// digest's predecessor has been looked up. Each digest's log files go to `logs` as soon as it is
+/// authentic.
+async fn fetch_chain(
+    ctx: &Context<'_>,
+    listed: Vec<String>,
+    backfill: bool,
+    range: Range,
+    keys: &Arc<KeyRing>,
+    logs: &Logs<'_>,
+    in_trail: &(dyn Fn(&str, &str) -> bool + Sync),
+) -> Vec<DigestSlot> {
+    ctx.progress.add_digests(listed.len());
+    let bucket = logs.bucket.to_string();
+    let fetches: Vec<(String, String, bool)> = listed.into_iter().map(|key| (bucket.clone(), key, true)).collect();
+    let mut slots = fetch_digests(ctx, fetches, backfill, keys, logs).await;
+    loop {
+        if ctx.options.walk.signature_from_successor {
+            authenticate_from_successors(ctx, &mut slots, keys, logs).await;
+        }
+        let known: HashSet<(&str, &str)> = slots.iter().map(|s| (s.bucket.as_str(), s.key.as_str())).collect();
+        let wanted: BTreeSet<(String, String)> = slots
+            .iter()
+            .filter_map(|s| s.authentic())
+            .filter(|a| a.start() >= range.start)
+            .filter_map(|a| a.previous())
+            .filter(|&(b, k)| in_trail(b, k) && !known.contains(&(b, k)))
+            .map(|(b, k)| (b.to_string(), k.to_string()))
+            .collect();
+        if wanted.is_empty() {
+            return slots;
+        }
+        let more = fetch_digests(ctx, wanted.into_iter().map(|(b, k)| (b, k, false)).collect(), backfill, keys, logs).await;
+        slots.extend(more);
+    }
+}
+
+/// For a copy without S3 metadata: a digest still pending is checked with the signatures other
+/// digests name for it in `previousDigestSignature`. Any digest, authentic or not, may name one:
+/// a signature authenticates itself, so each candidate is tried (a few at most, so that planted
+/// names cannot multiply the work) until one verifies.
+async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot], keys: &Arc<KeyRing>, logs: &Logs<'_>) {
+    const CANDIDATES: usize = 4;
+    let mut hints: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+    // Authentic successors first: their hint is CloudTrail's.
+    let mut namers: Vec<&DigestSlot> = slots.iter().collect();
+    namers.sort_by_key(|s| s.authentic().is_none());
+    for p in namers.iter().filter_map(|s| s.parsed()) {
+        let (Some(at), Some(sig)) = (p.previous(), &p.digest.previous_digest_signature) else { continue };
+        let list = hints.entry(at).or_default();
+        if list.len() < CANDIDATES && !list.contains(sig) {
+            list.push(sig.clone());
+        }
+    }
+    let work: Vec<(usize, Vec<String>)> = (0..slots.len())
+        .filter(|&i| matches!(slots[i].auth, Auth::Pending | Auth::Unverifiable(_)) && matches!(slots[i].fetched, Fetched::Present { .. }))
+        .filter_map(|i| Some((i, hints.get(&(slots[i].bucket.as_str(), slots[i].key.as_str()))?.clone())))
+        .collect();
+    if work.is_empty() {
+        return;
+    }
+    let (keys, now) = (keys.clone(), ctx.options.now);
+    let taken: Vec<(usize, DigestSlot, Vec<String>)> = work
+        .into_iter()
+        .map(|(i, candidates)| {
+            // Stands in while the slot is checked off the reactor; it is what remains if that fails.
+            let stand_in = slots[i].unreadable("checking task failed".into());
+            (i, std::mem::replace(&mut slots[i], stand_in), candidates)
+        })
+        .collect();
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut taken = taken;
+        for (_, slot, candidates) in &mut taken {
+            for hint in candidates.iter() {
+                slot.auth = chain::authenticate(slot, &keys, Some(hint), now);
+                if slot.authentic().is_some() {
+                    break;
+                }
+            }
+        }
+        taken
+    })
+    .await;
+    let Ok(checked) = checked else { return };
+    for (i, mut slot, _) in checked {
+        route_logs(logs, &mut slot, &ctx.progress).await;
+        slots[i] = slot;
+    }
+}
+
+/// Sends an authentic digest's log files on: into `referenced`, and into the check queue.
+async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress) {
+    let Some(authentic) = slot.authentic_mut() else { return };
+    let entries = authentic.take_log_files();
+    let digest: Arc<str> = slot.key.as_str().into();
+    for entry in &entries {
+        if entry.s3_bucket == logs.bucket {
+            logs.referenced.insert(&entry.s3_object);
+        }
+    }
+    let Some(queue) = logs.queue else { return };
+    progress.add_logs(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        // The receiver lives until every digest is done; a send can only fail after that.
+        let _ = queue.send(LogJob { digest: digest.clone(), index, entry }).await;
+    }
+}
+
+/// Fetches digests and authenticates each one off the reactor as it arrives (with its own
+/// signature metadata), so that its log files need not wait for the walk.
+async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, backfill: bool, keys: &Arc<KeyRing>, logs: &Logs<'_>) -> Vec<DigestSlot> {
+    let limits = ctx.options.limits;
+    let attempts = ctx.options.read_attempts;
+    let now = ctx.options.now;
+    // Only a copy made without S3 metadata may lack a signature; CloudTrail always writes one.
+    let unsigned_is_unverifiable = ctx.options.walk.signature_from_successor;
+    stream::iter(wanted)
+        .map(|(bucket, key, listed)| {
+            let source = ctx.source.clone();
+            let keys = keys.clone();
+            async move {
+                let fetched = fetch_digest(&*source, &bucket, &key, &limits, attempts).await;
+                let key_time = digest_key_time(&key);
+                let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending };
+                let stand_in = slot.unreadable("checking task failed".into());
+                let check = move || {
+                    let mut slot = slot;
+                    slot.auth = match chain::authenticate(&slot, &keys, None, now) {
+                        Auth::Unverifiable(_) if !unsigned_is_unverifiable => {
+                            Auth::Invalid(FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into())
+                        }
+                        auth => auth,
+                    };
+                    slot
+                };
+                let mut slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| DigestSlot {
+                    fetched: Fetched::Unreadable(format!("checking task failed: {e}")),
+                    ..stand_in
+                });
+                ctx.progress.digest_done();
+                route_logs(logs, &mut slot, &ctx.progress).await;
+                slot
+            }
+        })
+        .buffered(ctx.options.concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// Fetches a digest and parses it off the reactor; a body that broke off is fetched again.
+async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Limits, attempts: u32) -> Fetched {
+    let broken = |f: &Fetched| matches!(f, Fetched::Unreadable(_));
+    match retrying(attempts, broken, || fetch_digest_once(source, bucket, key, limits)).await {
+        (Fetched::Unreadable(why), attempt) if attempt > 1 => Fetched::Unreadable(format!("{why} (after {attempt} attempts)")),
+        (fetched, _) => fetched,
+    }
+}
+
+async fn fetch_digest_once(source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
+    let object = match source.get(bucket, key).await {
+        Ok(o) => o,
+        Err(SourceError::NotFound) => return Fetched::Missing,
+        Err(SourceError::Access(why)) => return Fetched::Unreadable(why),
+    };
+    let m = &object.metadata;
+    let metadata = DigestMetadata {
+        signature: m.get("signature").cloned(),
+        signature_algorithm: m.get("signature-algorithm").cloned(),
+        backfill_generated: m.get("backfill-generation-timestamp").cloned(),
+    };
+    let gz = match read_bounded(object.body, limits.max_digest_bytes).await {
+        Ok(b) => b,
+        Err(e) => return Fetched::Unreadable(e.to_string()),
+    };
+    if gz.len() as u64 > limits.max_digest_bytes {
+        let parsed = Err(digest::DigestFormatError::TooLarge { limit: limits.max_digest_bytes });
+        return Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } };
+    }
+    let limits = *limits;
+    let work = move || Fetched::Present { metadata, bytes: digest::parse(&gz, &limits) };
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Fetched::Unreadable(format!("parsing task failed: {e}")))
+}
+
+pub fn record_digests(out: &mut Vec<ObjectRecord>, slots: &[DigestSlot], chain: &ChainReport, object_type: ObjectType) {
+    for (i, verdict) in &chain.verdicts {
+        let s = &slots[*i];
+        let sha256 = match &s.fetched {
+            Fetched::Present { bytes, .. } => bytes.inflated_sha256.map(hex::encode),
+            _ => None,
+        };
+        let verdict = match verdict {
+            DigestVerdict::Valid => ObjectVerdict::Valid,
+            DigestVerdict::Invalid => ObjectVerdict::Invalid,
+            DigestVerdict::Missing => ObjectVerdict::Missing,
+            DigestVerdict::Unreadable => ObjectVerdict::Unreadable,
+            DigestVerdict::Unverifiable => ObjectVerdict::Unverifiable,
+        };
+        out.push(ObjectRecord { object_type, bucket: s.bucket.clone(), key: s.key.clone(), verdict, sha256 });
+    }
+}

@@ -1,0 +1,183 @@
+//! Runs a validation: the async stages over a [`Source`], feeding bytes to the pure core
+//! (`integrity`) and assembling one [`Report`]. For each target (account × region):
+//! list (`list`) → keys (`digests::keys_for`) → fetch, authenticate and walk the chains
+//! (`digests`), with the log files checked alongside (`logs`) → completeness (`completeness`).
+//! Fetching overlaps under a concurrency bound; the report's order is fixed by the chain walk and
+//! the target order, never by completion order.
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::{stream, StreamExt};
+use tokio::sync::Semaphore;
+
+use crate::finding::{Finding, FindingKind, Scope};
+use crate::integrity::chain::WalkOptions;
+use crate::integrity::completeness::TrailStatus;
+use crate::keysource::KeySource;
+use crate::layout::Target;
+use crate::limits::Limits;
+use crate::progress::Progress;
+use crate::report::{Counts, ObjectRecord, ObjectType, RegionSummary, Report, Summary, Verdict};
+use crate::source::Source;
+use crate::time::Range;
+
+mod completeness;
+mod digests;
+mod list;
+mod logs;
+mod retry;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The most object requests in flight at once.
+    pub concurrency: usize,
+    pub limits: Limits,
+    pub walk: WalkOptions,
+    /// The time the run treats as now (passed in, never read from the clock inside checks).
+    pub now: DateTime<Utc>,
+    /// Keep a record of every object judged (for `--verbose` and `--report`); off, memory stays
+    /// flat however many log files the range holds.
+    pub record_objects: bool,
+    /// Whole-object attempts when a body breaks off mid-read (the SDK retries requests, but
+    /// not a body that is cut short after the headers arrived).
+    pub read_attempts: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { concurrency: 32, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now(), record_objects: true, read_attempts: 3 }
+    }
+}
+
+/// Everything a run reads from: the evidence, the trusted keys and the trail's status.
+pub struct Context<'a> {
+    pub source: Arc<dyn Source>,
+    pub keys: &'a dyn KeySource,
+    /// GetTrailStatus for the trail; None offline. Err when it could not be read.
+    pub status: Option<Result<TrailStatus, String>>,
+    pub options: Options,
+    pub progress: Progress,
+    /// One permit per core for inflate + SHA-256 work.
+    pub cpu: Semaphore,
+}
+
+impl<'a> Context<'a> {
+    /// A run's context, with one inflate + SHA-256 worker per core and, if wanted (and on a
+    /// terminal), a progress bar.
+    pub fn new(source: Arc<dyn Source>, keys: &'a dyn KeySource, status: Option<Result<TrailStatus, String>>, options: Options, progress: bool) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Context { source, keys, status, options, progress: Progress::new(progress), cpu: Semaphore::new(cores) }
+    }
+}
+
+/// Validates every target's digests and log files delivered within `range`. Targets (regions,
+/// accounts) run concurrently; their results are reported in the order given.
+pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Report {
+    let parts: Vec<Part> = stream::iter(targets).map(|t| validate_target(ctx, t, range)).buffered(4).collect().await;
+    let mut report = Report {
+        trail_arn: targets.first().map(|t| t.trail_arn.clone()).unwrap_or_default(),
+        requested: range,
+        found: None,
+        regions: targets.iter().map(|t| t.source_region.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+        accounts: targets.iter().map(|t| t.account_id.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+        summary: Summary::default(),
+        findings: Vec::new(),
+        objects: Vec::new(),
+        per_region: Vec::new(),
+        verdict: Verdict::Incomplete,
+    };
+    let mut checked_any = false;
+    for (part, target) in parts.into_iter().zip(targets) {
+        report.per_region.push(RegionSummary {
+            account_id: target.account_id.clone(),
+            region: target.source_region.clone(),
+            summary: part.summary.clone(),
+            verdict: Verdict::of(&part.findings, part.checked_any),
+        });
+        report.summary += part.summary;
+        report.findings.extend(part.findings);
+        report.objects.extend(part.objects);
+        if let Some(f) = part.found {
+            widen(&mut report.found, f);
+        }
+        checked_any |= part.checked_any;
+    }
+    report.verdict = Verdict::of(&report.findings, checked_any);
+    report
+}
+
+/// One target, through every stage.
+async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Part {
+    let scope = Scope { account_id: target.account_id.clone(), region: target.source_region.clone() };
+    let failed = |message: String| Part { findings: vec![scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), message)], ..Part::default() };
+    let listing = match list::digests(&*ctx.source, target, range).await {
+        Ok(l) => l,
+        Err(e) => return failed(format!("could not list digests: {e}")),
+    };
+    // A region with log files but not one digest object in range: nothing vouches for them (its
+    // digests were deleted, or validation is off). Digests that are there but fail say so themselves.
+    let no_digests = listing.regular.is_empty() && listing.backfill.is_empty();
+    let keys = match digests::keys_for(ctx, target, range, &listing).await {
+        Ok(k) => Arc::new(k),
+        Err(e) => return failed(format!("could not get public keys: {e}")),
+    };
+
+    // Log files are checked as soon as their digest is authentic, while the rest of the chain is
+    // still being fetched: a bounded queue feeds a bounded pool of log checks.
+    let referenced = logs::Referenced::default();
+    let (queue, queued) = logs::queue();
+    let chains = digests::fetch_and_walk(ctx, target, &scope, range, listing, &keys, queue, &referenced);
+    let ((chain, backfill), tally) = tokio::join!(chains, logs::check_queued(ctx, &scope, queued));
+
+    let mut part = Part::default();
+    let mut findings: Vec<Finding> = chain.report.findings.iter().chain(&backfill.report.findings).cloned().collect();
+    part.summary.digests = Counts { valid: chain.report.valid, invalid: chain.report.invalid };
+    part.summary.backfill_digests = Counts { valid: backfill.report.valid, invalid: backfill.report.invalid };
+    if ctx.options.record_objects {
+        digests::record_digests(&mut part.objects, &chain.slots, &chain.report, ObjectType::Digest);
+        digests::record_digests(&mut part.objects, &backfill.slots, &backfill.report, ObjectType::BackfillDigest);
+    }
+    let verified: Vec<_> = chain.verified().chain(backfill.verified()).collect();
+    part.checked_any = !verified.is_empty();
+    if !part.checked_any {
+        let message = format!("no authentic digest found: nothing covers {} to {}", crate::time::display(range.start), crate::time::display(range.end));
+        findings.push(scope.finding(FindingKind::DigestChainGap, &target.bucket, &target.digest_dir(), message));
+    }
+    findings.extend(completeness::tail_finding(ctx, target, &scope, chain.report.newest_end, range));
+    for a in &verified {
+        widen(&mut part.found, Range { start: a.start().max(range.start), end: a.end().min(range.end) });
+    }
+
+    let rank: HashMap<&str, usize> = verified.iter().map(|a| a.key()).enumerate().map(|(n, k)| (k, n)).collect();
+    part.summary.log_files = tally.counts;
+    for (finding, record) in tally.in_walk_order(&rank) {
+        findings.extend(finding);
+        part.objects.extend(record);
+    }
+
+    let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|a| (a.start(), a.end())).collect();
+    let unread: Vec<(DateTime<Utc>, DateTime<Utc>)> = chain.report.unread.iter().chain(&backfill.report.unread).copied().collect();
+    let (unreferenced, count) = completeness::unreferenced(ctx, target, &scope, range, &referenced, &covered, &unread, no_digests).await;
+    findings.extend(unreferenced);
+    part.summary.unreferenced_log_files = count;
+    part.findings = findings;
+    part
+}
+
+/// What one target contributed.
+#[derive(Default)]
+struct Part {
+    summary: Summary,
+    findings: Vec<Finding>,
+    objects: Vec<ObjectRecord>,
+    found: Option<Range>,
+    checked_any: bool,
+}
+
+fn widen(found: &mut Option<Range>, r: Range) {
+    *found = Some(match *found {
+        None => r,
+        Some(f) => Range { start: f.start.min(r.start), end: f.end.max(r.end) },
+    });
+}
