@@ -1,0 +1,192 @@
+//! The chain: authenticating one digest (format, location, key, signature), and the walk over the
+//! authentic digests that checks every link between them. Pure: every object has been fetched.
+//!
+//! Only [`authenticate`] can make an [`Authentic`] digest; its fields are private. Everything that
+//! steers a run (links to follow, gap sizes, the chain's newest end, which log files to check)
+//! is read from `Authentic` values only: an object's name, its unsigned body and its S3 metadata
+//! are claims until the signature over them verifies.
+use chrono::{DateTime, Utc};
+
+use crate::finding::FindingKind;
+use crate::integrity::digest::{DigestBytes, LogFileEntry, ParsedDigest};
+
+mod authenticate;
+mod walk;
+
+pub use authenticate::authenticate;
+pub use walk::{walk, ChainReport, MISSING_HOURS_LISTED};
+
+/// The S3 user metadata CloudTrail stores on each digest object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DigestMetadata {
+    /// Hex SHA256withRSA signature over the string to sign.
+    pub signature: Option<String>,
+    /// Always `SHA256withRSA`.
+    pub signature_algorithm: Option<String>,
+    /// On backfill digests only: when CloudTrail generated (and signed) the digest. Unsigned.
+    pub backfill_generated: Option<String>,
+}
+
+/// What fetching one digest object gave.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per digest, and Present is the common case
+pub enum Fetched {
+    Present { metadata: DigestMetadata, bytes: DigestBytes },
+    Missing,
+    /// Could not be read (access denied, network): never counted as valid or invalid.
+    Unreadable(String),
+}
+
+/// A digest CloudTrail's key is proven to have signed, at the location it was signed for. Made
+/// only by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Authentic {
+    bucket: String,
+    key: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    /// Lower-case hex, as the successor's `previousDigestSignature` names it.
+    signature: String,
+    /// SHA-256 of the inflated bytes, as the successor's `previousDigestHashValue` names it.
+    sha256: [u8; 32],
+    previous: Option<PreviousLink>,
+    log_files: Vec<LogFileEntry>,
+}
+
+/// What an authentic digest says about its predecessor.
+#[derive(Debug, Clone)]
+struct PreviousLink {
+    bucket: String,
+    key: String,
+    signature: Option<String>,
+    hash: Option<String>,
+    hash_algorithm: Option<String>,
+}
+
+impl Authentic {
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+    /// `digestStartTime`, signed.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+    /// `digestEndTime`, signed.
+    pub fn end(&self) -> DateTime<Utc> {
+        self.end
+    }
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+    /// The previous digest's location, or None when this digest starts a chain.
+    pub fn previous(&self) -> Option<(&str, &str)> {
+        self.previous.as_ref().map(|p| (p.bucket.as_str(), p.key.as_str()))
+    }
+    /// The log files this digest lists, moved out (they are queued for checking once).
+    pub fn take_log_files(&mut self) -> Vec<LogFileEntry> {
+        std::mem::take(&mut self.log_files)
+    }
+}
+
+/// Where a digest object stands on authenticity.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Auth {
+    /// Not judged yet: absent, unreadable, or waiting for a successor to name its signature.
+    Pending,
+    Authentic(Authentic),
+    /// Proven not to be what CloudTrail signed for this location.
+    Invalid(FindingKind, String),
+    /// No signature to check it with; neither valid nor invalid.
+    Unverifiable(String),
+}
+
+/// A digest object: listed in range, or named by an authentic digest's previous-digest link.
+#[derive(Debug, Clone)]
+pub struct DigestSlot {
+    pub bucket: String,
+    pub key: String,
+    /// The end time stamped in the key name: a claim, used only to place findings about objects
+    /// that could not be authenticated.
+    pub key_time: Option<DateTime<Utc>>,
+    pub listed: bool,
+    /// A `…_backfill.json.gz` digest, signed when it was generated rather than at its end time.
+    pub backfill: bool,
+    pub fetched: Fetched,
+    pub auth: Auth,
+}
+
+impl DigestSlot {
+    pub fn parsed(&self) -> Option<&ParsedDigest> {
+        match &self.fetched {
+            Fetched::Present { bytes, .. } => bytes.parsed.as_ref().ok(),
+            _ => None,
+        }
+    }
+
+    /// The same object, marked unreadable for `why`: what stands for it when checking it failed.
+    pub fn unreadable(&self, why: String) -> DigestSlot {
+        DigestSlot {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            key_time: self.key_time,
+            listed: self.listed,
+            backfill: self.backfill,
+            fetched: Fetched::Unreadable(why),
+            auth: Auth::Pending,
+        }
+    }
+
+    pub fn authentic(&self) -> Option<&Authentic> {
+        match &self.auth {
+            Auth::Authentic(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn authentic_mut(&mut self) -> Option<&mut Authentic> {
+        match &mut self.auth {
+            Auth::Authentic(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The object's own signature: its metadata, else what a successor named (self-authenticating:
+    /// it verifies only if CloudTrail's key made it).
+    fn signature<'a>(&'a self, successor_signature: Option<&'a str>) -> Option<&'a str> {
+        match &self.fetched {
+            Fetched::Present { metadata, .. } => metadata.signature.as_deref().or(successor_signature),
+            _ => None,
+        }
+    }
+}
+
+/// The verdict on one digest object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestVerdict {
+    Valid,
+    Invalid,
+    Missing,
+    Unreadable,
+    /// No signature to check it with (an evidence copy without S3 metadata): neither valid nor invalid.
+    Unverifiable,
+}
+
+/// Options of the walk that depend on where the evidence came from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalkOptions {
+    /// A copy made without S3 metadata (e.g. by `aws s3 sync`): a digest lacking its `signature`
+    /// metadata is checked with the signature its successor names in `previousDigestSignature`,
+    /// as AWS's offline-validation guide describes. The signature authenticates itself: whoever
+    /// supplied it, it verifies only if CloudTrail's key made it.
+    pub signature_from_successor: bool,
+}
+
+/// How late after its period's end a backfill digest's generation may claim to be, past `now`:
+/// clocks differ a little.
+
+#[cfg(test)]
+mod tests;
