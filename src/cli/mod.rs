@@ -1,0 +1,292 @@
+//! The command line: raw arguments become a validated configuration before any work starts. The
+//! flags live here; each command's run lives beside it (`trail`: validate-logs, export, keys
+//! export; `account`: baseline, filter test).
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::aws::{self, AwsOptions};
+use crate::baseline::report::BaselineFormat;
+use crate::limits::Limits;
+use crate::report::Format;
+
+mod account;
+mod trail;
+
+#[derive(Parser, Debug)]
+#[command(name = "trailproof", version, about = "Proves an AWS CloudTrail audit trail is whole and untouched")]
+pub struct Cli {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct AwsArgs {
+    /// AWS region for API calls; for validate-logs also the source region whose digests are
+    /// checked (default: the trail ARN's region)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Named profile from the AWS config files (SSO profiles included)
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS request to this endpoint (also AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, ...)
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Attempts per AWS request, retries included, with backoff [default: AWS_MAX_ATTEMPTS,
+    /// the profile's max_attempts, else 3]; also whole-object re-reads of broken bodies
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+    /// Seconds to wait for a connection
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout: u64,
+    /// Seconds to wait for a response to start, and the longest a body may stall
+    #[arg(long, global = true, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Verify a trail's digest chain and log files, like `aws cloudtrail validate-logs`
+    ValidateLogs(ValidateArgs),
+    /// Copy a trail's range (digests, log files, metadata, keys) to a directory for offline checks
+    Export(ExportArgs),
+    /// Work with CloudTrail's public keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Check the account's trails, metric filters, alarms and notifications against a baseline
+    Baseline(BaselineArgs),
+    /// Work with CloudWatch Logs filter patterns, offline
+    #[command(subcommand)]
+    Filter(FilterCommand),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BaselineArgs {
+    #[command(subcommand)]
+    pub command: Option<BaselineCommand>,
+    #[command(flatten)]
+    pub check: BaselineCheckArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BaselineCommand {
+    /// Write a built-in baseline out as an editable TOML file
+    Init(BaselineInitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineChoice {
+    /// A built-in baseline (cis, essentials) or a baseline TOML file
+    #[arg(long, value_name = "NAME|FILE", default_value = "cis")]
+    pub baseline: String,
+    /// Set a built-in baseline's parameter, e.g. allowed_ips=203.0.113.10,198.51.100.0
+    /// (allowed_ips, home_region, threshold, failed_login_threshold, period)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineCheckArgs {
+    #[command(flatten)]
+    pub choice: BaselineChoice,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = BaselineFormat::Text)]
+    pub output: BaselineFormat,
+    /// Judge a snapshot saved earlier with --save-snapshot instead of calling AWS
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Also save what was read from AWS, for later offline checks or as evidence
+    #[arg(long, value_name = "FILE")]
+    pub save_snapshot: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineInitArgs {
+    #[command(flatten)]
+    pub choice: BaselineChoice,
+    /// The file to write [default: standard output]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FilterCommand {
+    /// Match a filter pattern against events, like CloudWatch's TestMetricFilter
+    Test(FilterTestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FilterTestArgs {
+    /// The filter pattern, e.g. '{ $.eventName = ConsoleLogin }'
+    pub pattern: String,
+    /// CloudTrail log files (.json.gz with Records[]), JSON lines, or JSON events [default: stdin]
+    pub files: Vec<PathBuf>,
+    /// Print only the number of matching events
+    #[arg(long)]
+    pub count: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Write ListPublicKeys' answer for a range to a file, for `--public-keys` offline
+    Export(KeysExportArgs),
+}
+
+/// Which trail, which range, and which of its regions and accounts.
+#[derive(Args, Debug)]
+pub struct TrailArgs {
+    /// ARN of the trail, e.g. arn:aws:cloudtrail:us-east-1:111122223333:trail/main
+    #[arg(long)]
+    pub trail_arn: String,
+    /// Validate log files delivered on or after this UTC time (RFC 3339 or 20260301T000000Z)
+    #[arg(long)]
+    pub start_time: String,
+    /// Validate log files delivered on or before this UTC time [default: now]
+    #[arg(long)]
+    pub end_time: Option<String>,
+    /// Bucket holding the digests; skips the DescribeTrails lookup
+    #[arg(long)]
+    pub s3_bucket: Option<String>,
+    /// Key prefix the trail delivers under; used with --s3-bucket or --source
+    #[arg(long)]
+    pub s3_prefix: Option<String>,
+    /// Account whose digests to validate [default: the trail ARN's account]
+    #[arg(long, conflicts_with = "all_accounts")]
+    pub account_id: Option<String>,
+    /// Organization ID of an organization trail (AWSLogs/{o-id}/{account}/ layout), when
+    /// DescribeOrganization cannot be called
+    #[arg(long)]
+    pub organization_id: Option<String>,
+    /// Verify every source region found under CloudTrail-Digest/, concurrently
+    #[arg(long)]
+    pub all_regions: bool,
+    /// Verify every member account found in an organization trail's bucket
+    #[arg(long)]
+    pub all_accounts: bool,
+    /// Most object requests in flight at once, per kind (digests, log files)
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Never show the progress bar (it shows only when stdout and stderr are terminals)
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
+    /// Print one line per file checked
+    #[arg(long)]
+    pub verbose: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Trust the keys in this file (as printed by `aws cloudtrail list-public-keys`, or by
+    /// `trailproof keys export`) instead of calling ListPublicKeys
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+    /// Validate a local evidence copy laid out as DIR/{bucket}/{key} instead of S3
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// With --source: the trail's GetTrailStatus as `trailproof export` saved it
+    /// (DIR/trail-status.json), so the truncated-tail check can run offline
+    #[arg(long, value_name = "FILE", requires = "source")]
+    pub trail_status: Option<PathBuf>,
+    /// Also write a JSON evidence report of the run (every object, verdict and hash) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Largest digest object read, in bytes
+    #[arg(long, default_value_t = Limits::default().max_digest_bytes)]
+    pub max_digest_bytes: u64,
+    /// Largest inflated digest, in bytes
+    #[arg(long, default_value_t = Limits::default().max_digest_inflated)]
+    pub max_digest_inflated: u64,
+    /// Largest inflated log file hashed, in bytes (guards against gzip bombs)
+    #[arg(long, default_value_t = Limits::default().max_log_inflated)]
+    pub max_log_inflated: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
+    /// The directory to write the evidence copy to (created if absent)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Take keys from this file instead of ListPublicKeys (they are copied into the export)
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysExportArgs {
+    /// Start of the range (keys valid at any time in it are written)
+    #[arg(long)]
+    pub start_time: String,
+    /// End of the range [default: now]
+    #[arg(long)]
+    pub end_time: Option<String>,
+    /// Region whose keys to write; repeat for several [default: --region, else us-east-1]
+    #[arg(long = "key-region", value_name = "REGION")]
+    pub key_regions: Vec<String>,
+    /// The file to write: {"region": {"PublicKeyList": [...]}}
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Why a run stopped before producing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad flags or configuration: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// Something needed to check anything at all was unavailable: exit 3.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Usage(_) => 2,
+            RunError::Unavailable(_) => 3,
+        }
+    }
+}
+
+fn time_arg(flag: &str, value: &str) -> Result<DateTime<Utc>, RunError> {
+    crate::time::parse_user_time(value).map_err(|e| RunError::Usage(format!("--{flag}: {e}")))
+}
+
+impl AwsArgs {
+    fn options(&self) -> AwsOptions {
+        AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.max_attempts,
+            timeouts: aws::Timeouts { connect: std::time::Duration::from_secs(self.connect_timeout), read: std::time::Duration::from_secs(self.read_timeout) },
+        }
+    }
+}
+
+/// Runs the parsed command; returns the exit code.
+pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let aws = cli.aws.options();
+    match cli.command {
+        Command::ValidateLogs(args) => trail::validate_logs(&aws, args, out).await,
+        Command::Export(args) => trail::export(&aws, args, out).await,
+        Command::Keys(KeysCommand::Export(args)) => trail::keys_export(&aws, args, out).await,
+        Command::Baseline(args) => account::baseline(&aws, args, out).await,
+        Command::Filter(FilterCommand::Test(args)) => account::filter_test(args, out),
+    }
+}
+
+fn write_json(path: &std::path::Path, value: &serde_json::Value) -> Result<(), RunError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| RunError::Unavailable(e.to_string()))? + "\n";
+    std::fs::write(path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))
+}

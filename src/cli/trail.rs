@@ -1,0 +1,283 @@
+//! validate-logs, export and keys export: a run's plan (source, targets, range), then the
+//! pipeline, then a reporter.
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::*;
+use crate::aws;
+use crate::export::RecordingSource;
+use crate::integrity::chain::WalkOptions;
+use crate::integrity::completeness::TrailStatus;
+use crate::keysource::{FileKeys, KeySource, RecordingKeys};
+use crate::layout::{is_region_name, parse_trail_arn, Target};
+use crate::pipeline::{self, Context, Options};
+use crate::report::evidence::Parameters;
+use crate::report::{self, Verdict};
+use crate::source::{dir::DirSource, s3::S3Source, Source, SourceError};
+use crate::time::Range;
+
+fn range_args(start: &str, end: Option<&str>) -> Result<Range, RunError> {
+    let start = time_arg("start-time", start)?;
+    let end = match end {
+        Some(t) => time_arg("end-time", t)?,
+        None => Utc::now(),
+    };
+    if start > end {
+        return Err(RunError::Usage("invalid time range: --start-time must not be after --end-time".into()));
+    }
+    Ok(Range { start, end })
+}
+
+/// What a run will look at: the evidence source, its targets (account x region) and the range.
+struct Plan {
+    source: Arc<dyn Source>,
+    targets: Vec<Target>,
+    range: Range,
+    status: Option<Result<TrailStatus, String>>,
+}
+
+async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::path::Path>) -> Result<Plan, RunError> {
+    let arn = parse_trail_arn(&args.trail_arn).map_err(RunError::Usage)?;
+    let range = range_args(&args.start_time, args.end_time.as_deref())?;
+    let source_region = aws_opts.region.clone().unwrap_or_else(|| arn.region.clone());
+    let (source, bucket, prefix, organization_id, status): (Arc<dyn Source>, String, Option<String>, Option<String>, _) = match source_dir {
+        Some(dir) => {
+            let bucket = match &args.s3_bucket {
+                Some(b) => b.clone(),
+                None => only_subdirectory(dir)?,
+            };
+            // Offline there is no trail status: the tail check needs GetTrailStatus.
+            (Arc::new(DirSource::new(dir)), bucket, args.s3_prefix.clone(), args.organization_id.clone(), None)
+        }
+        None => {
+            let home = aws::sdk_config(aws_opts, Some(arn.region.clone())).await;
+            let trail = aws::cloudtrail_client(&home);
+            let (bucket, prefix, is_org) = match &args.s3_bucket {
+                Some(b) => (b.clone(), args.s3_prefix.clone(), false),
+                None => {
+                    let info = aws::describe_trail(&trail, &args.trail_arn).await.map_err(RunError::Unavailable)?;
+                    (info.bucket, args.s3_prefix.clone().or(info.prefix), info.is_organization_trail)
+                }
+            };
+            let organization_id = match &args.organization_id {
+                Some(o) => Some(o.clone()),
+                None if is_org || args.all_accounts => Some(aws::organization_id(&home).await.map_err(|e| {
+                    RunError::Unavailable(format!("organization trail: {e}; give --organization-id"))
+                })?),
+                None => None,
+            };
+            let status = Some(aws::trail_status(&trail, &args.trail_arn).await);
+            let region = aws::bucket_region(&aws::s3_client(&home, aws_opts), &bucket).await.map_err(RunError::Unavailable)?;
+            let conf = aws::sdk_config(aws_opts, Some(region)).await;
+            (Arc::new(S3Source::new(aws::s3_client(&conf, aws_opts))), bucket, prefix, organization_id, status)
+        }
+    };
+
+    let base = Target {
+        trail_arn: args.trail_arn.clone(),
+        trail_name: arn.name.clone(),
+        home_region: arn.region.clone(),
+        source_region,
+        account_id: args.account_id.clone().unwrap_or(arn.account_id.clone()),
+        organization_id,
+        bucket,
+        prefix,
+    };
+    let discover = |what: &str, e: SourceError| RunError::Unavailable(format!("could not list {what}: {e}"));
+    let accounts = if args.all_accounts {
+        let Some(org) = &base.organization_id else {
+            return Err(RunError::Usage("--all-accounts needs an organization trail (or --organization-id)".into()));
+        };
+        let org_root = base.logs_root();
+        let found: Vec<String> = source.list_prefixes(&base.bucket, &org_root).await.map_err(|e| discover("accounts", e))?;
+        let found: Vec<String> = found.into_iter().filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).collect();
+        if found.is_empty() {
+            return Err(RunError::Unavailable(format!("no member accounts found under s3://{}/{org_root} ({org})", base.bucket)));
+        }
+        found
+    } else {
+        vec![base.account_id.clone()]
+    };
+    let mut targets = Vec::new();
+    for account_id in accounts {
+        let account = Target { account_id, ..base.clone() };
+        let regions = if args.all_regions {
+            // From the log folders too: a region whose digests were all deleted still has logs.
+            let mut found = BTreeSet::new();
+            for folder in ["CloudTrail-Digest/", "CloudTrail/"] {
+                let dir = format!("{}{folder}", account.account_root());
+                found.extend(source.list_prefixes(&account.bucket, &dir).await.map_err(|e| discover("regions", e))?);
+            }
+            // Folder names are claims: only region-shaped names, and only so many, steer the run.
+            let found: Vec<String> = found.into_iter().filter(|r| is_region_name(r)).collect();
+            if found.is_empty() {
+                return Err(RunError::Unavailable(format!("no regions found under s3://{}/{}CloudTrail-Digest/ or CloudTrail/", account.bucket, account.account_root())));
+            }
+            if found.len() > MAX_REGIONS {
+                return Err(RunError::Unavailable(format!(
+                    "{} region folders under s3://{}/{}: more than any AWS partition has ({MAX_REGIONS}); give --region instead of --all-regions",
+                    found.len(), account.bucket, account.account_root())));
+            }
+            found
+        } else {
+            vec![account.source_region.clone()]
+        };
+        targets.extend(regions.into_iter().map(|source_region| Target { source_region, ..account.clone() }));
+    }
+    Ok(Plan { source, targets, range, status })
+}
+
+/// More regions than any AWS partition has: a folder listing beyond this was planted.
+const MAX_REGIONS: usize = 64;
+
+/// The trusted keys: the key file when given, else ListPublicKeys.
+fn key_source<'a>(file: &'a Option<FileKeys>, api: &'a aws::ApiKeys) -> &'a dyn KeySource {
+    match file {
+        Some(k) => k,
+        None => api,
+    }
+}
+
+/// A saved GetTrailStatus: trusted as the user vouches for it, like a key file, never read from
+/// the evidence on its own.
+fn status_file(path: &std::path::Path) -> Result<TrailStatus, RunError> {
+    let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--trail-status {}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| RunError::Usage(format!("--trail-status {}: not a saved GetTrailStatus: {e}", path.display())))
+}
+
+fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
+    let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
+    let keys = FileKeys::parse(&bytes).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
+    for (fp, why) in keys.rejected() {
+        eprintln!("warning: public key {fp} rejected: {why}");
+    }
+    Ok(keys)
+}
+
+pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
+    let saved_status = args.trail_status.as_deref().map(status_file).transpose()?;
+    let mut plan = plan(aws_opts, &args.trail, args.source.as_deref()).await?;
+    if let Some(status) = saved_status {
+        plan.status = Some(Ok(status));
+    }
+    let api_keys = aws::ApiKeys { options: aws_opts.clone() };
+    let keys = key_source(&file_keys, &api_keys);
+    let options = Options {
+        concurrency: args.trail.concurrency as usize,
+        limits: Limits { max_digest_bytes: args.max_digest_bytes, max_digest_inflated: args.max_digest_inflated, max_log_inflated: args.max_log_inflated },
+        // A local copy may come from `aws s3 sync`, which drops S3 metadata.
+        walk: WalkOptions { signature_from_successor: args.source.is_some() },
+        now: Utc::now(),
+        record_objects: args.verbose || args.report.is_some(),
+        read_attempts: aws_opts.max_attempts.unwrap_or(3),
+    };
+    let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);
+    let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
+    ctx.progress.finish();
+    if let Some(path) = &args.report {
+        let parameters = Parameters {
+            command_line: std::env::args().collect(),
+            trail_arn: args.trail.trail_arn.clone(),
+            start_time: crate::time::display(plan.range.start),
+            end_time: crate::time::display(plan.range.end),
+            source: args.source.as_ref().map_or("s3".to_string(), |d| d.display().to_string()),
+            public_keys: args.public_keys.as_ref().map_or("ListPublicKeys".to_string(), |p| p.display().to_string()),
+        };
+        std::fs::write(path, report::evidence::render(&report, &parameters, Utc::now()))
+            .map_err(|e| RunError::Unavailable(format!("--report {}: {e}", path.display())))?;
+    }
+    let written = match args.output {
+        Format::Text => report::text::write(&report, args.verbose, out),
+        Format::Json => report::json::write(&report, out),
+    };
+    written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    Ok(report.verdict.exit_code())
+}
+
+pub(super) async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
+    let plan = plan(aws_opts, &args.trail, None).await?;
+    std::fs::create_dir_all(&args.out).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
+    let api_keys = aws::ApiKeys { options: aws_opts.clone() };
+    let keys = RecordingKeys::new(key_source(&file_keys, &api_keys));
+    let recorder = Arc::new(RecordingSource::new(plan.source, &args.out, crate::export::max_object_bytes(&crate::limits::Limits::default())));
+    let options = Options { concurrency: args.trail.concurrency as usize, record_objects: false, read_attempts: aws_opts.max_attempts.unwrap_or(3), ..Options::default() };
+    let status = plan.status.clone();
+    let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);
+    // Validating through the recorder copies exactly what a validation reads.
+    let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
+    ctx.progress.finish();
+    let failures = recorder.copy_listed().await;
+    let manifest = recorder.manifest();
+    write_json(&args.out.join("public-keys.json"), &keys.to_json())?;
+    let status_saved = match status {
+        Some(Ok(status)) => {
+            let value = serde_json::to_value(status).map_err(|e| RunError::Unavailable(e.to_string()))?;
+            write_json(&args.out.join("trail-status.json"), &value)?;
+            true
+        }
+        _ => false,
+    };
+    write_json(
+        &args.out.join("manifest.json"),
+        &serde_json::json!({
+            "tool": { "name": "trailproof", "version": env!("CARGO_PKG_VERSION") },
+            "trail_arn": args.trail.trail_arn,
+            "start_time": crate::time::display(plan.range.start),
+            "end_time": crate::time::display(plan.range.end),
+            "exported_at": crate::time::display(Utc::now()),
+            "regions": report.regions,
+            "accounts": report.accounts,
+            "objects": manifest,
+        }),
+    )?;
+    let bytes: u64 = manifest.iter().map(|m| m.size).sum();
+    let io = |e: std::io::Error| RunError::Unavailable(format!("writing output: {e}"));
+    writeln!(out, "Exported {} objects ({bytes} bytes) to {}", manifest.len(), args.out.display()).map_err(io)?;
+    for (b, k, e) in &failures {
+        writeln!(out, "NOT COPIED\ts3://{b}/{k}\t{e}").map_err(io)?;
+    }
+    writeln!(out, "Verify offline with: trailproof validate-logs --source {0} --public-keys {0}/public-keys.json{5} --trail-arn {1} --start-time {2} --end-time {3}{4}",
+        args.out.display(), args.trail.trail_arn, crate::time::display(plan.range.start), crate::time::display(plan.range.end),
+        if args.trail.all_regions { " --all-regions" } else { "" },
+        if status_saved { format!(" --trail-status {}/trail-status.json", args.out.display()) } else { String::new() }).map_err(io)?;
+    writeln!(out, "Validation while exporting: {:?}", report.verdict).map_err(io)?;
+    // The copy is incomplete if anything could not be read.
+    Ok(if failures.is_empty() && report.verdict != Verdict::Incomplete { 0 } else { 3 })
+}
+
+pub(super) async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let range = range_args(&args.start_time, args.end_time.as_deref())?;
+    let regions = if args.key_regions.is_empty() { vec![aws_opts.region.clone().unwrap_or_else(|| "us-east-1".into())] } else { args.key_regions };
+    let api = aws::ApiKeys { options: aws_opts.clone() };
+    let keys = RecordingKeys::new(&api);
+    for region in &regions {
+        keys.keys(region, range.start, range.end).await.map_err(RunError::Unavailable)?;
+    }
+    write_json(&args.out, &keys.to_json())?;
+    writeln!(out, "Wrote the public keys of {} for {} to {} to {}", regions.join(", "), crate::time::display(range.start), crate::time::display(range.end), args.out.display())
+        .map_err(|e| RunError::Unavailable(e.to_string()))?;
+    Ok(0)
+}
+
+/// In `--source` mode without `--s3-bucket`, the evidence directory must hold exactly one bucket.
+
+fn only_subdirectory(dir: &std::path::Path) -> Result<String, RunError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| RunError::Usage(format!("--source {}: {e}", dir.display())))?;
+    let buckets: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    match &buckets[..] {
+        [one] => Ok(one.clone()),
+        _ => Err(RunError::Usage(format!(
+            "--source {} holds {} bucket directories; name one with --s3-bucket",
+            dir.display(),
+            buckets.len()
+        ))),
+    }
+}
