@@ -77,6 +77,46 @@ impl FindingKind {
         }
     }
 
+    /// A short name for reports (a SARIF rule's name, a JUnit test's title).
+    pub fn title(self) -> &'static str {
+        match self {
+            FindingKind::DigestMissing => "Digest file missing",
+            FindingKind::DigestSignatureInvalid => "Digest signature invalid",
+            FindingKind::DigestFormatInvalid => "Digest file malformed",
+            FindingKind::DigestMoved => "Digest file moved",
+            FindingKind::DigestKeyUnknown => "Digest signed by an unknown key",
+            FindingKind::DigestChainMismatch => "Digest chain link broken",
+            FindingKind::DigestChainGap => "Digest chain gap",
+            FindingKind::DigestTailMissing => "Newest digests missing",
+            FindingKind::LogMissing => "Log file missing",
+            FindingKind::LogHashMismatch => "Log file changed",
+            FindingKind::LogFormatInvalid => "Log file malformed",
+            FindingKind::LogUnreferenced => "Log file no digest lists",
+            FindingKind::AccessError => "Could not read",
+            FindingKind::Unchecked => "Not checked",
+        }
+    }
+
+    /// What to do about a finding of this kind.
+    pub fn remediation(self) -> &'static str {
+        match self {
+            FindingKind::DigestMissing | FindingKind::DigestTailMissing | FindingKind::LogMissing => {
+                "Treat as possible deletion: compare with S3 versions and server access logs, and preserve the bucket as evidence."
+            }
+            FindingKind::DigestSignatureInvalid
+            | FindingKind::DigestFormatInvalid
+            | FindingKind::DigestMoved
+            | FindingKind::DigestChainMismatch
+            | FindingKind::LogHashMismatch
+            | FindingKind::LogFormatInvalid => "Treat as tampering: preserve the object and its versions, and investigate who wrote it (S3 server access logs, CloudTrail data events).",
+            FindingKind::DigestKeyUnknown => "Check the key source: pass the region's ListPublicKeys answer (`trailproof keys export`) or allow cloudtrail:ListPublicKeys.",
+            FindingKind::DigestChainGap => "Confirm logging or log file validation was off for the span (StopLogging / UpdateTrail events); otherwise treat as deletion.",
+            FindingKind::LogUnreferenced => "Treat as possible injection unless the message says it lies outside every verified period.",
+            FindingKind::AccessError => "Grant read access (s3:GetObject, s3:ListBucket, cloudtrail:ListPublicKeys) or fix the network, then run again.",
+            FindingKind::Unchecked => "Do what the message says to make it checkable (metadata, trail status, key file or range), then run again.",
+        }
+    }
+
     /// Gaps are expected when logging stops; everything else means evidence is bad or unchecked.
     pub fn default_severity(self) -> Severity {
         match self {
@@ -191,7 +231,7 @@ mod tests {
         );
         for k in FindingKind::ALL {
             assert_eq!(k.as_str(), serde_json::to_value(k).unwrap().as_str().unwrap());
-            assert!(!k.description().is_empty());
+            assert!(!k.description().is_empty() && !k.title().is_empty() && !k.remediation().is_empty());
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Filters are judged by what they match over the rule's labelled corpus, never by their text.
 //! Alarms are linked to filters by metric namespace **and** name, and judged by when they fire.
-use super::model::{AlarmExpectation, Baseline, CompiledRule, Notification};
+use super::codes::{AlertPart, Code};
+use super::model::{AlarmExpectation, CompiledRule, Notification};
 use super::snapshot::{AccountSnapshot, Alarm, Fetched, MetricFilter, Trail};
 use super::{CheckResult, Status};
 use crate::filter_pattern;
@@ -10,34 +11,27 @@ use crate::filter_pattern;
 /// Events listed in evidence, at most, per kind of mistake.
 const EVIDENCE_EVENTS: usize = 3;
 
-pub fn evaluate(baseline: &Baseline, snapshot: &AccountSnapshot, trails: &[&Trail], results: &mut Vec<CheckResult>) {
-    // The baseline was compiled when loaded; a failure here means it was built in code wrongly.
-    let rules = match baseline.compile() {
-        Ok(r) => r,
-        Err(e) => {
-            results.push(CheckResult::new("baseline", "The baseline is consistent", "Fix the baseline file.").status(Status::Error, baseline.name.clone(), e.to_string()));
-            return;
-        }
-    };
-    for rule in &rules {
+pub fn evaluate(rules: &[CompiledRule<'_>], snapshot: &AccountSnapshot, trails: &[&Trail], results: &mut Vec<CheckResult>) {
+    for rule in rules {
         judge_rule(rule, snapshot, trails, results);
     }
 }
 
 fn results_for(rule: &CompiledRule) -> [CheckResult; 3] {
     let r = rule.rule;
+    let code = |part| Code::Alert { rule: r.id.clone(), part };
     let fix = if r.remediation.is_empty() { format!("Create a metric filter on the trail's log group with a pattern like {}", r.reference) } else { r.remediation.clone() };
     [
-        CheckResult::new(format!("{}.filter", r.id), format!("{}: metric filter", r.title), fix),
+        CheckResult::new(code(AlertPart::Filter), format!("{}: {}", r.title, AlertPart::Filter.title()), fix),
         CheckResult::new(
-            format!("{}.alarm", r.id),
-            format!("{}: alarm", r.title),
+            code(AlertPart::Alarm),
+            format!("{}: {}", r.title, AlertPart::Alarm.title()),
             format!(
                 "Create an alarm on the filter's metric (same namespace and name): statistic {}, period {} s, {} evaluation period(s), {} {}, actions enabled.",
                 r.alarm.statistic, r.alarm.period, r.alarm.evaluation_periods, r.alarm.comparison, r.alarm.threshold
             ),
         ),
-        CheckResult::new(format!("{}.notification", r.id), format!("{}: notification", r.title), "Point the alarm at an SNS topic with at least one confirmed subscription."),
+        CheckResult::new(code(AlertPart::Notification), format!("{}: {}", r.title, AlertPart::Notification.title()), "Point the alarm at an SNS topic with at least one confirmed subscription."),
     ]
 }
 

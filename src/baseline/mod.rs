@@ -6,17 +6,18 @@
 //! snapshot purely, one [`CheckResult`] per check with a stable ID.
 pub mod alerts;
 pub mod builtin;
+pub mod codes;
 #[cfg(feature = "aws")]
 pub mod gather;
 pub mod model;
-pub mod report;
 pub mod snapshot;
 pub mod trails;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-pub use model::{Baseline, BaselineError};
+use codes::Code;
+pub use model::{Baseline, BaselineError, Compiled};
 use snapshot::AccountSnapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,7 +44,9 @@ impl Status {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckResult {
-    /// Stable check ID, e.g. `trail.log-file-validation` or `cis-4.3.alarm`.
+    #[serde(skip)]
+    pub code: Code,
+    /// The code's stable ID, e.g. `trail.log-file-validation` or `cis-4.3.alarm`.
     pub id: String,
     pub title: String,
     pub status: Status,
@@ -55,8 +58,8 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    pub fn new(id: impl Into<String>, title: impl Into<String>, remediation: impl Into<String>) -> CheckResult {
-        CheckResult { id: id.into(), title: title.into(), status: Status::Pass, resource: String::new(), evidence: String::new(), remediation: remediation.into() }
+    pub fn new(code: Code, title: impl Into<String>, remediation: impl Into<String>) -> CheckResult {
+        CheckResult { id: code.id(), code, title: title.into(), status: Status::Pass, resource: String::new(), evidence: String::new(), remediation: remediation.into() }
     }
 
     pub fn status(mut self, status: Status, resource: impl Into<String>, evidence: impl Into<String>) -> CheckResult {
@@ -96,11 +99,12 @@ impl BaselineReport {
     }
 }
 
-/// Judges a snapshot against a baseline. Pure: `now` is passed in for exception expiry.
-pub fn evaluate(baseline: &Baseline, snapshot: &AccountSnapshot, now: DateTime<Utc>) -> BaselineReport {
+/// Judges a snapshot against a (compiled) baseline. Pure: `now` is passed in for exception expiry.
+pub fn evaluate(compiled: &Compiled<'_>, snapshot: &AccountSnapshot, now: DateTime<Utc>) -> BaselineReport {
+    let baseline = compiled.baseline;
     let mut results = Vec::new();
     let chosen = trails::evaluate(baseline, snapshot, &mut results);
-    alerts::evaluate(baseline, snapshot, &chosen, &mut results);
+    alerts::evaluate(&compiled.rules, snapshot, &chosen, &mut results);
     apply_exceptions(baseline, now.date_naive(), &mut results);
     let mut summary = Summary::default();
     for r in &results {

@@ -195,6 +195,12 @@ pub enum BaselineError {
     DuplicateRule(String),
 }
 
+/// A baseline whose rules all passed their own corpus: the only form [`super::evaluate`] takes.
+pub struct Compiled<'a> {
+    pub baseline: &'a Baseline,
+    pub rules: Vec<CompiledRule<'a>>,
+}
+
 /// An alert rule ready to judge filters: the reference compiled, the corpus parsed.
 pub struct CompiledRule<'a> {
     pub rule: &'a AlertRule,
@@ -205,10 +211,9 @@ pub struct CompiledRule<'a> {
 }
 
 impl Baseline {
+    /// Reads a baseline file. Its rules are checked when it is compiled, once, before use.
     pub fn from_toml(text: &str) -> Result<Baseline, BaselineError> {
-        let baseline: Baseline = toml::from_str(text).map_err(|e| BaselineError::Toml(e.to_string()))?;
-        baseline.compile()?;
-        Ok(baseline)
+        toml::from_str(text).map_err(|e| BaselineError::Toml(e.to_string()))
     }
 
     pub fn to_toml(&self) -> String {
@@ -219,7 +224,7 @@ impl Baseline {
     /// Checks every rule's corpus against its reference: the reference must match every
     /// must_match and may_exclude event and none of the must_not_match ones. A baseline whose
     /// own corpus is wrong would judge deployed filters wrongly, so it is refused.
-    pub fn compile(&self) -> Result<Vec<CompiledRule<'_>>, BaselineError> {
+    pub fn compile(&self) -> Result<Compiled<'_>, BaselineError> {
         let mut seen = std::collections::BTreeSet::new();
         let mut out = Vec::new();
         for rule in &self.rules {
@@ -261,7 +266,7 @@ impl Baseline {
             }
             out.push(compiled);
         }
-        Ok(out)
+        Ok(Compiled { baseline: self, rules: out })
     }
 }
 

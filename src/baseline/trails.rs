@@ -4,25 +4,11 @@ use chrono::Duration;
 
 use super::model::{Baseline, TrailExpectation};
 use super::snapshot::{AccountSnapshot, AdvancedSelector, EventSelectors, Fetched, Trail};
+use super::codes::{Code, TrailCheck};
 use super::{CheckResult, Status};
 
-/// (check ID, title, remediation)
-pub const CHECKS: &[(&str, &str, &str)] = &[
-    ("trail.multi-region-logging", "A multi-region trail is logging (CIS 3.1)", "Create a trail with --is-multi-region-trail and run `aws cloudtrail start-logging`."),
-    ("trail.management-events", "Management events, read and write, are logged (CIS 3.1)", "Add an event selector for all management events (ReadWriteType All, or an advanced selector eventCategory = Management with no readOnly or eventSource restriction)."),
-    ("trail.log-file-validation", "Log file validation is on (CIS 3.2)", "aws cloudtrail update-trail --name TRAIL --enable-log-file-validation"),
-    ("trail.cloudwatch-logs", "The trail delivers to CloudWatch Logs, recently (CIS 3.4)", "aws cloudtrail update-trail --name TRAIL --cloud-watch-logs-log-group-arn ARN --cloud-watch-logs-role-arn ROLE, and check the role's permissions."),
-    ("trail.kms-encryption", "Log files are encrypted with a KMS key (CIS 3.5)", "aws cloudtrail update-trail --name TRAIL --kms-key-id KEY"),
-    ("trail.global-service-events", "Global service events (IAM, STS, CloudFront) are included", "aws cloudtrail update-trail --name TRAIL --include-global-service-events"),
-    ("trail.bucket-public-access-block", "The trail's bucket blocks public access (CIS 3.3)", "aws s3api put-public-access-block --bucket BUCKET with all four settings true."),
-    ("trail.bucket-versioning", "The trail's bucket is versioned", "aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled"),
-    ("trail.bucket-mfa-delete", "The trail's bucket requires MFA delete", "As the root user: aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa ..."),
-    ("trail.bucket-object-lock", "The trail's bucket has Object Lock", "Object Lock is enabled at bucket creation (or by AWS support); deliver the trail to such a bucket."),
-];
-
-fn check(id: &str) -> CheckResult {
-    let (id, title, remediation) = CHECKS.iter().find(|c| c.0 == id).copied().unwrap_or((id, id, ""));
-    CheckResult::new(id, title, remediation)
+fn check(c: TrailCheck) -> CheckResult {
+    CheckResult::new(Code::Trail(c), c.title(), c.remediation())
 }
 
 /// Runs the trail checks; returns, per expectation, the trail judged (if any) so the alert
@@ -34,7 +20,7 @@ pub fn evaluate<'a>(baseline: &Baseline, snapshot: &'a AccountSnapshot, results:
         let trails = match &snapshot.trails {
             Fetched::Ok(t) => t,
             Fetched::Error(e) => {
-                results.extend(ids.iter().map(|id| check(id).status(Status::Error, "account", format!("could not list trails: {e}"))));
+                results.extend(ids.iter().map(|&c| check(c).status(Status::Error, "account", format!("could not list trails: {e}"))));
                 continue;
             }
         };
@@ -47,32 +33,20 @@ pub fn evaluate<'a>(baseline: &Baseline, snapshot: &'a AccountSnapshot, results:
                 Some(name) => format!("no trail named {name}"),
                 None => "the account has no trails".to_string(),
             };
-            results.extend(ids.iter().map(|id| check(id).status(Status::Fail, expect.name.clone().unwrap_or_else(|| "account".into()), why.clone())));
+            results.extend(ids.iter().map(|&c| check(c).status(Status::Fail, expect.name.clone().unwrap_or_else(|| "account".into()), why.clone())));
             continue;
         };
-        for id in ids {
-            let (status, evidence) = judge(id, expect, snapshot, trail);
-            results.push(check(id).status(status, trail.arn.clone(), evidence));
+        for c in ids {
+            let (status, evidence) = judge(c, expect, snapshot, trail);
+            results.push(check(c).status(status, trail.arn.clone(), evidence));
         }
         chosen.push(trail);
     }
     chosen
 }
 
-fn wanted(expect: &TrailExpectation) -> Vec<&'static str> {
-    let flags = [
-        true, // a trail that logs is the point of every expectation
-        expect.management_events,
-        expect.log_file_validation,
-        expect.cloudwatch_logs,
-        expect.kms_encryption,
-        expect.global_service_events,
-        expect.bucket_public_access_block,
-        expect.bucket_versioning,
-        expect.bucket_mfa_delete,
-        expect.bucket_object_lock,
-    ];
-    CHECKS.iter().zip(flags).filter(|(_, on)| *on).map(|(c, _)| c.0).collect()
+fn wanted(expect: &TrailExpectation) -> Vec<TrailCheck> {
+    TrailCheck::ALL.into_iter().filter(|c| c.wanted_by(expect)).collect()
 }
 
 fn logging(trail: &Trail) -> Option<bool> {
@@ -80,7 +54,7 @@ fn logging(trail: &Trail) -> Option<bool> {
 }
 
 fn score(expect: &TrailExpectation, snapshot: &AccountSnapshot, trail: &Trail) -> usize {
-    wanted(expect).into_iter().filter(|id| judge(id, expect, snapshot, trail).0 == Status::Pass).count()
+    wanted(expect).into_iter().filter(|&c| judge(c, expect, snapshot, trail).0 == Status::Pass).count()
 }
 
 fn verdict(ok: bool, pass: impl Into<String>, fail: impl Into<String>) -> (Status, String) {
@@ -91,10 +65,10 @@ fn verdict(ok: bool, pass: impl Into<String>, fail: impl Into<String>) -> (Statu
     }
 }
 
-fn judge(id: &str, expect: &TrailExpectation, snapshot: &AccountSnapshot, trail: &Trail) -> (Status, String) {
+fn judge(check: TrailCheck, expect: &TrailExpectation, snapshot: &AccountSnapshot, trail: &Trail) -> (Status, String) {
     let name = &trail.name;
-    match id {
-        "trail.multi-region-logging" => match &trail.status {
+    match check {
+        TrailCheck::MultiRegionLogging => match &trail.status {
             Fetched::Error(e) => (Status::Error, format!("could not read the trail's status: {e}")),
             Fetched::Ok(s) => {
                 let mut problems = Vec::new();
@@ -107,18 +81,18 @@ fn judge(id: &str, expect: &TrailExpectation, snapshot: &AccountSnapshot, trail:
                 verdict(problems.is_empty(), format!("{name} is multi-region and logging"), format!("{name} {}", problems.join(" and ")))
             }
         },
-        "trail.management-events" => match &trail.selectors {
+        TrailCheck::ManagementEvents => match &trail.selectors {
             Fetched::Error(e) => (Status::Error, format!("could not read the event selectors: {e}")),
             Fetched::Ok(sel) => management_events(sel, &expect.allowed_management_exclusions),
         },
-        "trail.log-file-validation" => verdict(trail.log_file_validation, "log file validation is enabled", "LogFileValidationEnabled is false: digests are not written, tampering cannot be proven"),
-        "trail.cloudwatch-logs" => cloudwatch_delivery(expect, snapshot, trail),
-        "trail.kms-encryption" => match &trail.kms_key_id {
+        TrailCheck::LogFileValidation => verdict(trail.log_file_validation, "log file validation is enabled", "LogFileValidationEnabled is false: digests are not written, tampering cannot be proven"),
+        TrailCheck::CloudwatchLogs => cloudwatch_delivery(expect, snapshot, trail),
+        TrailCheck::KmsEncryption => match &trail.kms_key_id {
             Some(key) => (Status::Pass, format!("encrypted with {key}")),
             None => (Status::Fail, "no KmsKeyId: log files use S3-managed encryption only".into()),
         },
-        "trail.global-service-events" => verdict(trail.include_global_service_events, "IncludeGlobalServiceEvents is true", "IncludeGlobalServiceEvents is false: IAM and STS activity is not logged by this trail"),
-        _ => bucket(id, snapshot, trail),
+        TrailCheck::GlobalServiceEvents => verdict(trail.include_global_service_events, "IncludeGlobalServiceEvents is true", "IncludeGlobalServiceEvents is false: IAM and STS activity is not logged by this trail"),
+        TrailCheck::BucketPublicAccessBlock | TrailCheck::BucketVersioning | TrailCheck::BucketMfaDelete | TrailCheck::BucketObjectLock => bucket(check, snapshot, trail),
     }
 }
 
@@ -142,15 +116,15 @@ fn cloudwatch_delivery(expect: &TrailExpectation, snapshot: &AccountSnapshot, tr
     }
 }
 
-fn bucket(id: &str, snapshot: &AccountSnapshot, trail: &Trail) -> (Status, String) {
+fn bucket(check: TrailCheck, snapshot: &AccountSnapshot, trail: &Trail) -> (Status, String) {
     let Some(name) = &trail.s3_bucket else {
         return (Status::Fail, "the trail names no S3 bucket".into());
     };
     let Some(bucket) = snapshot.buckets.get(name) else {
         return (Status::Error, format!("bucket {name} was not read"));
     };
-    match id {
-        "trail.bucket-public-access-block" => match &bucket.public_access_block {
+    match check {
+        TrailCheck::BucketPublicAccessBlock => match &bucket.public_access_block {
             Fetched::Error(e) => (Status::Error, e.clone()),
             Fetched::Ok(None) => (Status::Fail, format!("bucket {name} has no public access block")),
             Fetched::Ok(Some(p)) => {
@@ -167,7 +141,7 @@ fn bucket(id: &str, snapshot: &AccountSnapshot, trail: &Trail) -> (Status, Strin
                 verdict(off.is_empty(), format!("bucket {name} blocks all public access"), format!("bucket {name}: {} off", off.join(", ")))
             }
         },
-        "trail.bucket-versioning" => match &bucket.versioning {
+        TrailCheck::BucketVersioning => match &bucket.versioning {
             Fetched::Error(e) => (Status::Error, e.clone()),
             Fetched::Ok(v) => verdict(
                 v.status.as_deref() == Some("Enabled"),
@@ -175,15 +149,15 @@ fn bucket(id: &str, snapshot: &AccountSnapshot, trail: &Trail) -> (Status, Strin
                 format!("bucket {name} versioning is {}", v.status.as_deref().unwrap_or("never enabled")),
             ),
         },
-        "trail.bucket-mfa-delete" => match &bucket.versioning {
+        TrailCheck::BucketMfaDelete => match &bucket.versioning {
             Fetched::Error(e) => (Status::Error, e.clone()),
             Fetched::Ok(v) => verdict(v.mfa_delete.as_deref() == Some("Enabled"), format!("bucket {name} requires MFA delete"), format!("bucket {name} MFA delete is {}", v.mfa_delete.as_deref().unwrap_or("off"))),
         },
-        "trail.bucket-object-lock" => match &bucket.object_lock_enabled {
+        TrailCheck::BucketObjectLock => match &bucket.object_lock_enabled {
             Fetched::Error(e) => (Status::Error, e.clone()),
             Fetched::Ok(on) => verdict(*on, format!("bucket {name} has Object Lock"), format!("bucket {name} has no Object Lock")),
         },
-        other => (Status::Error, format!("unknown check {other}")),
+        other => (Status::Error, format!("{} is not a bucket check", other.id())),
     }
 }
 

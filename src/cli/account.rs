@@ -3,31 +3,39 @@
 use chrono::Utc;
 
 use super::*;
-use crate::baseline::{self, builtin, snapshot::AccountSnapshot, Baseline};
+use crate::baseline::{self, builtin, snapshot::AccountSnapshot, Baseline, Compiled};
 use crate::filter_pattern;
 
-fn load_baseline(choice: &BaselineChoice) -> Result<Baseline, RunError> {
+/// The chosen baseline, and what to name when its rules turn out inconsistent.
+fn load_baseline(choice: &BaselineChoice) -> Result<(Baseline, String), RunError> {
     if builtin::NAMES.contains(&choice.baseline.as_str()) {
         let mut params = builtin::Params::default();
         for p in &choice.params {
             params.set(p).map_err(RunError::Usage)?;
         }
         let baseline = builtin::by_name(&choice.baseline, &params).ok_or_else(|| RunError::Usage(format!("no built-in baseline {}", choice.baseline)))?;
-        // Parameters reach patterns (IP lists, regions): refuse a combination that breaks a rule.
-        baseline.compile().map_err(|e| RunError::Usage(format!("--param: {e}")))?;
-        return Ok(baseline);
+        // Parameters reach patterns (IP lists, regions): a combination may break a rule.
+        return Ok((baseline, "--param".into()));
     }
     if !choice.params.is_empty() {
         return Err(RunError::Usage("--param applies to built-in baselines; edit the baseline file instead".into()));
     }
     let text = std::fs::read_to_string(&choice.baseline)
         .map_err(|e| RunError::Usage(format!("--baseline {}: not a built-in baseline ({}) and not a readable file: {e}", choice.baseline, builtin::NAMES.join(", "))))?;
-    Baseline::from_toml(&text).map_err(|e| RunError::Usage(format!("{}: {e}", choice.baseline)))
+    let baseline = Baseline::from_toml(&text).map_err(|e| RunError::Usage(format!("{}: {e}", choice.baseline)))?;
+    Ok((baseline, choice.baseline.clone()))
+}
+
+/// Checks the baseline's rules against their own corpora, once per run; an inconsistent baseline
+/// would judge deployed filters wrongly, so it is a usage error.
+fn compile<'a>(baseline: &'a Baseline, named: &str) -> Result<Compiled<'a>, RunError> {
+    baseline.compile().map_err(|e| RunError::Usage(format!("{named}: {e}")))
 }
 
 pub(super) async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     if let Some(BaselineCommand::Init(init)) = args.command {
-        let b = load_baseline(&init.choice)?;
+        let (b, named) = load_baseline(&init.choice)?;
+        compile(&b, &named)?;
         let text = format!("{}{}", baseline::model::FILE_HEADER, b.to_toml());
         match &init.out {
             Some(path) => std::fs::write(path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))?,
@@ -36,7 +44,8 @@ pub(super) async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mu
         return Ok(0);
     }
     let args = args.check;
-    let b = load_baseline(&args.choice)?;
+    let (b, named) = load_baseline(&args.choice)?;
+    let compiled = compile(&b, &named)?;
     let snapshot = match &args.snapshot {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--snapshot {}: {e}", path.display())))?;
@@ -48,8 +57,8 @@ pub(super) async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mu
         let value = serde_json::to_value(&snapshot).map_err(|e| RunError::Unavailable(e.to_string()))?;
         write_json(path, &value)?;
     }
-    let report = baseline::evaluate(&b, &snapshot, Utc::now());
-    baseline::report::write(&report, args.output, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    let report = baseline::evaluate(&compiled, &snapshot, Utc::now());
+    crate::report::write_baseline(&report, args.output, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     Ok(report.exit_code())
 }
 

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use crate::aws::{self, AwsOptions};
-use crate::baseline::report::BaselineFormat;
 use crate::limits::Limits;
 use crate::report::Format;
 
@@ -94,8 +93,8 @@ pub struct BaselineCheckArgs {
     #[command(flatten)]
     pub choice: BaselineChoice,
     /// Output format
-    #[arg(long, value_enum, default_value_t = BaselineFormat::Text)]
-    pub output: BaselineFormat,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
     /// Judge a snapshot saved earlier with --save-snapshot instead of calling AWS
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,

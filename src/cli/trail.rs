@@ -189,11 +189,7 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         std::fs::write(path, report::evidence::render(&report, &parameters, Utc::now()))
             .map_err(|e| RunError::Unavailable(format!("--report {}: {e}", path.display())))?;
     }
-    let written = match args.output {
-        Format::Text => report::text::write(&report, args.verbose, out),
-        Format::Json => report::json::write(&report, out),
-    };
-    written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    report::write(&report, args.output, args.verbose, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     Ok(report.verdict.exit_code())
 }
 

@@ -1,9 +1,10 @@
-//! The JSON document, one per run. Its schema is a public interface (see README, "JSON output"):
+//! The JSON documents, one per run. baseline: see [`baseline_value`]. validate-logs: Its schema is a public interface (see README, "JSON output"):
 //! `trail_arn`, `requested`, `found`, `regions`, `accounts`, `summary`, `per_region[]`, `findings[]`, `verdict`.
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::baseline::BaselineReport;
 use crate::finding::Finding;
 use super::{RegionSummary, Report, Summary, Verdict};
 
@@ -44,4 +45,13 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// `{"summary": {pass, fail, error, skipped}, "results": [{id, title, status, resource, evidence, remediation}]}`
+pub fn baseline_value(report: &BaselineReport) -> serde_json::Value {
+    serde_json::json!({
+        "baseline": report.baseline,
+        "summary": report.summary,
+        "results": report.results,
+    })
 }

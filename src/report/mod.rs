@@ -1,18 +1,53 @@
-//! The report of a validation (one model, whatever the output format) and its reporters: each
-//! renders a [`Report`] to any writer, and none knows how the report was made.
+//! The report of a validation (one model, whatever the output format) and the one set of
+//! reporters every command shares: text, JSON, JUnit and SARIF (and the signed evidence report).
+//! Each renders to any writer; none knows how the report was made. JUnit and SARIF see either
+//! command's report as [`cases`].
+use std::io::{self, Write};
+
+use crate::baseline::BaselineReport;
 use crate::finding::{Finding, Severity};
 use crate::time::Range;
 
+pub mod cases;
 pub mod evidence;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
+/// `--output`, for every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    Junit,
+    Sarif,
 }
 
+/// Writes a validation in `format`; `verbose` lists every valid object in text.
+pub fn write(report: &Report, format: Format, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::write(report, verbose, out),
+        Format::Json => json::write(report, out),
+        Format::Junit => junit::write("validate-logs", &cases::of_validation(report), out),
+        Format::Sarif => sarif::write(&cases::of_validation(report), out),
+    }
+}
+
+/// Writes a baseline report in `format`.
+pub fn write_baseline(report: &BaselineReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::baseline(report, out),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &json::baseline_value(report))?;
+            writeln!(out)
+        }
+        Format::Junit => junit::write(&report.baseline, &cases::of_baseline(report), out),
+        Format::Sarif => sarif::write(&cases::of_baseline(report), out),
+    }
+}
+
+/// What a validation found, for every reporter.
 #[derive(Debug, Clone)]
 pub struct Report {
     pub trail_arn: String,
@@ -124,3 +159,6 @@ pub struct RegionSummary {
     pub summary: Summary,
     pub verdict: Verdict,
 }
+
+#[cfg(test)]
+mod tests;

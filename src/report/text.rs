@@ -1,9 +1,11 @@
-//! Text for people, keeping the AWS CLI's summary lines so existing scripts keep working.
+//! Text for people. validate-logs keeps the AWS CLI's summary lines so existing scripts keep
+//! working; baseline lists every check.
 use std::io::{self, Write};
 
 use crate::finding::Severity;
 use crate::time::display;
 use super::{Counts, ObjectType, ObjectVerdict, Report, Verdict};
+use crate::baseline::{BaselineReport, Status};
 
 pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     let (start, end) = (display(report.requested.start), display(report.requested.end));
@@ -86,4 +88,26 @@ fn ratio(out: &mut dyn Write, c: Counts, name: &str) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+pub fn baseline(report: &BaselineReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "Baseline {}", report.baseline)?;
+    for r in &report.results {
+        let mark = match r.status {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Error => "ERROR",
+            Status::Skipped => "SKIP",
+        };
+        writeln!(out, "{mark:<5} {:<45} {}", r.id, r.title)?;
+        if r.status != Status::Pass {
+            writeln!(out, "      resource: {}", r.resource)?;
+            writeln!(out, "      evidence: {}", r.evidence)?;
+            if r.status == Status::Fail {
+                writeln!(out, "      fix: {}", r.remediation)?;
+            }
+        }
+    }
+    let s = &report.summary;
+    writeln!(out, "\n{} passed, {} failed, {} could not be evaluated, {} skipped by exception", s.pass, s.fail, s.error, s.skipped)
 }
