@@ -13,9 +13,8 @@
 //! A leading UTF-8 byte-order mark is ignored. Events built from parsed JSON carry its compact
 //! serialization as their text; events from lines keep the line as written.
 
-use std::io::Read;
 
-use flate2::read::MultiGzDecoder;
+use crate::integrity::gzip::{self, GzipError, Members};
 use serde_json::Value;
 
 use super::LogEvent;
@@ -27,7 +26,7 @@ pub enum EventsError {
     #[error("the gzip input inflates to more than {limit} bytes; refusing to inflate further")]
     TooLarge { limit: u64 },
     #[error("the input starts like gzip but could not be inflated (corrupt or truncated?): {0}")]
-    Gzip(#[source] std::io::Error),
+    Gzip(#[source] GzipError),
     #[error("the input is not valid UTF-8: invalid byte at offset {offset}{where_}")]
     InvalidUtf8 {
         /// Offset into the (inflated) text.
@@ -86,18 +85,10 @@ pub fn read_events(bytes: &[u8], max_inflated: u64) -> Result<Vec<LogEvent>, Eve
 }
 
 fn inflate(bytes: &[u8], max_inflated: u64) -> Result<Vec<u8>, EventsError> {
-    let mut out = Vec::new();
-    // Reading one byte past the cap is how an over-size stream is told from one exactly at it.
-    MultiGzDecoder::new(bytes)
-        .take(max_inflated.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(EventsError::Gzip)?;
-    if out.len() as u64 > max_inflated {
-        return Err(EventsError::TooLarge {
-            limit: max_inflated,
-        });
-    }
-    Ok(out)
+    gzip::gunzip(bytes, max_inflated, Members::Any).map_err(|e| match e {
+        GzipError::TooLarge { limit } => EventsError::TooLarge { limit },
+        other => EventsError::Gzip(other),
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
 //! CloudTrail digest files: strict gunzip, typed parsing, and the hash of the inflated bytes.
-use std::io::Read;
-
 use chrono::{DateTime, Utc};
-use flate2::bufread::GzDecoder;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::integrity::gzip::{self, GzipError};
 use crate::limits::Limits;
 use crate::time::parse_cloudtrail_time;
 
@@ -113,23 +111,13 @@ pub enum DigestFormatError {
     Algorithm(String),
 }
 
-/// Inflates exactly one gzip member. Anything after it is an error: bytes outside the member are
-/// not covered by any hash, so a verifier must not silently ignore them.
+/// Inflates exactly one gzip member (see [`gzip::Members::One`]).
 pub fn gunzip_strict(gz: &[u8], max_inflated: u64) -> Result<Vec<u8>, DigestFormatError> {
-    let mut decoder = GzDecoder::new(gz);
-    let mut out = Vec::new();
-    (&mut decoder)
-        .take(max_inflated.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| DigestFormatError::Gzip(e.to_string()))?;
-    if out.len() as u64 > max_inflated {
-        return Err(DigestFormatError::TooLarge { limit: max_inflated });
-    }
-    let rest = decoder.get_ref().len();
-    if rest > 0 {
-        return Err(DigestFormatError::TrailingData(rest));
-    }
-    Ok(out)
+    gzip::gunzip(gz, max_inflated, gzip::Members::One).map_err(|e| match e {
+        GzipError::Invalid(why) => DigestFormatError::Gzip(why),
+        GzipError::TrailingData(n) => DigestFormatError::TrailingData(n),
+        GzipError::TooLarge { limit } => DigestFormatError::TooLarge { limit },
+    })
 }
 
 /// The result of reading a digest object: the inflated hash is kept even when the JSON is bad,

@@ -2,6 +2,7 @@
 pub mod chain;
 pub mod completeness;
 pub mod digest;
+pub mod gzip;
 pub mod keys;
 pub mod logfile;
 pub mod signature;
