@@ -1,5 +1,5 @@
 //! The fuzz harnesses, shared by the cargo-fuzz targets (fuzz/fuzz_targets/, each a one-line
-//! wrapper) and by tests/fuzz_regressions.rs, which replays the seed and regression corpora
+//! wrapper) and by tests/e2e/offline/fuzz_regressions.rs, which replays the seed and regression corpora
 //! through them in the ordinary `cargo test`. Each function must never panic on any input; the
 //! assertions in them are invariants, and a failed one is a bug.
 use std::io::Write;

@@ -1,0 +1,10 @@
+//! The trail simulator: writes a realistic, correctly signed CloudTrail trail (digests, log files
+//! and signature metadata) with the test keys in `keys/`. Used by the tests, the benchmarks and the
+//! bundled sample. Test keys only: nothing here ever touches a real AWS private key.
+//!
+//! `keys`: the test keys and signing; `trail`: the trail spec, the simulation and edits to it.
+mod keys;
+mod trail;
+
+pub use keys::{load_keyset, public_keys, sign_digest, SimKey};
+pub use trail::{gzip, simulate, SimObject, SimTrail, TrailSpec};
