@@ -260,7 +260,6 @@ pub(super) async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out
 }
 
 /// In `--source` mode without `--s3-bucket`, the evidence directory must hold exactly one bucket.
-
 fn only_subdirectory(dir: &std::path::Path) -> Result<String, RunError> {
     let entries = std::fs::read_dir(dir).map_err(|e| RunError::Usage(format!("--source {}: {e}", dir.display())))?;
     let buckets: Vec<String> = entries

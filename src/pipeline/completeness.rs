@@ -4,24 +4,15 @@ use chrono::{DateTime, Utc};
 
 use super::list::unreferenced_logs;
 use super::logs::Referenced;
-use super::Context;
+use super::Run;
 use crate::finding::{Finding, FindingKind, Scope, Severity};
 use crate::integrity::completeness;
 use crate::layout::Target;
-use crate::time::Range;
 
 /// Log files no authentic digest lists: one finding each (see [`unreferenced_finding`]), or an
 /// access error when the folders could not be listed. Returns the findings and their count.
-pub async fn unreferenced(
-    ctx: &Context<'_>,
-    target: &Target,
-    scope: &Scope,
-    range: Range,
-    referenced: &Referenced,
-    covered: &[(DateTime<Utc>, DateTime<Utc>)],
-    unread: &[(DateTime<Utc>, DateTime<Utc>)],
-    no_digests: bool,
-) -> (Vec<Finding>, usize) {
+pub async fn unreferenced(run: &Run<'_>, referenced: &Referenced, covered: &[(DateTime<Utc>, DateTime<Utc>)], unread: &[(DateTime<Utc>, DateTime<Utc>)], no_digests: bool) -> (Vec<Finding>, usize) {
+    let Run { ctx, target, ref scope, range } = *run;
     match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), covered).await {
         Ok(found) => (found.iter().map(|u| unreferenced_finding(scope, target, u, unread, no_digests)).collect(), found.len()),
         Err(e) => (vec![scope.finding(FindingKind::AccessError, &target.bucket, &target.log_dir(), format!("could not list log files: {e}"))], 0),
@@ -57,7 +48,8 @@ fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unrefe
 
 /// The truncated-tail check of the regular chain, from its newest authentic digest (the rule is
 /// `completeness::judge_tail`): a cut tail is invalid, one that cannot be decided unchecked.
-pub fn tail_finding(ctx: &Context<'_>, target: &Target, scope: &Scope, newest_end: Option<DateTime<Utc>>, range: Range) -> Option<Finding> {
+pub fn tail_finding(run: &Run<'_>, newest_end: Option<DateTime<Utc>>) -> Option<Finding> {
+    let Run { ctx, target, ref scope, range } = *run;
     let status = match &ctx.status {
         Some(Ok(status)) => Some(status),
         _ => None,

@@ -10,12 +10,12 @@ use futures::{stream, StreamExt};
 use super::list::DigestListing;
 use super::logs::{LogJob, LogQueue, Referenced};
 use super::retry::retrying;
-use super::Context;
-use crate::finding::{FindingKind, Scope};
+use super::{Context, Run};
+use crate::finding::FindingKind;
 use crate::integrity::chain::{self, Auth, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched};
 use crate::integrity::digest;
 use crate::integrity::keys::KeyRing;
-use crate::layout::{digest_key_time, Target};
+use crate::layout::digest_key_time;
 use crate::limits::Limits;
 use crate::progress::Progress;
 use crate::report::{ObjectRecord, ObjectType, ObjectVerdict};
@@ -26,7 +26,8 @@ use crate::time::Range;
 /// rotating near the ends are covered. Backfill digests are signed when generated, at any time up
 /// to now: one more look-up covers them all, whatever the objects claim. With no digest at all
 /// there is nothing to authenticate, and no look-up that could fail.
-pub async fn keys_for(ctx: &Context<'_>, target: &Target, range: Range, listing: &DigestListing) -> Result<KeyRing, String> {
+pub async fn keys_for(run: &Run<'_>, listing: &DigestListing) -> Result<KeyRing, String> {
+    let Run { ctx, target, range, .. } = *run;
     let any_digest_listed = !listing.regular.is_empty() || !listing.backfill.is_empty() || !listing.other_trails.is_empty();
     let now = ctx.options.now;
     let key_ranges = any_digest_listed
@@ -57,7 +58,8 @@ impl Walked {
 /// queue their log files on `queue`, which is dropped (ending the log stage) when all are done.
 /// Other trails delivering to the same folder are authenticated only to learn which log files are
 /// theirs: their links are not followed and their log files are not ours to check.
-pub async fn fetch_and_walk(ctx: &Context<'_>, target: &Target, scope: &Scope, range: Range, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Referenced) -> (Walked, Walked) {
+pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Referenced) -> (Walked, Walked) {
+    let Run { ctx, target, ref scope, range } = *run;
     let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
     let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket };
     let mut walked = Vec::new();

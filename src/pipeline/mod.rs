@@ -107,9 +107,18 @@ pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Re
     report
 }
 
+/// One target's run: what every stage reads.
+struct Run<'a> {
+    ctx: &'a Context<'a>,
+    target: &'a Target,
+    scope: Scope,
+    range: Range,
+}
+
 /// One target, through every stage.
 async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Part {
     let scope = Scope { account_id: target.account_id.clone(), region: target.source_region.clone() };
+    let run = Run { ctx, target, scope: scope.clone(), range };
     let failed = |message: String| Part { findings: vec![scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), message)], ..Part::default() };
     let listing = match list::digests(&*ctx.source, target, range).await {
         Ok(l) => l,
@@ -118,7 +127,7 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     // A region with log files but not one digest object in range: nothing vouches for them (its
     // digests were deleted, or validation is off). Digests that are there but fail say so themselves.
     let no_digests = listing.regular.is_empty() && listing.backfill.is_empty();
-    let keys = match digests::keys_for(ctx, target, range, &listing).await {
+    let keys = match digests::keys_for(&run, &listing).await {
         Ok(k) => Arc::new(k),
         Err(e) => return failed(format!("could not get public keys: {e}")),
     };
@@ -127,7 +136,7 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     // still being fetched: a bounded queue feeds a bounded pool of log checks.
     let referenced = logs::Referenced::default();
     let (queue, queued) = logs::queue();
-    let chains = digests::fetch_and_walk(ctx, target, &scope, range, listing, &keys, queue, &referenced);
+    let chains = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced);
     let ((chain, backfill), tally) = tokio::join!(chains, logs::check_queued(ctx, &scope, queued));
 
     let mut part = Part::default();
@@ -144,7 +153,7 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         let message = format!("no authentic digest found: nothing covers {} to {}", crate::time::display(range.start), crate::time::display(range.end));
         findings.push(scope.finding(FindingKind::DigestChainGap, &target.bucket, &target.digest_dir(), message));
     }
-    findings.extend(completeness::tail_finding(ctx, target, &scope, chain.report.newest_end, range));
+    findings.extend(completeness::tail_finding(&run, chain.report.newest_end));
     for a in &verified {
         widen(&mut part.found, Range { start: a.start().max(range.start), end: a.end().min(range.end) });
     }
@@ -158,7 +167,7 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
 
     let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|a| (a.start(), a.end())).collect();
     let unread: Vec<(DateTime<Utc>, DateTime<Utc>)> = chain.report.unread.iter().chain(&backfill.report.unread).copied().collect();
-    let (unreferenced, count) = completeness::unreferenced(ctx, target, &scope, range, &referenced, &covered, &unread, no_digests).await;
+    let (unreferenced, count) = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests).await;
     findings.extend(unreferenced);
     part.summary.unreferenced_log_files = count;
     part.findings = findings;

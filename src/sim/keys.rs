@@ -73,8 +73,6 @@ pub fn public_keys(keys: &[SimKey]) -> KeyRing {
     ring
 }
 
-/// What to simulate.
-
 /// Serialises and signs a digest: returns the gzip body, hex signature and hex SHA-256 of the JSON.
 pub fn sign_digest(digest: &Digest, key: &SimKey) -> Result<(Vec<u8>, String, String), String> {
     let json = serde_json::to_vec(digest).map_err(|e| e.to_string())?;

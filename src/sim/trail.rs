@@ -13,6 +13,7 @@ use super::keys::{sign_digest, SimKey};
 use crate::integrity::digest::{Digest, LogFileEntry, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
 use crate::layout::Target;
 
+/// What to simulate.
 #[derive(Debug, Clone)]
 pub struct TrailSpec {
     pub account_id: String,

@@ -9,6 +9,8 @@ use crate::integrity::keys::KeyRing;
 use crate::integrity::signature;
 use crate::time::display;
 
+/// How late after its period's end a backfill digest's generation may claim to be, past `now`:
+/// clocks differ a little.
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// Authenticates one digest: format, location, signature metadata, key and signature. A backfill

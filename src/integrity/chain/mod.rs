@@ -185,8 +185,5 @@ pub struct WalkOptions {
     pub signature_from_successor: bool,
 }
 
-/// How late after its period's end a backfill digest's generation may claim to be, past `now`:
-/// clocks differ a little.
-
 #[cfg(test)]
 mod tests;
