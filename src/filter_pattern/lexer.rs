@@ -5,6 +5,8 @@
 //! one term), while inside `{...}` and `[...]` they are operators. The parser picks the lexer from
 //! the pattern's first non-blank character.
 
+use super::ast::CmpOp;
+use super::scan::Cursor;
 use super::PatternError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,12 +20,9 @@ pub(crate) enum TokenKind {
     Comma,
     AndAnd,
     OrOr,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=`, as the parser's own type so the operator list is kept in
+    /// one place.
+    Cmp(CmpOp),
     /// `?` prefix of a term (term patterns only).
     Question,
     /// `-` prefix of a term (term patterns only).
@@ -55,81 +54,6 @@ pub(crate) fn describe_at(src: &str, offset: usize) -> String {
     }
 }
 
-struct Cursor<'a> {
-    src: &'a str,
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn peek(&self) -> Option<char> {
-        self.src.get(self.pos..).and_then(|s| s.chars().next())
-    }
-
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.pos += c.len_utf8();
-        Some(c)
-    }
-
-    fn skip_whitespace(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.bump();
-        }
-    }
-
-    fn eat_while(&mut self, keep: impl Fn(char) -> bool) -> &'a str {
-        let start = self.pos;
-        while self.peek().is_some_and(&keep) {
-            self.bump();
-        }
-        // Both ends were reached by stepping whole chars, so they are char boundaries.
-        self.src.get(start..self.pos).unwrap_or("")
-    }
-
-    /// Cursor is on the opening `"`.
-    fn quoted(&mut self) -> Result<TokenKind, PatternError> {
-        let start = self.pos;
-        self.bump();
-        let mut out = String::new();
-        loop {
-            match self.bump() {
-                None => {
-                    return Err(PatternError::new(
-                        start,
-                        "unterminated string: expected a closing `\"`, found end of pattern",
-                    ))
-                }
-                Some('"') => return Ok(TokenKind::Str(out)),
-                // Only `\"` and `\\` are escapes; any other backslash is kept, so Windows paths
-                // and regex-looking text inside quotes survive unchanged.
-                Some('\\') => match self.peek() {
-                    Some(c @ ('"' | '\\')) => {
-                        self.bump();
-                        out.push(c);
-                    }
-                    _ => out.push('\\'),
-                },
-                Some(c) => out.push(c),
-            }
-        }
-    }
-
-    /// Cursor is on the opening `%`. The regex ends at the next `%`: AWS's regex dialect has no
-    /// `%` in it, so there is nothing to escape.
-    fn regex(&mut self) -> Result<TokenKind, PatternError> {
-        let start = self.pos;
-        self.bump();
-        let body = self.eat_while(|c| c != '%');
-        if self.bump().is_none() {
-            return Err(PatternError::new(
-                start,
-                "unterminated regular expression: expected a closing `%`, found end of pattern",
-            ));
-        }
-        Ok(TokenKind::Regex(body.to_owned()))
-    }
-}
-
 /// Characters that end an unquoted word inside `{...}` and `[...]`.
 fn is_structured_word_char(c: char) -> bool {
     !c.is_whitespace()
@@ -141,7 +65,7 @@ fn is_structured_word_char(c: char) -> bool {
 
 /// Lexes a JSON (`{...}`) or space-delimited (`[...]`) pattern.
 pub(crate) fn lex_structured(src: &str) -> Result<Vec<Token>, PatternError> {
-    let mut cur = Cursor { src, pos: 0 };
+    let mut cur = Cursor::new(src);
     let mut out = Vec::new();
     loop {
         cur.skip_whitespace();
@@ -158,7 +82,7 @@ pub(crate) fn lex_structured(src: &str) -> Result<Vec<Token>, PatternError> {
                     '[' => TokenKind::LBracket,
                     ']' => TokenKind::RBracket,
                     ',' => TokenKind::Comma,
-                    _ => TokenKind::Eq,
+                    _ => TokenKind::Cmp(CmpOp::Eq),
                 }
             }
             '&' | '|' => {
@@ -181,7 +105,7 @@ pub(crate) fn lex_structured(src: &str) -> Result<Vec<Token>, PatternError> {
                 cur.bump();
                 if cur.peek() == Some('=') {
                     cur.bump();
-                    TokenKind::Ne
+                    TokenKind::Cmp(CmpOp::Ne)
                 } else {
                     return Err(PatternError::new(
                         cur.pos,
@@ -198,12 +122,12 @@ pub(crate) fn lex_structured(src: &str) -> Result<Vec<Token>, PatternError> {
                 if or_equal {
                     cur.bump();
                 }
-                match (c, or_equal) {
-                    ('<', false) => TokenKind::Lt,
-                    ('<', true) => TokenKind::Le,
-                    (_, false) => TokenKind::Gt,
-                    (_, true) => TokenKind::Ge,
-                }
+                TokenKind::Cmp(match (c, or_equal) {
+                    ('<', false) => CmpOp::Lt,
+                    ('<', true) => CmpOp::Le,
+                    (_, false) => CmpOp::Gt,
+                    (_, true) => CmpOp::Ge,
+                })
             }
             '"' => cur.quoted()?,
             '%' => cur.regex()?,
@@ -215,11 +139,7 @@ pub(crate) fn lex_structured(src: &str) -> Result<Vec<Token>, PatternError> {
             ),
             _ => TokenKind::Word(cur.eat_while(is_structured_word_char).to_owned()),
         };
-        out.push(Token {
-            kind,
-            offset: start,
-            len: cur.pos - start,
-        });
+        out.push(cur.token(kind, start));
     }
     out.push(end_token(src));
     Ok(out)
@@ -228,7 +148,7 @@ pub(crate) fn lex_structured(src: &str) -> Result<Vec<Token>, PatternError> {
 /// Lexes a term pattern. A term starts after whitespace (or right after a quoted term) and may
 /// carry `?` then `-` as prefixes; the parser checks that a prefix is glued to its term.
 pub(crate) fn lex_terms(src: &str) -> Result<Vec<Token>, PatternError> {
-    let mut cur = Cursor { src, pos: 0 };
+    let mut cur = Cursor::new(src);
     let mut out = Vec::new();
     loop {
         cur.skip_whitespace();
@@ -239,11 +159,7 @@ pub(crate) fn lex_terms(src: &str) -> Result<Vec<Token>, PatternError> {
             if cur.peek() == Some(prefix) {
                 let start = cur.pos;
                 cur.bump();
-                out.push(Token {
-                    kind,
-                    offset: start,
-                    len: 1,
-                });
+                out.push(cur.token(kind, start));
             }
         }
         let start = cur.pos;
@@ -256,17 +172,14 @@ pub(crate) fn lex_terms(src: &str) -> Result<Vec<Token>, PatternError> {
                 TokenKind::Word(cur.eat_while(|c| !c.is_whitespace() && c != '"').to_owned())
             }
         };
-        out.push(Token {
-            kind,
-            offset: start,
-            len: cur.pos - start,
-        });
+        out.push(cur.token(kind, start));
     }
     out.push(end_token(src));
     Ok(out)
 }
 
-fn end_token(src: &str) -> Token {
+/// The token `peek` returns at and past the end of `src`.
+pub(super) fn end_token(src: &str) -> Token {
     Token {
         kind: TokenKind::End,
         offset: src.len(),
@@ -292,22 +205,22 @@ mod tests {
         let cases: Vec<(&str, Vec<TokenKind>)> = vec![
             (
                 "{ $.a[0].b = 1 }",
-                vec![LBrace, w("$.a[0].b"), Eq, w("1"), RBrace, End],
+                vec![LBrace, w("$.a[0].b"), Cmp(CmpOp::Eq), w("1"), RBrace, End],
             ),
             (
                 "{$.x!=\"a\\\"b\\\\c\\d\"&&$.y<=-1.5||$.z>=1e3}",
                 vec![
                     LBrace,
                     w("$.x"),
-                    Ne,
+                    Cmp(CmpOp::Ne),
                     Str("a\"b\\c\\d".into()),
                     AndAnd,
                     w("$.y"),
-                    Le,
+                    Cmp(CmpOp::Le),
                     w("-1.5"),
                     OrOr,
                     w("$.z"),
-                    Ge,
+                    Cmp(CmpOp::Ge),
                     w("1e3"),
                     RBrace,
                     End,
@@ -322,15 +235,15 @@ mod tests {
                     w("..."),
                     Comma,
                     w("code"),
-                    Eq,
+                    Cmp(CmpOp::Eq),
                     w("4*"),
                     OrOr,
                     w("code"),
-                    Eq,
+                    Cmp(CmpOp::Eq),
                     Regex("5\\d\\d".into()),
                     Comma,
                     w("b"),
-                    Gt,
+                    Cmp(CmpOp::Gt),
                     w("1"),
                     RBracket,
                     End,
@@ -341,13 +254,13 @@ mod tests {
                 vec![
                     LBrace,
                     w("$.arn"),
-                    Eq,
+                    Cmp(CmpOp::Eq),
                     w("arn:aws:iam::123:root"),
                     RBrace,
                     End,
                 ],
             ),
-            ("<>", vec![Lt, Gt, End]),
+            ("<>", vec![Cmp(CmpOp::Lt), Cmp(CmpOp::Gt), End]),
         ];
         for (src, want) in cases {
             assert_eq!(kinds(lex_structured(src).unwrap()), want, "{src}");

@@ -80,7 +80,10 @@ mod ast;
 mod eval;
 mod events;
 mod lexer;
+mod parse_delimited;
+mod parse_json;
 mod parser;
+mod scan;
 
 use serde_json::Value;
 

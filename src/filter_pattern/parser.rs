@@ -21,14 +21,14 @@
 //!
 //! Recursion happens only at `(`, and every `(` is counted against the depth limit before the
 //! parser descends, so hostile nesting is an error rather than a stack overflow.
+//!
+//! This file holds the entry point, the token plumbing, values and term patterns; `json` lives in
+//! `parse_json` and `delimited` in `parse_delimited`, both as more `impl Parser` blocks.
 
 use regex::{Regex, RegexBuilder};
 
-use super::ast::{
-    CmpOp, DelimField, FieldExpr, Glob, JsonExpr, JsonTest, Literal, Number, Pattern, Selector,
-    Step, Term, TermGroup,
-};
-use super::lexer::{describe_at, lex_structured, lex_terms, Token, TokenKind};
+use super::ast::{CmpOp, Glob, Literal, Number, Pattern, Term, TermGroup};
+use super::lexer::{describe_at, end_token, lex_structured, lex_terms, Token, TokenKind};
 use super::{PatternError, PatternLimits};
 
 /// Whatever limits a caller asks for, parsing recursion never goes deeper than this: the parser,
@@ -45,7 +45,7 @@ const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 const REGEX_DFA_SIZE_LIMIT: usize = 1024 * 1024;
 
 /// Longest source excerpt quoted in an error message.
-const MAX_EXCERPT_CHARS: usize = 32;
+pub(super) const MAX_EXCERPT_CHARS: usize = 32;
 
 pub(crate) fn parse_pattern(src: &str, limits: &PatternLimits) -> Result<Pattern, PatternError> {
     // AWS counts the limit in characters; measuring bytes would reject valid non-ASCII patterns.
@@ -68,11 +68,7 @@ pub(crate) fn parse_pattern(src: &str, limits: &PatternLimits) -> Result<Pattern
         src,
         tokens,
         pos: 0,
-        end: Token {
-            kind: TokenKind::End,
-            offset: src.len(),
-            len: 0,
-        },
+        end: end_token(src),
         max_depth: limits.max_depth.min(HARD_MAX_DEPTH),
         regexes: 0,
     };
@@ -88,8 +84,8 @@ pub(crate) fn parse_pattern(src: &str, limits: &PatternLimits) -> Result<Pattern
     Ok(pattern)
 }
 
-struct Parser<'a> {
-    src: &'a str,
+pub(super) struct Parser<'a> {
+    pub(super) src: &'a str,
     tokens: Vec<Token>,
     pos: usize,
     /// Returned by `peek` past the end, so lookups never need to index.
@@ -99,17 +95,17 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn peek(&self) -> Token {
+    pub(super) fn peek(&self) -> Token {
         self.tokens.get(self.pos).unwrap_or(&self.end).clone()
     }
 
-    fn peek_kind_at(&self, ahead: usize) -> TokenKind {
+    pub(super) fn peek_kind_at(&self, ahead: usize) -> TokenKind {
         self.tokens
             .get(self.pos + ahead)
             .map_or(TokenKind::End, |t| t.kind.clone())
     }
 
-    fn next(&mut self) -> Token {
+    pub(super) fn next(&mut self) -> Token {
         let tok = self.peek();
         if self.pos < self.tokens.len() {
             self.pos += 1;
@@ -132,14 +128,14 @@ impl Parser<'_> {
         format!("`{excerpt}`")
     }
 
-    fn expected(&self, found: &Token, what: &str) -> PatternError {
+    pub(super) fn expected(&self, found: &Token, what: &str) -> PatternError {
         PatternError::new(
             found.offset,
             format!("expected {what}, found {}", self.describe(found)),
         )
     }
 
-    fn eat(&mut self, kind: TokenKind, what: &str) -> Result<Token, PatternError> {
+    pub(super) fn eat(&mut self, kind: TokenKind, what: &str) -> Result<Token, PatternError> {
         let tok = self.next();
         if tok.kind == kind {
             Ok(tok)
@@ -149,7 +145,7 @@ impl Parser<'_> {
     }
 
     /// Called on `(` before descending, so depth is checked before any recursion happens.
-    fn enter(&self, open: &Token, depth: usize) -> Result<usize, PatternError> {
+    pub(super) fn enter(&self, open: &Token, depth: usize) -> Result<usize, PatternError> {
         let depth = depth + 1;
         if depth > self.max_depth {
             return Err(PatternError::new(
@@ -260,166 +256,9 @@ impl Parser<'_> {
         Ok(self.next())
     }
 
-    // ---- JSON patterns -------------------------------------------------------------------
-
-    fn json(&mut self) -> Result<JsonExpr, PatternError> {
-        self.eat(TokenKind::LBrace, "`{`")?;
-        let expr = self.json_or(0)?;
-        self.eat(TokenKind::RBrace, "`}`")?;
-        Ok(expr)
-    }
-
-    fn json_or(&mut self, depth: usize) -> Result<JsonExpr, PatternError> {
-        let mut items = vec![self.json_and(depth)?];
-        while self.peek().kind == TokenKind::OrOr {
-            self.next();
-            items.push(self.json_and(depth)?);
-        }
-        Ok(collapse(items, JsonExpr::Or))
-    }
-
-    fn json_and(&mut self, depth: usize) -> Result<JsonExpr, PatternError> {
-        let mut items = vec![self.json_primary(depth)?];
-        while self.peek().kind == TokenKind::AndAnd {
-            self.next();
-            items.push(self.json_primary(depth)?);
-        }
-        Ok(collapse(items, JsonExpr::And))
-    }
-
-    fn json_primary(&mut self, depth: usize) -> Result<JsonExpr, PatternError> {
-        let tok = self.next();
-        match tok.kind {
-            TokenKind::LParen => {
-                let depth = self.enter(&tok, depth)?;
-                let inner = self.json_or(depth)?;
-                self.eat(TokenKind::RParen, "`)`")?;
-                Ok(inner)
-            }
-            TokenKind::Word(ref w) if w.starts_with('$') => {
-                let selector = self.selector(w, tok.offset)?;
-                let test = self.json_test(w)?;
-                Ok(JsonExpr::Test { selector, test })
-            }
-            _ => Err(self.expected(&tok, "a selector such as `$.field`, or `(`")),
-        }
-    }
-
-    /// `word` starts with `$` and begins at byte `offset` of the pattern.
-    fn selector(&self, word: &str, offset: usize) -> Result<Selector, PatternError> {
-        let bytes = word.as_bytes();
-        let mut steps = Vec::new();
-        let mut i = 1;
-        // Reports what is at word byte `at`: a char of the word, or whatever follows the word.
-        let found = |at: usize| describe_at(self.src, offset + at);
-        while i < bytes.len() {
-            match bytes.get(i) {
-                Some(b'.') => {
-                    i += 1;
-                    let start = i;
-                    let rest = word.get(i..).unwrap_or_default();
-                    let len: usize = rest
-                        .chars()
-                        .take_while(|c| is_property_char(*c))
-                        .map(char::len_utf8)
-                        .sum();
-                    if len == 0 {
-                        return Err(PatternError::new(
-                            offset + i,
-                            format!("expected a property name after `.`, found {}", found(i)),
-                        ));
-                    }
-                    i += len;
-                    steps.push(Step::Key(word.get(start..i).unwrap_or_default().to_owned()));
-                }
-                Some(b'[') => {
-                    i += 1;
-                    let start = i;
-                    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                        i += 1;
-                    }
-                    let digits = word.get(start..i).unwrap_or_default();
-                    if digits.is_empty() {
-                        return Err(PatternError::new(
-                            offset + i,
-                            format!(
-                                "expected an array index (digits) after `[`, found {}",
-                                found(i)
-                            ),
-                        ));
-                    }
-                    if bytes.get(i) != Some(&b']') {
-                        return Err(PatternError::new(
-                            offset + i,
-                            format!("expected `]` after the array index, found {}", found(i)),
-                        ));
-                    }
-                    i += 1;
-                    let index = digits.parse::<usize>().map_err(|_| {
-                        PatternError::new(
-                            offset + start,
-                            format!(
-                                "expected an array index that fits in memory, found `{digits}`"
-                            ),
-                        )
-                    })?;
-                    steps.push(Step::Index(index));
-                }
-                _ => {
-                    return Err(PatternError::new(
-                        offset + i,
-                        format!("expected `.` or `[` in the selector, found {}", found(i)),
-                    ))
-                }
-            }
-        }
-        if steps.is_empty() {
-            return Err(PatternError::new(
-                offset + 1,
-                format!("expected `.` or `[` after `$`, found {}", found(1)),
-            ));
-        }
-        Ok(Selector { steps })
-    }
-
-    fn json_test(&mut self, selector: &str) -> Result<JsonTest, PatternError> {
-        let tok = self.next();
-        if let Some(op) = cmp_op(&tok.kind) {
-            return Ok(JsonTest::Compare(op, self.literal(op, true)?));
-        }
-        if let TokenKind::Word(ref w) = tok.kind {
-            if w.eq_ignore_ascii_case("IS") {
-                let what = self.next();
-                let test = match what.kind {
-                    TokenKind::Word(ref k) if k.eq_ignore_ascii_case("NULL") => JsonTest::IsNull,
-                    TokenKind::Word(ref k) if k.eq_ignore_ascii_case("TRUE") => JsonTest::IsTrue,
-                    TokenKind::Word(ref k) if k.eq_ignore_ascii_case("FALSE") => JsonTest::IsFalse,
-                    _ => return Err(self.expected(&what, "`NULL`, `TRUE` or `FALSE` after `IS`")),
-                };
-                return Ok(test);
-            }
-            if w.eq_ignore_ascii_case("NOT") {
-                let what = self.next();
-                return match what.kind {
-                    TokenKind::Word(ref k) if k.eq_ignore_ascii_case("EXISTS") => {
-                        Ok(JsonTest::NotExists)
-                    }
-                    _ => Err(self.expected(&what, "`EXISTS` after `NOT`")),
-                };
-            }
-        }
-        let short: String = selector.chars().take(MAX_EXCERPT_CHARS).collect();
-        Err(self.expected(
-            &tok,
-            &format!(
-                "an operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `IS` or `NOT EXISTS`) after `{short}`"
-            ),
-        ))
-    }
-
     /// The value after `op`. `json` selects whether unquoted `true`/`false`/`null` are JSON
     /// literals (JSON patterns) or plain text (space-delimited fields are always text).
-    fn literal(&mut self, op: CmpOp, json: bool) -> Result<Literal, PatternError> {
+    pub(super) fn literal(&mut self, op: CmpOp, json: bool) -> Result<Literal, PatternError> {
         let tok = self.next();
         let sym = op.symbol();
         let literal = match tok.kind {
@@ -447,129 +286,10 @@ impl Parser<'_> {
         };
         Ok(literal)
     }
-
-    // ---- space-delimited patterns --------------------------------------------------------
-
-    fn delimited(&mut self) -> Result<Vec<DelimField>, PatternError> {
-        self.eat(TokenKind::LBracket, "`[`")?;
-        let mut fields = Vec::new();
-        loop {
-            fields.push(self.delimited_field()?);
-            let tok = self.next();
-            match tok.kind {
-                TokenKind::Comma => {}
-                TokenKind::RBracket => break,
-                _ => return Err(self.expected(&tok, "`,` or `]` after a field")),
-            }
-        }
-        Ok(fields)
-    }
-
-    fn delimited_field(&mut self) -> Result<DelimField, PatternError> {
-        let tok = self.peek();
-        if let TokenKind::Word(ref w) = tok.kind {
-            if w == "..." {
-                self.next();
-                return Ok(DelimField::Ellipsis);
-            }
-            // A name not followed by an operator is a plain field; what may follow it is then
-            // checked by the caller, which gives the better "expected `,` or `]`" message.
-            if cmp_op(&self.peek_kind_at(1)).is_none() {
-                self.field_name(&tok, None)?;
-                self.next();
-                return Ok(DelimField::Field { cond: None });
-            }
-        }
-        let cond = self.field_or(0, &mut None)?;
-        Ok(DelimField::Field { cond: Some(cond) })
-    }
-
-    /// Checks that `tok` is a valid field name and, within one field's condition, the same name
-    /// as before: conditions test only their own field, so evaluation stays a per-field
-    /// predicate and `...` can be matched without backtracking over bindings.
-    fn field_name(&self, tok: &Token, same_as: Option<&str>) -> Result<String, PatternError> {
-        let name = match tok.kind {
-            TokenKind::Word(ref w)
-                if !w.is_empty()
-                    && w.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-            {
-                w.clone()
-            }
-            _ => {
-                let what = if same_as.is_some() {
-                    "a field name or `(`"
-                } else {
-                    "a field name (letters, digits, `_`, `-`), `...` or `(`"
-                };
-                return Err(self.expected(tok, what));
-            }
-        };
-        if let Some(first) = same_as {
-            if first != name {
-                return Err(self.expected(
-                    tok,
-                    &format!("`{first}` (a field's condition can only test that field)"),
-                ));
-            }
-        }
-        Ok(name)
-    }
-
-    fn field_or(
-        &mut self,
-        depth: usize,
-        name: &mut Option<String>,
-    ) -> Result<FieldExpr, PatternError> {
-        let mut items = vec![self.field_and(depth, name)?];
-        while self.peek().kind == TokenKind::OrOr {
-            self.next();
-            items.push(self.field_and(depth, name)?);
-        }
-        Ok(collapse(items, FieldExpr::Or))
-    }
-
-    fn field_and(
-        &mut self,
-        depth: usize,
-        name: &mut Option<String>,
-    ) -> Result<FieldExpr, PatternError> {
-        let mut items = vec![self.field_primary(depth, name)?];
-        while self.peek().kind == TokenKind::AndAnd {
-            self.next();
-            items.push(self.field_primary(depth, name)?);
-        }
-        Ok(collapse(items, FieldExpr::And))
-    }
-
-    fn field_primary(
-        &mut self,
-        depth: usize,
-        name: &mut Option<String>,
-    ) -> Result<FieldExpr, PatternError> {
-        let tok = self.next();
-        if tok.kind == TokenKind::LParen {
-            let depth = self.enter(&tok, depth)?;
-            let inner = self.field_or(depth, name)?;
-            self.eat(TokenKind::RParen, "`)`")?;
-            return Ok(inner);
-        }
-        let this = self.field_name(&tok, name.as_deref())?;
-        let op_tok = self.next();
-        let Some(op) = cmp_op(&op_tok.kind) else {
-            return Err(self.expected(
-                &op_tok,
-                &format!("an operator (`=`, `!=`, `<`, `<=`, `>`, `>=`) after `{this}`"),
-            ));
-        };
-        let literal = self.literal(op, false)?;
-        *name = Some(this);
-        Ok(FieldExpr::Compare(op, literal))
-    }
 }
 
 /// A one-element `&&`/`||` list is just its element; keeps the tree (and its recursion) shallow.
-fn collapse<T>(mut items: Vec<T>, wrap: fn(Vec<T>) -> T) -> T {
+pub(super) fn collapse<T>(mut items: Vec<T>, wrap: fn(Vec<T>) -> T) -> T {
     match items.pop() {
         Some(only) if items.is_empty() => only,
         Some(last) => {
@@ -581,21 +301,9 @@ fn collapse<T>(mut items: Vec<T>, wrap: fn(Vec<T>) -> T) -> T {
     }
 }
 
-fn cmp_op(kind: &TokenKind) -> Option<CmpOp> {
-    Some(match kind {
-        TokenKind::Eq => CmpOp::Eq,
-        TokenKind::Ne => CmpOp::Ne,
-        TokenKind::Lt => CmpOp::Lt,
-        TokenKind::Le => CmpOp::Le,
-        TokenKind::Gt => CmpOp::Gt,
-        TokenKind::Ge => CmpOp::Ge,
-        _ => return None,
-    })
-}
-
-/// Property names: letters and digits (any script), `_`, `-`, `@` and `:`. That covers
-/// CloudTrail (`@type`, `aws:SourceIp`-style keys, `x-amz-id-2`); a key with other characters
-/// (spaces, dots) cannot be selected, as there is no quoting syntax for selectors.
-fn is_property_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '@' | ':')
+pub(super) fn cmp_op(kind: &TokenKind) -> Option<CmpOp> {
+    match kind {
+        TokenKind::Cmp(op) => Some(*op),
+        _ => None,
+    }
 }
