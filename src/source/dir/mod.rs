@@ -8,14 +8,16 @@
 //! opened (and opened with `O_NONBLOCK` in case it was swapped in meanwhile), so nothing can make
 //! a read block. The root itself is the user's choice and may be a link.
 use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::{Component, Path, PathBuf};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-use rustix::io::Errno;
+use rustix::fs::FileType;
 
-use super::{Body, Object, Source, SourceError};
+use super::{Object, Source, SourceError};
+
+mod nofollow;
+
+use self::nofollow::{entries, open_dir, open_dir_at, open_with_sidecar};
 
 pub const SIDECAR_SUFFIX: &str = ".metadata.json";
 
@@ -134,112 +136,6 @@ impl Source for DirSource {
     }
 }
 
-/// What a file type is called in messages.
-fn kind_name(kind: FileType) -> &'static str {
-    match kind {
-        FileType::RegularFile => "regular file",
-        FileType::Directory => "directory",
-        FileType::Symlink => "symbolic link",
-        FileType::Fifo => "FIFO",
-        FileType::Socket => "socket",
-        FileType::CharacterDevice => "character device",
-        FileType::BlockDevice => "block device",
-        FileType::Unknown => "file of unknown type",
-    }
-}
-
-fn io_error(shown: &Path, e: Errno) -> SourceError {
-    SourceError::Access(format!("{}: {}", shown.display(), std::io::Error::from(e)))
-}
-
-fn refused(shown: &Path, want: FileType, found: &str) -> SourceError {
-    let what = if want == FileType::Directory { "a directory" } else { "a regular file" };
-    SourceError::Access(format!(
-        "{}: not {what} but a {found}; refused: only regular files inside the evidence directory are read, and links are never followed",
-        shown.display()
-    ))
-}
-
-/// Opens `name` in the directory `at` if it is of type `want` (a directory or a regular file),
-/// without following a link. `shown` is its path for messages. A missing entry is `NotFound`.
-fn open_entry(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) -> Result<OwnedFd, SourceError> {
-    // Look before opening: opening a FIFO or a device can block or act.
-    let found = match rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(stat) => FileType::from_raw_mode(stat.st_mode),
-        Err(Errno::NOENT) => return Err(SourceError::NotFound),
-        Err(e) => return Err(io_error(shown, e)),
-    };
-    if found != want {
-        return Err(refused(shown, want, kind_name(found)));
-    }
-    // The flags hold even if the entry was swapped since: a link fails, a FIFO opens unblocked.
-    let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK;
-    if want == FileType::Directory {
-        flags |= OFlags::DIRECTORY;
-    }
-    let fd = match rustix::fs::openat(at, name, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Err(SourceError::NotFound),
-        // Swapped since it was looked at: most likely for a link.
-        Err(Errno::LOOP | Errno::NOTDIR) => return Err(refused(shown, want, "file that changed while being opened")),
-        Err(e) => return Err(io_error(shown, e)),
-    };
-    let opened = FileType::from_raw_mode(rustix::fs::fstat(&fd).map_err(|e| io_error(shown, e))?.st_mode);
-    if opened != want {
-        return Err(refused(shown, want, kind_name(opened)));
-    }
-    Ok(fd)
-}
-
-/// Opens the directory `root/rel`: the root as given (the user chose it, links and all), then each
-/// component of `rel` without following a link.
-fn open_dir(root: &Path, rel: &Path) -> Result<OwnedFd, SourceError> {
-    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY;
-    let base = match rustix::fs::openat(rustix::fs::CWD, root, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Err(SourceError::NotFound),
-        Err(e) => return Err(io_error(root, e)),
-    };
-    open_dir_at(base.as_fd(), root, rel)
-}
-
-/// Opens the directory `rel` below the open directory `base` (shown as `base_path`), one
-/// component at a time, never following a link.
-fn open_dir_at(base: BorrowedFd<'_>, base_path: &Path, rel: &Path) -> Result<OwnedFd, SourceError> {
-    let mut shown = base_path.to_path_buf();
-    let mut dir = base.try_clone_to_owned().map_err(|e| SourceError::Access(format!("{}: {e}", shown.display())))?;
-    for part in rel.iter() {
-        shown.push(part);
-        dir = open_entry(dir.as_fd(), part, &shown, FileType::Directory)?;
-    }
-    Ok(dir)
-}
-
-/// The entries of an open directory with their types (links not followed), `.` and `..` and
-/// names that are not UTF-8 (no S3 key is) left out.
-fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileType)>, SourceError> {
-    let mut out = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir).map_err(|e| io_error(shown, e))? {
-        let entry = entry.map_err(|e| io_error(shown, e))?;
-        let name = entry.file_name();
-        if name == c"." || name == c".." {
-            continue;
-        }
-        let Ok(name) = name.to_str() else { continue };
-        let kind = match entry.file_type() {
-            // Some file systems do not say; ask, still without following a link.
-            FileType::Unknown => match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(stat) => FileType::from_raw_mode(stat.st_mode),
-                Err(Errno::NOENT) => continue,
-                Err(e) => return Err(io_error(&shown.join(name), e)),
-            },
-            kind => kind,
-        };
-        out.push((name.to_string(), kind));
-    }
-    Ok(out)
-}
-
 /// The keys under `bucket`/`dir_part` that begin with `prefix` and sort after `start_after`,
 /// sidecars excluded. Every folder is reopened from the bucket's folder, link-free, rather than
 /// held open, so a wide tree cannot exhaust file descriptors.
@@ -273,49 +169,6 @@ fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Op
     Ok(keys)
 }
 
-/// Opens the object at `root/rel` (bucket and key) and reads its sidecar, both only if they are
-/// regular files reached without a link.
-fn open_with_sidecar(root: &Path, rel: &Path) -> Result<Object, SourceError> {
-    let shown = root.join(rel);
-    // `checked` made `rel` at least a bucket and a key, so it has a parent and a file name.
-    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-        return Err(SourceError::Access(format!("{}: not an object path", shown.display())));
-    };
-    let dir = open_dir(root, parent)?;
-    // O_NONBLOCK stays set on the body; it changes nothing for a regular file.
-    let file = std::fs::File::from(open_entry(dir.as_fd(), name, &shown, FileType::RegularFile)?);
-    let mut sidecar_name = OsString::from(name);
-    sidecar_name.push(SIDECAR_SUFFIX);
-    let mut sidecar_shown = shown.clone().into_os_string();
-    sidecar_shown.push(SIDECAR_SUFFIX);
-    let sidecar_shown = PathBuf::from(sidecar_shown);
-    let metadata = match open_entry(dir.as_fd(), &sidecar_name, &sidecar_shown, FileType::RegularFile) {
-        Ok(fd) => read_sidecar(std::fs::File::from(fd), &sidecar_shown)?,
-        Err(SourceError::NotFound) => BTreeMap::new(),
-        Err(e) => return Err(e),
-    };
-    Ok(Object { metadata, body: Body::File(file), etag: None, version_id: None })
-}
-
-/// A sidecar's metadata, read only up to `MAX_SIDECAR_BYTES`.
-fn read_sidecar(file: std::fs::File, shown: &Path) -> Result<BTreeMap<String, String>, SourceError> {
-    use std::io::Read;
-    let too_large = || SourceError::Access(format!("{}: metadata sidecar larger than the {MAX_SIDECAR_BYTES}-byte limit; refused unread", shown.display()));
-    let size = file.metadata().map_err(|e| SourceError::Access(format!("{}: {e}", shown.display())))?.len();
-    if size > MAX_SIDECAR_BYTES {
-        return Err(too_large());
-    }
-    // The size is checked again while reading, in case the file grows meanwhile.
-    let mut bytes = Vec::new();
-    file.take(MAX_SIDECAR_BYTES + 1).read_to_end(&mut bytes).map_err(|e| SourceError::Access(format!("{}: {e}", shown.display())))?;
-    if bytes.len() as u64 > MAX_SIDECAR_BYTES {
-        return Err(too_large());
-    }
-    let metadata = serde_json::from_slice::<BTreeMap<String, String>>(&bytes)
-        .map_err(|e| SourceError::Access(format!("{}: not a JSON object of strings: {e}", shown.display())))?;
-    Ok(metadata.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect())
-}
-
 /// Writes an object and its metadata sidecar in the layout `DirSource` reads.
 pub fn write_object(root: &Path, bucket: &str, key: &str, body: &[u8], metadata: &BTreeMap<String, String>) -> std::io::Result<()> {
     let path = DirSource::new(root)
@@ -336,6 +189,7 @@ pub fn write_object(root: &Path, bucket: &str, key: &str, body: &[u8], metadata:
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::source::Body;
 
     #[test]
     fn keys_cannot_escape_the_root() {
