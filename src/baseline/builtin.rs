@@ -327,7 +327,7 @@ pub fn cis(params: &Params) -> Baseline {
 /// An address that none of the allowed patterns covers, for the "outside" event.
 fn outside_ip(allowed: &[String]) -> String {
     let candidates = ["192.0.2.250", "198.51.100.250", "203.0.113.250", "100.64.0.1", "172.31.255.254"];
-    candidates.iter().find(|ip| !allowed.iter().any(|a| super::glob(a, ip))).unwrap_or(&"192.0.2.251").to_string()
+    candidates.iter().find(|ip| !allowed.iter().any(|a| crate::filter_pattern::glob_matches(a, ip))).unwrap_or(&"192.0.2.251").to_string()
 }
 
 fn quote(s: &str) -> String {

@@ -16,6 +16,7 @@ pub mod trails;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::filter_pattern::glob_matches;
 use codes::Code;
 pub use model::{Baseline, BaselineError, Compiled};
 use snapshot::AccountSnapshot;
@@ -123,7 +124,7 @@ pub fn evaluate(compiled: &Compiled<'_>, snapshot: &AccountSnapshot, now: DateTi
 fn apply_exceptions(baseline: &Baseline, today: NaiveDate, results: &mut [CheckResult]) {
     for r in results.iter_mut() {
         for ex in &baseline.exceptions {
-            if !glob(&ex.check, &r.id) || !ex.resource.as_deref().is_none_or(|res| glob(res, &r.resource)) {
+            if !glob_matches(&ex.check, &r.id) || !ex.resource.as_deref().is_none_or(|res| glob_matches(res, &r.resource)) {
                 continue;
             }
             if ex.expires.is_some_and(|d| d < today) {
@@ -139,39 +140,16 @@ fn apply_exceptions(baseline: &Baseline, today: NaiveDate, results: &mut [CheckR
     }
 }
 
-/// `*` matches any run of characters; everything else is literal.
-pub(crate) fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn glob_matches_ids() {
-        assert!(glob("cis-4.*", "cis-4.15.alarm"));
-        assert!(glob("*.alarm", "cis-4.15.alarm"));
-        assert!(glob("trail.kms-encryption", "trail.kms-encryption"));
-        assert!(!glob("cis-4.1", "cis-4.15.alarm"));
-        assert!(!glob("cis-4.1.*", "cis-4.15.alarm"));
+        assert!(glob_matches("cis-4.*", "cis-4.15.alarm"));
+        assert!(glob_matches("*.alarm", "cis-4.15.alarm"));
+        assert!(glob_matches("trail.kms-encryption", "trail.kms-encryption"));
+        assert!(!glob_matches("cis-4.1", "cis-4.15.alarm"));
+        assert!(!glob_matches("cis-4.1.*", "cis-4.15.alarm"));
     }
 }

@@ -89,6 +89,12 @@ use serde_json::Value;
 
 pub use events::{read_events, EventsError};
 
+/// `*` matches any run of characters, everything else is literal: the wildcard of filter-pattern
+/// values, also used for baseline exceptions (check IDs, resources) and parameters.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    ast::Glob::new(pattern).matches(text)
+}
+
 /// Parser limits. Patterns come from accounts being audited, so they are treated as hostile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PatternLimits {
