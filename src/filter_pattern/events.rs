@@ -99,12 +99,9 @@ mod tests {
     use flate2::Compression;
 
     use super::*;
+    /// Test data is gzipped as the simulator writes it.
+    use crate::sim::gzip;
 
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
 
     fn texts(events: &[LogEvent]) -> Vec<&str> {
         events.iter().map(LogEvent::text).collect()

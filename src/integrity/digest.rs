@@ -192,14 +192,9 @@ pub fn string_to_sign(digest: &Digest, inflated_sha256: &[u8; 32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{write::GzEncoder, Compression};
-    use std::io::Write;
+    /// Test data is gzipped as the simulator writes it.
+    use crate::sim::gzip as gz;
 
-    fn gz(bytes: &[u8]) -> Vec<u8> {
-        let mut e = GzEncoder::new(Vec::new(), Compression::default());
-        e.write_all(bytes).unwrap();
-        e.finish().unwrap()
-    }
 
     const SAMPLE: &str = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-03-01T04:17:42Z","digestEndTime":"2026-03-01T05:17:42Z","digestS3Bucket":"b","digestS3Object":"k","digestPublicKeyFingerprint":"ab","digestSignatureAlgorithm":"SHA256withRSA","newestEventTime":null,"oldestEventTime":null,"previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null,"logFiles":[{"s3Bucket":"b","s3Object":"l","hashValue":"00","hashAlgorithm":"SHA-256","newestEventTime":"2026-03-01T05:00:00Z","oldestEventTime":"2026-03-01T04:30:00Z"}]}"#;
 

@@ -113,14 +113,9 @@ pub fn check<R: Read>(mut body: R, expected_hex: &str, max_inflated: u64) -> Log
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{write::GzEncoder, Compression};
-    use std::io::Write;
+    /// Test data is gzipped as the simulator writes it.
+    use crate::sim::gzip as gz;
 
-    fn gz(bytes: &[u8]) -> Vec<u8> {
-        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
-        e.write_all(bytes).unwrap();
-        e.finish().unwrap()
-    }
 
     fn sha(bytes: &[u8]) -> String {
         hex::encode(Sha256::digest(bytes))
