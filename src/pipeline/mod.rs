@@ -118,7 +118,8 @@ struct Run<'a> {
 /// One target, through every stage.
 async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Part {
     let scope = Scope { account_id: target.account_id.clone(), region: target.source_region.clone() };
-    let run = Run { ctx, target, scope: scope.clone(), range };
+    let run = Run { ctx, target, scope, range };
+    let scope = &run.scope;
     let failed = |message: String| Part { findings: vec![scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), message)], ..Part::default() };
     let listing = match list::digests(&*ctx.source, target, range).await {
         Ok(l) => l,
@@ -137,7 +138,7 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     let referenced = logs::Referenced::default();
     let (queue, queued) = logs::queue();
     let chains = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced);
-    let ((chain, backfill), tally) = tokio::join!(chains, logs::check_queued(ctx, &scope, queued));
+    let ((chain, backfill), tally) = tokio::join!(chains, logs::check_queued(ctx, scope, queued));
 
     let mut part = Part::default();
     let mut findings: Vec<Finding> = chain.report.findings.iter().chain(&backfill.report.findings).cloned().collect();
