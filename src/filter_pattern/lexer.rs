@@ -1,4 +1,4 @@
-//! Tokens with byte offsets.
+//! The two lexers, from pattern text to tokens (`token`).
 //!
 //! There are two lexers because the two families of pattern disagree on what a character means:
 //! in a term pattern `-` and `?` are prefixes and `=`/`(` are ordinary text (`ERROR(code=5)` is
@@ -6,53 +6,8 @@
 //! the pattern's first non-blank character.
 
 use super::ast::CmpOp;
-use super::scan::Cursor;
+use super::token::{describe_at, Cursor, Token, TokenKind};
 use super::PatternError;
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum TokenKind {
-    LBrace,
-    RBrace,
-    LBracket,
-    RBracket,
-    LParen,
-    RParen,
-    Comma,
-    AndAnd,
-    OrOr,
-    /// `=`, `!=`, `<`, `<=`, `>`, `>=`, as the parser's own type so the operator list is kept in
-    /// one place.
-    Cmp(CmpOp),
-    /// `?` prefix of a term (term patterns only).
-    Question,
-    /// `-` prefix of a term (term patterns only).
-    Minus,
-    /// `"..."` with `\"` and `\\` unescaped.
-    Str(String),
-    /// The text between `%` and `%`, not yet compiled.
-    Regex(String),
-    /// Any other run of text: selectors, numbers, keywords, unquoted values, field names, terms.
-    Word(String),
-    End,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Token {
-    pub(crate) kind: TokenKind,
-    /// Byte offset of the token's first character in the pattern.
-    pub(crate) offset: usize,
-    /// Length in bytes of the token's source text (quotes and `%` included).
-    pub(crate) len: usize,
-}
-
-/// Describes what is at `offset` of `src`, for "found ..." in error messages.
-pub(crate) fn describe_at(src: &str, offset: usize) -> String {
-    match src.get(offset..).and_then(|s| s.chars().next()) {
-        None => "end of pattern".to_owned(),
-        Some(c) if c.is_whitespace() => "whitespace".to_owned(),
-        Some(c) => format!("`{c}`"),
-    }
-}
 
 /// Characters that end an unquoted word inside `{...}` and `[...]`.
 fn is_structured_word_char(c: char) -> bool {

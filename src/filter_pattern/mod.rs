@@ -83,7 +83,7 @@ mod lexer;
 mod parse_delimited;
 mod parse_json;
 mod parser;
-mod scan;
+mod token;
 
 use serde_json::Value;
 

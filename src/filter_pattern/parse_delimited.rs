@@ -1,7 +1,7 @@
 //! The space-delimited half of the parser: `[ ... ]` fields and their per-field conditions.
 
 use super::ast::{DelimField, FieldExpr};
-use super::lexer::{Token, TokenKind};
+use super::token::{Token, TokenKind};
 use super::parser::{cmp_op, collapse, Parser};
 use super::PatternError;
 

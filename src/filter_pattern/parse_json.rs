@@ -1,7 +1,7 @@
 //! The JSON-pattern half of the parser: `{ ... }` expressions, selectors and their tests.
 
 use super::ast::{JsonExpr, JsonTest, Selector, Step};
-use super::lexer::{describe_at, TokenKind};
+use super::token::{describe_at, TokenKind};
 use super::parser::{cmp_op, collapse, Parser, MAX_EXCERPT_CHARS};
 use super::PatternError;
 

@@ -28,7 +28,8 @@
 use regex::{Regex, RegexBuilder};
 
 use super::ast::{CmpOp, Glob, Literal, Number, Pattern, Term, TermGroup};
-use super::lexer::{describe_at, end_token, lex_structured, lex_terms, Token, TokenKind};
+use super::lexer::{end_token, lex_structured, lex_terms};
+use super::token::{describe_at, Token, TokenKind};
 use super::{PatternError, PatternLimits};
 
 /// Whatever limits a caller asks for, parsing recursion never goes deeper than this: the parser,

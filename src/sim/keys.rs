@@ -7,10 +7,8 @@ use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::{SignatureEncoding, Signer};
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
+use sha2::Sha256;
 
-use super::trail::gzip;
-use crate::integrity::digest::{string_to_sign, Digest};
 use crate::integrity::keys::{fingerprint, KeyRing, PublicKey};
 
 #[derive(Clone)]
@@ -71,12 +69,4 @@ pub fn public_keys(keys: &[SimKey]) -> KeyRing {
         ring.insert(k.public.clone());
     }
     ring
-}
-
-/// Serialises and signs a digest: returns the gzip body, hex signature and hex SHA-256 of the JSON.
-pub fn sign_digest(digest: &Digest, key: &SimKey) -> Result<(Vec<u8>, String, String), String> {
-    let json = serde_json::to_vec(digest).map_err(|e| e.to_string())?;
-    let sha: [u8; 32] = Sha256::digest(&json).into();
-    let signature = key.sign(string_to_sign(digest, &sha).as_bytes());
-    Ok((gzip(&json), signature, hex::encode(sha)))
 }

@@ -6,5 +6,5 @@
 mod keys;
 mod trail;
 
-pub use keys::{load_keyset, public_keys, sign_digest, SimKey};
-pub use trail::{gzip, simulate, SimObject, SimTrail, TrailSpec};
+pub use keys::{load_keyset, public_keys, SimKey};
+pub use trail::{gzip, sign_digest, simulate, SimObject, SimTrail, TrailSpec};

@@ -9,8 +9,8 @@ use flate2::{write::GzEncoder, Compression};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sha2::{Digest as _, Sha256};
 
-use super::keys::{sign_digest, SimKey};
-use crate::integrity::digest::{Digest, LogFileEntry, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
+use super::keys::SimKey;
+use crate::integrity::digest::{string_to_sign, Digest, LogFileEntry, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
 use crate::layout::Target;
 
 /// What to simulate.
@@ -335,4 +335,12 @@ impl SimTrail {
         let results: Vec<_> = futures::stream::iter(puts).buffer_unordered(concurrency.max(1)).collect().await;
         results.into_iter().collect::<Result<Vec<_>, _>>().map(|_| ())
     }
+}
+
+/// Serialises and signs a digest: returns the gzip body, hex signature and hex SHA-256 of the JSON.
+pub fn sign_digest(digest: &Digest, key: &SimKey) -> Result<(Vec<u8>, String, String), String> {
+    let json = serde_json::to_vec(digest).map_err(|e| e.to_string())?;
+    let sha: [u8; 32] = Sha256::digest(&json).into();
+    let signature = key.sign(string_to_sign(digest, &sha).as_bytes());
+    Ok((gzip(&json), signature, hex::encode(sha)))
 }

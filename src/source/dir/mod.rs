@@ -18,12 +18,7 @@ use super::{Object, Source, SourceError};
 mod nofollow;
 
 use self::nofollow::{entries, open_dir, open_dir_at, open_with_sidecar};
-
-pub const SIDECAR_SUFFIX: &str = ".metadata.json";
-
-/// Largest metadata sidecar read. S3 caps an object's user metadata at 2 KB, so a sidecar written
-/// from a real object is far smaller; a larger one is refused by its size, before a byte is read.
-pub const MAX_SIDECAR_BYTES: u64 = 64 << 10;
+pub use self::nofollow::{MAX_SIDECAR_BYTES, SIDECAR_SUFFIX};
 
 pub struct DirSource {
     root: PathBuf,

@@ -8,8 +8,14 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::{MAX_SIDECAR_BYTES, SIDECAR_SUFFIX};
 use crate::source::{Body, Object, SourceError};
+
+/// The file beside an object that holds its S3 user metadata: `{key}.metadata.json`.
+pub const SIDECAR_SUFFIX: &str = ".metadata.json";
+
+/// Largest metadata sidecar read. S3 caps an object's user metadata at 2 KB, so a sidecar written
+/// from a real object is far smaller; a larger one is refused by its size, before a byte is read.
+pub const MAX_SIDECAR_BYTES: u64 = 64 << 10;
 
 /// What a file type is called in messages.
 fn kind_name(kind: FileType) -> &'static str {

@@ -1,7 +1,53 @@
-//! The character cursor under both lexers, and the quoted-string and `%regex%` bodies they share.
+//! Tokens with byte offsets, and the character cursor that makes them: shared by both lexers
+//! (`lexer`), with the quoted-string and `%regex%` bodies they have in common.
 
-use super::lexer::{Token, TokenKind};
+use super::ast::CmpOp;
 use super::PatternError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TokenKind {
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    LParen,
+    RParen,
+    Comma,
+    AndAnd,
+    OrOr,
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=`, as the parser's own type so the operator list is kept in
+    /// one place.
+    Cmp(CmpOp),
+    /// `?` prefix of a term (term patterns only).
+    Question,
+    /// `-` prefix of a term (term patterns only).
+    Minus,
+    /// `"..."` with `\"` and `\\` unescaped.
+    Str(String),
+    /// The text between `%` and `%`, not yet compiled.
+    Regex(String),
+    /// Any other run of text: selectors, numbers, keywords, unquoted values, field names, terms.
+    Word(String),
+    End,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Token {
+    pub(crate) kind: TokenKind,
+    /// Byte offset of the token's first character in the pattern.
+    pub(crate) offset: usize,
+    /// Length in bytes of the token's source text (quotes and `%` included).
+    pub(crate) len: usize,
+}
+
+/// Describes what is at `offset` of `src`, for "found ..." in error messages.
+pub(crate) fn describe_at(src: &str, offset: usize) -> String {
+    match src.get(offset..).and_then(|s| s.chars().next()) {
+        None => "end of pattern".to_owned(),
+        Some(c) if c.is_whitespace() => "whitespace".to_owned(),
+        Some(c) => format!("`{c}`"),
+    }
+}
 
 pub(super) struct Cursor<'a> {
     src: &'a str,
