@@ -62,16 +62,16 @@ pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<Ke
     let Run { ctx, target, ref scope, range } = *run;
     let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
     let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket };
-    let mut walked = Vec::new();
-    for (listed, backfill) in [(listing.regular, false), (listing.backfill, true)] {
+    let walk = async |listed: Vec<String>, backfill: bool| {
         let slots = fetch_chain(ctx, listed, backfill, range, keys, &logs, &in_trail(backfill)).await;
         let report = chain::walk(&slots, range.start, scope, target, &in_trail(backfill));
-        walked.push(Walked { slots, report });
-    }
+        Walked { slots, report }
+    };
+    let regular = walk(listing.regular, false).await;
+    let backfill = walk(listing.backfill, true).await;
     let others = Logs { queue: None, ..logs };
     fetch_chain(ctx, listing.other_trails, false, range, keys, &others, &|_, _| false).await;
-    let backfill = walked.pop().expect("two chains were walked");
-    (walked.pop().expect("two chains were walked"), backfill)
+    (regular, backfill)
 }
 
 /// Where an authentic digest's log files go: checked (when there is a queue) and remembered as
