@@ -38,6 +38,13 @@ impl FileKeys {
         Ok(FileKeys { any_region: None, by_region })
     }
 
+    /// Whether the file lists no key at all (not even one refused): nothing could be verified
+    /// with it, which is a mistake in the command, not a finding about the evidence.
+    pub fn lists_no_key(&self) -> bool {
+        let rings = || self.any_region.iter().chain(self.by_region.values());
+        rings().all(|r| r.is_empty()) && self.rejected().is_empty()
+    }
+
     /// Every key rejected while reading the file, for warnings.
     pub fn rejected(&self) -> Vec<(String, String)> {
         self.any_region

@@ -12,7 +12,7 @@ fn main() {
             std::process::exit(3);
         }
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = trailproof::cli::Output::new(std::io::stdout().lock());
     let code = match runtime.block_on(trailproof::cli::run(cli, &mut stdout)) {
         Ok(code) => code,
         Err(e) => {

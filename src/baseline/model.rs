@@ -174,9 +174,31 @@ pub struct Exception {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     pub reason: String,
-    /// After this day (UTC) the exception no longer applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// After this day (UTC) the exception no longer applies. Written as a TOML date
+    /// (`2027-03-31`) or a string (`"2027-03-31"`).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "toml_date")]
     pub expires: Option<NaiveDate>,
+}
+
+/// A day from a TOML local date (`2027-03-31`, what people write) or a string.
+fn toml_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Day {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Day::deserialize(deserializer)? {
+        Day::Toml(t) => match (t.date, t.time, t.offset) {
+            (Some(d), None, None) => {
+                let day = NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into());
+                return day.map(Some).ok_or_else(|| serde::de::Error::custom(format!("expires: {t} is not a day")));
+            }
+            _ => t.to_string(),
+        },
+        Day::Text(s) => s,
+    };
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map(Some).map_err(|e| serde::de::Error::custom(format!("expires: {text:?} is not a day (YYYY-MM-DD): {e}")))
 }
 
 #[derive(Debug, thiserror::Error)]

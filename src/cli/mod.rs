@@ -289,3 +289,44 @@ fn write_json(path: &std::path::Path, value: &serde_json::Value) -> Result<(), R
     let text = serde_json::to_string_pretty(value).map_err(|e| RunError::Unavailable(e.to_string()))? + "\n";
     std::fs::write(path, text).map_err(|e| RunError::Unavailable(format!("{}: {e}", path.display())))
 }
+
+/// Standard output for a run. A reader that goes away (`trailproof … | head`) is not a failure
+/// of the run: from then on output is dropped, and the run ends with its own exit code.
+pub struct Output<W: std::io::Write> {
+    inner: W,
+    reader_gone: bool,
+}
+
+impl<W: std::io::Write> Output<W> {
+    pub fn new(inner: W) -> Self {
+        Output { inner, reader_gone: false }
+    }
+
+    fn gone<T>(&mut self, result: std::io::Result<T>, dropped: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.reader_gone = true;
+                Ok(dropped)
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Output<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.reader_gone {
+            return Ok(buf.len());
+        }
+        let result = self.inner.write(buf);
+        self.gone(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.reader_gone {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.gone(result, ())
+    }
+}

@@ -150,6 +150,12 @@ fn status_file(path: &std::path::Path) -> Result<TrailStatus, RunError> {
 fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
     let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
     let keys = FileKeys::parse(&bytes).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
+    if keys.lists_no_key() {
+        return Err(RunError::Usage(format!(
+            "--public-keys {}: the file lists no public keys; write one for the trail's region and range with `trailproof keys export` or `aws cloudtrail list-public-keys --start-time … --end-time …`",
+            path.display()
+        )));
+    }
     for (fp, why) in keys.rejected() {
         eprintln!("warning: public key {fp} rejected: {why}");
     }

@@ -602,3 +602,64 @@ fn planted_false_successor_signature_does_not_condemn_a_genuine_digest_issue_10(
     assert_eq!(on_genuine, Vec::<serde_json::Value>::new(), "{}", run.stdout);
     assert_eq!(findings_of(&run, "digest_signature_invalid"), Vec::<serde_json::Value>::new());
 }
+
+// ---- Issue 13: found while reshaping the reporters for issue 11; fixed ahead of the rest of 13.
+
+/// `validate-logs` over the bundled sample, which is valid (exit 0).
+fn sample_args(keys: &str) -> Vec<String> {
+    let sample = path_str(&root().join("testdata/sample"));
+    ["validate-logs", "--source", &sample, "--public-keys", keys, "--trail-arn", "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
+     "--start-time", "2026-03-01T00:00:00Z", "--end-time", "2026-03-02T12:17:42Z"]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// An empty key list verified nothing, so every digest was `digest_key_unknown` and the run said
+/// "invalid" (exit 1): a mistake in the command read as tampering. It is a usage error with a hint.
+#[test]
+fn empty_key_file_is_a_usage_error_not_tampering_issue_13() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("empty-list.json", r#"{"PublicKeyList": []}"#), ("no-regions.json", "{}")] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let args = sample_args(&path_str(&file));
+        let run = trailproof(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        assert_eq!(run.code, 2, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("lists no public keys") && run.stderr.contains("keys export"), "{name}: {}", run.stderr);
+    }
+}
+
+/// `trailproof validate-logs … | head` turned a valid run into exit 3 ("writing the report:
+/// Broken pipe"): a reader that went away is not a failure of the run.
+#[test]
+fn closed_stdout_keeps_the_verdicts_exit_code_issue_13() {
+    let keys = path_str(&root().join("testdata/public-keys.json"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailproof"))
+        .args(sample_args(&keys))
+        .arg("--verbose")
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before a byte is read.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// testdata/baseline-example.toml, and the comments `baseline init` writes, give `expires` as a
+/// TOML date (`2027-03-31`), which the loader refused ("invalid type: datetime, expected a
+/// formatted date string"). Both a TOML date and a string are a day.
+#[test]
+fn baseline_expiry_written_as_a_toml_date_loads_issue_13() {
+    let example = path_str(&root().join("testdata/baseline-example.toml"));
+    let run = trailproof(&["baseline", "init", "--baseline", &example], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let reloaded = trailproof::baseline::Baseline::from_toml(&run.stdout).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 31);
+    assert_eq!(reloaded.exceptions.iter().map(|e| e.expires).collect::<Vec<_>>(), [day]);
+    let quoted = std::fs::read_to_string(&example).unwrap().replace("expires = 2027-03-31", r#"expires = "2027-03-31""#);
+    assert_eq!(trailproof::baseline::Baseline::from_toml(&quoted).unwrap().exceptions[0].expires, day);
+}
