@@ -225,23 +225,9 @@ fn plant_unsigned_digest(trail: &mut trailproof::sim::SimTrail, model: &str, key
     trail.objects.insert(key.to_string(), trailproof::sim::SimObject { bucket, key: key.to_string(), body, metadata: Default::default() });
 }
 
-/// The `layout::Target` a simulated trail is validated as.
-fn target_of(s: &trailproof::sim::TrailSpec) -> trailproof::layout::Target {
-    trailproof::layout::Target {
-        trail_arn: s.trail_arn(),
-        trail_name: s.trail_name.clone(),
-        home_region: s.home_region.clone(),
-        source_region: s.region.clone(),
-        account_id: s.account_id.clone(),
-        organization_id: s.organization_id.clone(),
-        bucket: s.bucket.clone(),
-        prefix: s.prefix.clone(),
-    }
-}
-
 /// The digest key a trail would use for an end time.
 fn digest_key_at(trail: &trailproof::sim::SimTrail, at: chrono::DateTime<chrono::Utc>) -> String {
-    target_of(&trail.spec).digest_key(at)
+    trail.spec.target().digest_key(at)
 }
 
 fn findings_of(run: &Run, kind: &str) -> Vec<serde_json::Value> {
@@ -415,7 +401,7 @@ fn planted_digest_name_claiming_a_later_time_does_not_hide_later_digests_issue_1
     s.hours = 12; // crosses midnight into 2026-03-02
     let mut trail = simulate(&s);
     // In the first day's folder, named as if it ended a year later.
-    let target = target_of(&trail.spec);
+    let target = trail.spec.target();
     let planted = format!("{}2026/03/01/{}20270101T000000Z.json.gz", target.digest_dir(), target.file_stem());
     assert_eq!(trail.digest_keys[0].rsplit_once('/').unwrap().0, planted.rsplit_once('/').unwrap().0);
     let model = trail.digest_keys[0].clone();
@@ -571,7 +557,7 @@ fn planted_backfill_names_do_not_multiply_key_lookups_issue_10() {
     let dir = write_dir(&trail);
     let keys = Counting(FileKeys::parse(&std::fs::read(root().join("testdata/public-keys.json")).unwrap()).unwrap(), AtomicUsize::new(0));
     let s = &trail.spec;
-    let target = target_of(s);
+    let target = s.target();
     let range = trailproof::time::Range { start: s.start, end: s.start + chrono::Duration::hours(s.hours as i64) };
     let report = runtime().block_on(async {
         let source = std::sync::Arc::new(trailproof::source::dir::DirSource::new(dir.path()));
