@@ -90,7 +90,7 @@ pub fn of_validation(report: &Report) -> Vec<Case<'_>> {
             location: Location::Resource(&report.trail_arn),
             message: format!(
                 "{}: digests {}/{} valid, log files {}/{} valid",
-                serde_json::to_value(r.verdict).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                r.verdict.as_str(),
                 s.digests.valid,
                 s.digests.valid + s.digests.invalid,
                 s.log_files.valid,

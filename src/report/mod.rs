@@ -101,6 +101,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Invalid => "invalid",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
             Verdict::Valid => 0,

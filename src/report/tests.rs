@@ -49,3 +49,10 @@ fn json_has_the_documented_shape() {
     assert_eq!(keys, ["evidence", "id", "remediation", "resource", "status", "title"]);
     assert_eq!(v["results"][1]["status"], "fail");
 }
+
+#[test]
+fn verdict_names_are_the_json_ones() {
+    for v in [Verdict::Valid, Verdict::Invalid, Verdict::Incomplete] {
+        assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+    }
+}
