@@ -2,7 +2,7 @@
 //! and the calls validate-logs makes (`cloudtrail`). It knows no baseline types: the baseline
 //! maps SDK answers into its snapshot in `baseline::gather`.
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_cloudtrail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, TimeZone, Utc};
 
 
@@ -75,13 +75,35 @@ pub fn cloudtrail_client(conf: &SdkConfig) -> aws_sdk_cloudtrail::Client {
 }
 
 /// An SDK error in one line: the AWS error code and message, else the HTTP status, else the
-/// cause (timeout, connection); never a dump of the raw response.
+/// chain of causes (timeout, connection, credentials); never a dump of the raw response.
 pub fn describe<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static>(e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String {
     match (e.code(), &e) {
         (Some(code), _) => format!("{code}: {}", e.message().unwrap_or("(no message)")),
         (None, SdkError::ServiceError(se)) => format!("HTTP {} with no AWS error code", se.raw().status().as_u16()),
-        (None, _) => DisplayErrorContext(e).to_string(),
+        (None, _) => causes(&e),
     }
+}
+
+/// Each cause's first line, outermost first, joined: the SDK's `DisplayErrorContext` ends with a
+/// debug dump of the whole chain, several hundred characters of it for missing credentials.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        // "no credentials found in chain. Attempted:" is followed by one line per provider.
+        let line = text.lines().next().unwrap_or_default().trim().trim_end_matches(':').trim_end_matches(" Attempted").trim_end_matches('.').to_string();
+        // The connector's error kind says nothing ("other").
+        if !line.is_empty() && line != "other" && !lines.iter().any(|l| l.contains(&line)) {
+            lines.push(line);
+        }
+        next = err.source();
+    }
+    let text = lines.join(": ");
+    if text.contains("no credentials") {
+        return format!("{text}; configure AWS credentials (environment, profile, SSO or instance role)");
+    }
+    text
 }
 
 /// The page tokens of one paginated listing. A server that hands back a token it already gave

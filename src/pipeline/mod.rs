@@ -130,7 +130,10 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
     let no_digests = listing.regular.is_empty() && listing.backfill.is_empty();
     let keys = match digests::keys_for(&run, &listing).await {
         Ok(k) => Arc::new(k),
-        Err(e) => return failed(format!("could not get public keys: {e}")),
+        Err(e) => {
+            let fix = "allow cloudtrail:ListPublicKeys, or give --public-keys a file with this region's keys (`trailproof keys export` writes one)";
+            return failed(format!("could not get public keys: {e}; {fix}"));
+        }
     };
 
     // Log files are checked as soon as their digest is authentic, while the rest of the chain is

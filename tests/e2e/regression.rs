@@ -591,13 +591,15 @@ fn planted_false_successor_signature_does_not_condemn_a_genuine_digest_issue_10(
 
 // ---- Issue 13: found while reshaping the reporters for issue 11; fixed ahead of the rest of 13.
 
-/// `validate-logs` over the bundled sample, which is valid (exit 0).
-fn sample_args(keys: &str) -> Vec<String> {
+/// `validate-logs` over the bundled sample (valid, with its keys), with a key file when given.
+fn sample_args(keys: Option<&str>) -> Vec<String> {
     let sample = path_str(&root().join("testdata/sample"));
-    ["validate-logs", "--source", &sample, "--public-keys", keys, "--trail-arn", "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
-     "--start-time", "2026-03-01T00:00:00Z", "--end-time", "2026-03-02T12:17:42Z"]
-    .map(str::to_string)
-    .to_vec()
+    let mut args = ["validate-logs", "--source", &sample, "--trail-arn", "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
+                    "--start-time", "2026-03-01T00:00:00Z", "--end-time", "2026-03-02T12:17:42Z"]
+        .map(str::to_string)
+        .to_vec();
+    args.extend(keys.map(|k| ["--public-keys".to_string(), k.to_string()]).into_iter().flatten());
+    args
 }
 
 /// An empty key list verified nothing, so every digest was `digest_key_unknown` and the run said
@@ -608,7 +610,7 @@ fn empty_key_file_is_a_usage_error_not_tampering_issue_13() {
     for (name, text) in [("empty-list.json", r#"{"PublicKeyList": []}"#), ("no-regions.json", "{}")] {
         let file = dir.path().join(name);
         std::fs::write(&file, text).unwrap();
-        let args = sample_args(&path_str(&file));
+        let args = sample_args(Some(&path_str(&file)));
         let run = trailproof(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
         assert_eq!(run.code, 2, "{name}: {}{}", run.stdout, run.stderr);
         assert!(run.stderr.contains("lists no public keys") && run.stderr.contains("keys export"), "{name}: {}", run.stderr);
@@ -621,7 +623,7 @@ fn empty_key_file_is_a_usage_error_not_tampering_issue_13() {
 fn closed_stdout_keeps_the_verdicts_exit_code_issue_13() {
     let keys = path_str(&root().join("testdata/public-keys.json"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailproof"))
-        .args(sample_args(&keys))
+        .args(sample_args(Some(&keys)))
         .arg("--verbose")
         .env_clear()
         .stdout(std::process::Stdio::piped())
@@ -648,4 +650,20 @@ fn baseline_expiry_written_as_a_toml_date_loads_issue_13() {
     assert_eq!(reloaded.exceptions.iter().map(|e| e.expires).collect::<Vec<_>>(), [day]);
     let quoted = std::fs::read_to_string(&example).unwrap().replace("expires = 2027-03-31", r#"expires = "2027-03-31""#);
     assert_eq!(trailproof::baseline::Baseline::from_toml(&quoted).unwrap().exceptions[0].expires, day);
+}
+
+/// `validate-logs --source` without `--public-keys` and without AWS credentials put the SDK's
+/// debug dump of its credential chain (about 1,500 characters: `DispatchFailure(…
+/// ProviderChainError …)`) into the finding. It is one line now, with the cause and both fixes.
+#[test]
+fn missing_credentials_are_explained_in_one_line_issue_13() {
+    let args = sample_args(None);
+    let args: Vec<&str> = args.iter().map(String::as_str).chain(["--output", "json"]).collect();
+    let run = trailproof(&args, &[("AWS_EC2_METADATA_DISABLED", "true".into())]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let messages: Vec<String> = run.json()["findings"].as_array().unwrap().iter().map(|f| f["message"].as_str().unwrap().to_string()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert!(!m.contains('\n') && !m.contains("ProviderChainError") && !m.contains("DispatchFailure") && m.len() < 400, "{m}");
+    assert!(m.contains("no credentials") && m.contains("configure AWS credentials") && m.contains("--public-keys"), "{m}");
 }
