@@ -372,7 +372,7 @@ fn digest_name(target: &Target, key: &str) {
 /// or reported with a problem when its name does not parse or is not of the folder's day, or
 /// dropped when its stamp is of the folder's day but outside the range. In order.
 fn check_unreferenced(listed: &[String], region: &str, day: NaiveDate, start: DateTime<Utc>, end: DateTime<Utc>) {
-    let found = completeness::unreferenced(listed, region, day, &|_| false, &[], start, end);
+    let found = completeness::unreferenced(listed, region, day, &|_| false, &completeness::Periods::default(), start, end);
     let mut found = found.iter();
     let from = start - Duration::minutes(1);
     for k in listed {

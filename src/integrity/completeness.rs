@@ -125,6 +125,40 @@ pub struct Unreferenced {
     pub surely_covered: bool,
 }
 
+/// Periods of time (both ends included), indexed so that asking about one instant costs a binary
+/// search, not a pass over every period: sorted by start, with the latest end of every prefix. A
+/// range of years holds tens of thousands of periods, and an insider can plant any number of log
+/// files to ask about.
+#[derive(Debug, Clone, Default)]
+pub struct Periods {
+    starts: Vec<DateTime<Utc>>,
+    latest_end: Vec<DateTime<Utc>>,
+}
+
+impl Periods {
+    pub fn new(periods: impl IntoIterator<Item = (DateTime<Utc>, DateTime<Utc>)>) -> Periods {
+        let mut sorted: Vec<(DateTime<Utc>, DateTime<Utc>)> = periods.into_iter().collect();
+        sorted.sort_unstable();
+        let starts = sorted.iter().map(|p| p.0).collect();
+        let latest_end = sorted.iter().scan(None, |latest: &mut Option<DateTime<Utc>>, p| {
+            *latest = Some(latest.map_or(p.1, |l| l.max(p.1)));
+            *latest
+        });
+        Periods { starts, latest_end: latest_end.collect() }
+    }
+
+    /// The latest end among the periods that start at or before `t`.
+    pub fn latest_end_starting_by(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let n = self.starts.partition_point(|s| *s <= t);
+        n.checked_sub(1).map(|i| self.latest_end[i])
+    }
+
+    /// Whether some period holds `t`.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.latest_end_starting_by(t).is_some_and(|end| end >= t)
+    }
+}
+
 /// Finds listed log files of the date folder `day` that no verified digest references. `covered`
 /// are the verified digests' periods. Log files stamped on `day` but outside `[start, end]` are
 /// not judged; a name that does not parse, or whose stamp is not of its folder's day, is no name
@@ -134,10 +168,11 @@ pub fn unreferenced(
     region: &str,
     day: chrono::NaiveDate,
     referenced: &dyn Fn(&str) -> bool,
-    covered: &[(DateTime<Utc>, DateTime<Utc>)],
+    covered: &Periods,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Vec<Unreferenced> {
+    let minute = Duration::minutes(1);
     let mut out = Vec::new();
     for k in listed.iter().filter(|k| !referenced(k)) {
         let bad = |problem: String| Unreferenced { key: k.clone(), delivered: None, problem: Some(problem), inside_covered_period: false, surely_covered: false };
@@ -156,9 +191,11 @@ pub fn unreferenced(
             key: k.clone(),
             delivered: Some(t),
             problem: None,
-            // The stamp is truncated to the minute, so it may read up to a minute early.
-            inside_covered_period: covered.iter().any(|(s, e)| t >= *s - Duration::minutes(1) && t < *e),
-            surely_covered: covered.iter().any(|(s, e)| t >= *s && t + Duration::minutes(1) <= *e),
+            // The stamp is truncated to the minute, so it may read up to a minute early: inside
+            // when some period has start - 1 min <= t < end; surely when start <= t and
+            // t + 1 min <= end.
+            inside_covered_period: covered.latest_end_starting_by(t + minute).is_some_and(|e| t < e),
+            surely_covered: covered.latest_end_starting_by(t).is_some_and(|e| t + minute <= e),
         });
     }
     out
@@ -233,14 +270,44 @@ mod tests {
         let referenced = |k: &str| k == listed[0];
         let covered = [(t("2026-03-01T05:00:00Z"), t("2026-03-01T07:00:00Z"))];
         let day = t("2026-03-01").date_naive();
-        let found = unreferenced(&listed, "us-east-1", day, &referenced, &covered, t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
+        let found = unreferenced(&listed, "us-east-1", day, &referenced, &Periods::new(covered), t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
         assert_eq!(found.len(), 2);
         assert!(found[0].inside_covered_period && found[0].key == listed[1]);
         assert!(!found[1].inside_covered_period && found[1].key == listed[2]);
         assert!(found[0].surely_covered);
         // Stamped in the minute a covered period ends (or starts): inside, but not surely.
         let edge = [key("20260301T0659Z"), key("20260301T0500Z")];
-        let found = unreferenced(&edge, "us-east-1", day, &|_| false, &[(t("2026-03-01T05:00:30Z"), t("2026-03-01T06:59:40Z"))], t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
+        let found = unreferenced(&edge, "us-east-1", day, &|_| false, &Periods::new([(t("2026-03-01T05:00:30Z"), t("2026-03-01T06:59:40Z"))]), t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
         assert!(found.iter().all(|u| u.inside_covered_period && !u.surely_covered), "{found:?}");
+    }
+
+    /// The index answers as a pass over every period would, on overlapping, nested and touching
+    /// periods, at their edges and between them.
+    #[test]
+    fn periods_answer_as_a_pass_over_every_period_would() {
+        let base = t("2026-03-01T00:00:00Z");
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let minute = Duration::minutes(1);
+        for _ in 0..200 {
+            let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = (0..next(6))
+                .map(|_| {
+                    let s = base + Duration::minutes(next(300) as i64);
+                    (s, s + Duration::minutes(next(120) as i64))
+                })
+                .collect();
+            let index = Periods::new(periods.clone());
+            for half_minutes in 0..880 {
+                let at = base + Duration::seconds(30 * half_minutes);
+                assert_eq!(index.contains(at), periods.iter().any(|(s, e)| *s <= at && at <= *e), "{periods:?} {at}");
+                let inside = periods.iter().any(|(s, e)| at >= *s - minute && at < *e);
+                assert_eq!(index.latest_end_starting_by(at + minute).is_some_and(|e| at < e), inside, "{periods:?} {at}");
+                let surely = periods.iter().any(|(s, e)| at >= *s && at + minute <= *e);
+                assert_eq!(index.latest_end_starting_by(at).is_some_and(|e| at + minute <= e), surely, "{periods:?} {at}");
+            }
+        }
     }
 }

@@ -6,12 +6,12 @@ use super::list::unreferenced_logs;
 use super::logs::Referenced;
 use super::Run;
 use crate::finding::{Finding, FindingKind, Scope, Severity};
-use crate::integrity::completeness;
+use crate::integrity::completeness::{self, Periods};
 use crate::layout::Target;
 
 /// Log files no authentic digest lists: one finding each (see [`unreferenced_finding`]), or an
 /// access error when the folders could not be listed. Returns the findings and their count.
-pub async fn unreferenced(run: &Run<'_>, referenced: &Referenced, covered: &[(DateTime<Utc>, DateTime<Utc>)], unread: &[(DateTime<Utc>, DateTime<Utc>)], no_digests: bool) -> (Vec<Finding>, usize) {
+pub async fn unreferenced(run: &Run<'_>, referenced: &Referenced, covered: &Periods, unread: &Periods, no_digests: bool) -> (Vec<Finding>, usize) {
     let Run { ctx, target, ref scope, range } = *run;
     match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), covered).await {
         Ok(found) => (found.iter().map(|u| unreferenced_finding(scope, target, u, unread, no_digests)).collect(), found.len()),
@@ -20,7 +20,7 @@ pub async fn unreferenced(run: &Run<'_>, referenced: &Referenced, covered: &[(Da
 }
 
 /// The finding for a log file no authentic digest lists.
-fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unreferenced, unread: &[(DateTime<Utc>, DateTime<Utc>)], no_digests: bool) -> Finding {
+fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unreferenced, unread: &Periods, no_digests: bool) -> Finding {
     let f = scope.finding(FindingKind::LogUnreferenced, &target.bucket, &u.key, "");
     let Some(delivered) = u.delivered else {
         return Finding { message: format!("no digest lists it, and {}: it was placed there", u.problem.as_deref().unwrap_or("its name is not a CloudTrail log file name")), ..f };
@@ -32,7 +32,7 @@ fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unrefe
     }
     // An authentic digest names an unread predecessor that may list it: unchecked, not injected,
     // unless it lies surely inside a verified period.
-    if !u.surely_covered && unread.iter().any(|(s, e)| delivered >= *s && delivered <= *e) {
+    if !u.surely_covered && unread.contains(delivered) {
         return Finding { kind: FindingKind::Unchecked, message: format!("delivered {at}; no digest read lists it, but the unread digest of its period may: unchecked"), ..f };
     }
     if u.inside_covered_period {

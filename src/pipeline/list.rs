@@ -2,7 +2,7 @@
 //! every listing; names are claims, judged later.
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use crate::integrity::completeness;
 use crate::layout::Target;
@@ -55,7 +55,7 @@ pub async fn unreferenced_logs(
     target: &Target,
     range: Range,
     referenced: &dyn Fn(&str) -> bool,
-    covered: &[(DateTime<Utc>, DateTime<Utc>)],
+    covered: &completeness::Periods,
 ) -> Result<Vec<completeness::Unreferenced>, SourceError> {
     let mut found = Vec::new();
     let mut day = (range.start - Duration::minutes(1)).date_naive();

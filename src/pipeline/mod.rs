@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::finding::{Finding, FindingKind, Scope};
 use crate::integrity::chain::WalkOptions;
-use crate::integrity::completeness::TrailStatus;
+use crate::integrity::completeness::{Periods, TrailStatus};
 use crate::keysource::KeySource;
 use crate::layout::Target;
 use crate::limits::Limits;
@@ -169,8 +169,8 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         part.objects.extend(record);
     }
 
-    let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = verified.iter().map(|a| (a.start(), a.end())).collect();
-    let unread: Vec<(DateTime<Utc>, DateTime<Utc>)> = chain.report.unread.iter().chain(&backfill.report.unread).copied().collect();
+    let covered = Periods::new(verified.iter().map(|a| (a.start(), a.end())));
+    let unread = Periods::new(chain.report.unread.iter().chain(&backfill.report.unread).copied());
     let (unreferenced, count) = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests).await;
     findings.extend(unreferenced);
     part.summary.unreferenced_log_files = count;
