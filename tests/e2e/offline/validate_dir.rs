@@ -299,3 +299,23 @@ fn validate_logs_reports_tampering_as_sarif_and_junit() {
     assert!(junit.stdout.contains(&format!(r#"name="log_hash_mismatch s3://{}/{victim}">"#, trail.spec.bucket)), "{}", junit.stdout);
     assert!(junit.stdout.contains(r#"name="region-verdict 111122223333/us-east-1">"#), "{}", junit.stdout);
 }
+
+/// Times in the forms `aws cloudtrail validate-logs` takes (dateutil's) select the same range.
+#[test]
+fn times_in_the_aws_clis_forms_are_taken() {
+    let trail = simulate(&TrailSpec::sample());
+    let args = |start: &str, end: &str| {
+        trailproof(
+            &["validate-logs", "--source", &path_str(&root().join("testdata/sample")), "--public-keys", &us_east_1_keys(), "--trail-arn", &trail.spec.trail_arn(),
+              "--start-time", start, "--end-time", end, "--output", "json"],
+            &offline_env(),
+        )
+    };
+    let iso = args("2026-03-01T00:00:00Z", "2026-03-02T12:17:42Z");
+    let cli = args("Mar 1 2026", "2026/03/02 12:17:42");
+    assert_eq!(cli.code, 0, "{}{}", cli.stdout, cli.stderr);
+    assert_eq!(cli.json()["requested"], iso.json()["requested"]);
+    assert_eq!(cli.json()["summary"], iso.json()["summary"]);
+    let offset = args("20260301T01:00:00+01:00", "2026-03-02 12:17:42 UTC");
+    assert_eq!(offset.json()["requested"], iso.json()["requested"], "{}", offset.stderr);
+}
