@@ -5,7 +5,8 @@
 #   into a virtualenv named for those pins, linked from .venv;
 # - s3s-fs (the benchmark's S3 server), cargo-deny (licences, bans, sources) and cargo-fuzz (the
 #   fuzz smoke run), into $TRAILPROOF_TOOLS/bin.
-export TRAILPROOF_TOOLS="${TRAILPROOF_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/trailproof}"
+# Without a home directory (some CI runners), the clone itself holds them, as it once did.
+export TRAILPROOF_TOOLS="${TRAILPROOF_TOOLS:-${XDG_CACHE_HOME:-${HOME:-$PWD/.bench}/.cache}/trailproof}"
 mkdir -p "$TRAILPROOF_TOOLS"
 venv="$TRAILPROOF_TOOLS/venv-$(sha256sum tests/emulator/requirements.txt | cut -c1-16)"
 if [ ! -x "$venv/bin/python" ]; then
