@@ -5,7 +5,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, TimeZone, Utc};
 
-
 pub mod cloudtrail;
 pub use cloudtrail::{describe_trail, list_public_keys, organization_id, trail_status, ApiKeys, TrailInfo};
 

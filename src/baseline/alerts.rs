@@ -91,8 +91,8 @@ fn judge_rule(rule: &CompiledRule, snapshot: &AccountSnapshot, trails: &[&Trail]
                 format!("no metric filter has the expected meaning; closest: {}", shown.join(" | "))
             }
         };
+        let downstream = format!("no metric filter with the expected meaning (see {}), so no metric to alarm on", filter_check.code.id());
         results.push(filter_check.status(Status::Fail, group_names.join(", "), evidence));
-        let downstream = format!("no metric filter with the expected meaning (see {}.filter), so no metric to alarm on", rule.rule.id);
         results.push(alarm_check.status(Status::Fail, "-", downstream.clone()));
         results.push(notify_check.status(Status::Fail, "-", downstream));
         return;
@@ -140,7 +140,7 @@ fn judge_rule(rule: &CompiledRule, snapshot: &AccountSnapshot, trails: &[&Trail]
             Some(e) => (Status::Error, format!("{e}; {}", alarm_notes.join("; "))),
             None => (Status::Fail, alarm_notes.join("; ")),
         };
-        let downstream = if status == Status::Error { format!("the alarms are unknown: {evidence}") } else { format!("no alarm meets the expectation (see {}.alarm)", rule.rule.id) };
+        let downstream = if status == Status::Error { format!("the alarms are unknown: {evidence}") } else { format!("no alarm meets the expectation (see {})", alarm_check.code.id()) };
         results.push(alarm_check.status(status, "-", evidence));
         results.push(notify_check.status(status, "-", downstream));
         return;

@@ -159,6 +159,13 @@ pub enum Code {
     Alert { rule: String, part: AlertPart },
 }
 
+/// A code is written as its ID.
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.id())
+    }
+}
+
 impl Code {
     pub fn id(&self) -> String {
         match self {

@@ -45,10 +45,9 @@ impl Status {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckResult {
-    #[serde(skip)]
+    /// Written as its stable ID, e.g. `trail.log-file-validation` or `cis-4.3.alarm`.
+    #[serde(rename = "id")]
     pub code: Code,
-    /// The code's stable ID, e.g. `trail.log-file-validation` or `cis-4.3.alarm`.
-    pub id: String,
     pub title: String,
     pub status: Status,
     /// The trail, filter, alarm or topic concerned (ARN or name).
@@ -60,7 +59,7 @@ pub struct CheckResult {
 
 impl CheckResult {
     pub fn new(code: Code, title: impl Into<String>, remediation: impl Into<String>) -> CheckResult {
-        CheckResult { id: code.id(), code, title: title.into(), status: Status::Pass, resource: String::new(), evidence: String::new(), remediation: remediation.into() }
+        CheckResult { code, title: title.into(), status: Status::Pass, resource: String::new(), evidence: String::new(), remediation: remediation.into() }
     }
 
     pub fn status(mut self, status: Status, resource: impl Into<String>, evidence: impl Into<String>) -> CheckResult {
@@ -124,7 +123,7 @@ pub fn evaluate(compiled: &Compiled<'_>, snapshot: &AccountSnapshot, now: DateTi
 fn apply_exceptions(baseline: &Baseline, today: NaiveDate, results: &mut [CheckResult]) {
     for r in results.iter_mut() {
         for ex in &baseline.exceptions {
-            if !glob_matches(&ex.check, &r.id) || !ex.resource.as_deref().is_none_or(|res| glob_matches(res, &r.resource)) {
+            if !glob_matches(&ex.check, &r.code.id()) || !ex.resource.as_deref().is_none_or(|res| glob_matches(res, &r.resource)) {
                 continue;
             }
             if ex.expires.is_some_and(|d| d < today) {

@@ -13,7 +13,6 @@
 //! A leading UTF-8 byte-order mark is ignored. Events built from parsed JSON carry its compact
 //! serialization as their text; events from lines keep the line as written.
 
-
 use crate::integrity::gzip::{self, GzipError, Members};
 use serde_json::Value;
 
@@ -101,7 +100,6 @@ mod tests {
     use super::*;
     /// Test data is gzipped as the simulator writes it.
     use crate::sim::gzip;
-
 
     fn texts(events: &[LogEvent]) -> Vec<&str> {
         events.iter().map(LogEvent::text).collect()

@@ -122,8 +122,8 @@ pub fn of_baseline(report: &BaselineReport) -> Vec<Case<'_>> {
         .results
         .iter()
         .map(|r| Case {
-            name: Cow::Borrowed(&r.id),
-            rule: Rule { id: Cow::Borrowed(&r.id), title: Cow::Borrowed(&r.title), description: r.code.description(), remediation: Cow::Borrowed(&r.remediation) },
+            name: r.code.id().into(),
+            rule: Rule { id: r.code.id().into(), title: Cow::Borrowed(&r.title), description: r.code.description(), remediation: Cow::Borrowed(&r.remediation) },
             outcome: match r.status {
                 Status::Pass => Outcome::Pass,
                 Status::Fail => Outcome::Fail,

@@ -99,7 +99,7 @@ pub fn baseline(report: &BaselineReport, out: &mut dyn Write) -> io::Result<()> 
             Status::Error => "ERROR",
             Status::Skipped => "SKIP",
         };
-        writeln!(out, "{mark:<5} {:<45} {}", r.id, r.title)?;
+        writeln!(out, "{mark:<5} {:<45} {}", r.code.id(), r.title)?;
         if r.status != Status::Pass {
             writeln!(out, "      resource: {}", r.resource)?;
             writeln!(out, "      evidence: {}", r.evidence)?;

@@ -192,7 +192,7 @@ fn account(patterns: &[(String, String)]) -> AccountSnapshot {
 fn filter_verdicts(patterns: &[(String, String)]) -> Vec<(String, Status, String)> {
     let cis = builtin::cis(&Params::default());
     let report = evaluate(&cis.compile().unwrap(), &account(patterns), Utc::now());
-    report.results.into_iter().filter(|r| r.id.ends_with(".filter")).map(|r| (r.id, r.status, r.evidence)).collect()
+    report.results.into_iter().filter(|r| r.code.id().ends_with(".filter")).map(|r| (r.code.id(), r.status, r.evidence)).collect()
 }
 
 proptest! {
