@@ -22,14 +22,18 @@ pub fn parse_trail_arn(arn: &str) -> Result<TrailArn, String> {
         && !partition.is_empty()
         && service == "cloudtrail"
         && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+        && is_account_id(account)
         && !name.is_empty()
         && !name.contains('/');
     if !ok {
         return Err(bad());
     }
     Ok(TrailArn { region: region.into(), account_id: account.into(), name: name.into() })
+}
+
+/// An AWS account ID: twelve digits (in an ARN, and as an organization's account folder).
+pub fn is_account_id(name: &str) -> bool {
+    name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `us-east-1`, `ap-southeast-5`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`.

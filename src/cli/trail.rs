@@ -11,7 +11,7 @@ use crate::export::RecordingSource;
 use crate::integrity::chain::WalkOptions;
 use crate::integrity::completeness::TrailStatus;
 use crate::keysource::{FileKeys, KeySource, RecordingKeys};
-use crate::layout::{is_region_name, parse_trail_arn, Target};
+use crate::layout::{is_account_id, is_region_name, parse_trail_arn, Target};
 use crate::pipeline::{self, Context, Options};
 use crate::report::evidence::Parameters;
 use crate::report::{self, Verdict};
@@ -92,7 +92,7 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
         };
         let org_root = base.logs_root();
         let found: Vec<String> = source.list_prefixes(&base.bucket, &org_root).await.map_err(|e| discover("accounts", e))?;
-        let found: Vec<String> = found.into_iter().filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).collect();
+        let found: Vec<String> = found.into_iter().filter(|a| is_account_id(a)).collect();
         if found.is_empty() {
             return Err(RunError::Unavailable(format!("no member accounts found under s3://{}/{org_root} ({org})", base.bucket)));
         }
