@@ -13,6 +13,7 @@ pub enum FindingKind {
     DigestChainMismatch,
     DigestChainGap,
     DigestTailMissing,
+    DigestCheckpointMismatch,
     LogMissing,
     LogHashMismatch,
     LogFormatInvalid,
@@ -22,7 +23,7 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::DigestMissing,
         FindingKind::DigestSignatureInvalid,
         FindingKind::DigestFormatInvalid,
@@ -31,6 +32,7 @@ impl FindingKind {
         FindingKind::DigestChainMismatch,
         FindingKind::DigestChainGap,
         FindingKind::DigestTailMissing,
+        FindingKind::DigestCheckpointMismatch,
         FindingKind::LogMissing,
         FindingKind::LogHashMismatch,
         FindingKind::LogFormatInvalid,
@@ -49,6 +51,7 @@ impl FindingKind {
             FindingKind::DigestChainMismatch => "digest_chain_mismatch",
             FindingKind::DigestChainGap => "digest_chain_gap",
             FindingKind::DigestTailMissing => "digest_tail_missing",
+            FindingKind::DigestCheckpointMismatch => "digest_checkpoint_mismatch",
             FindingKind::LogMissing => "log_missing",
             FindingKind::LogHashMismatch => "log_hash_mismatch",
             FindingKind::LogFormatInvalid => "log_format_invalid",
@@ -68,6 +71,7 @@ impl FindingKind {
             FindingKind::DigestChainMismatch => "a digest's link to its predecessor (signature or hash) does not match, or a digest lies off the chain",
             FindingKind::DigestChainGap => "a span of time with no digest chain covering it (logging or validation was off, or nothing was found)",
             FindingKind::DigestTailMissing => "digests are missing from the newest end of the chain",
+            FindingKind::DigestCheckpointMismatch => "the digest an earlier audit verified last (its checkpoint) is gone or changed, or the chain no longer links to it as that audit saw it",
             FindingKind::LogMissing => "a log file listed in a verified digest is not in the bucket",
             FindingKind::LogHashMismatch => "a log file's SHA-256 differs from the one its digest recorded",
             FindingKind::LogFormatInvalid => "a log file listed in a verified digest is not a single well-formed gzip member",
@@ -88,6 +92,7 @@ impl FindingKind {
             FindingKind::DigestChainMismatch => "Digest chain link broken",
             FindingKind::DigestChainGap => "Digest chain gap",
             FindingKind::DigestTailMissing => "Newest digests missing",
+            FindingKind::DigestCheckpointMismatch => "Chain differs from the last audit",
             FindingKind::LogMissing => "Log file missing",
             FindingKind::LogHashMismatch => "Log file changed",
             FindingKind::LogFormatInvalid => "Log file malformed",
@@ -107,6 +112,7 @@ impl FindingKind {
             | FindingKind::DigestFormatInvalid
             | FindingKind::DigestMoved
             | FindingKind::DigestChainMismatch
+            | FindingKind::DigestCheckpointMismatch
             | FindingKind::LogHashMismatch
             | FindingKind::LogFormatInvalid => "Treat as tampering: preserve the object and its versions, and investigate who wrote it (S3 server access logs, CloudTrail data events).",
             FindingKind::DigestKeyUnknown => "Check the key source: pass the region's ListPublicKeys answer (`trailproof keys export`) or allow cloudtrail:ListPublicKeys.",
@@ -221,6 +227,7 @@ mod tests {
                 "digest_chain_mismatch",
                 "digest_chain_gap",
                 "digest_tail_missing",
+                "digest_checkpoint_mismatch",
                 "log_missing",
                 "log_hash_mismatch",
                 "log_format_invalid",

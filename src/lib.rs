@@ -8,6 +8,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod baseline;
+pub mod checkpoint;
 #[cfg(feature = "aws")]
 pub mod cli;
 pub mod export;

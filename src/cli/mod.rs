@@ -11,6 +11,7 @@ use crate::limits::Limits;
 use crate::report::Format;
 
 mod account;
+mod checkpoint;
 mod trail;
 
 #[derive(Parser, Debug)]
@@ -141,9 +142,10 @@ pub struct TrailArgs {
     /// ARN of the trail, e.g. arn:aws:cloudtrail:us-east-1:111122223333:trail/main
     #[arg(long)]
     pub trail_arn: String,
-    /// Validate log files delivered on or after this UTC time (RFC 3339 or 20260301T000000Z)
+    /// Validate log files delivered on or after this UTC time (RFC 3339 or 20260301T000000Z);
+    /// with a --checkpoint that has a record, optional
     #[arg(long)]
-    pub start_time: String,
+    pub start_time: Option<String>,
     /// Validate log files delivered on or before this UTC time [default: now]
     #[arg(long)]
     pub end_time: Option<String>,
@@ -198,6 +200,10 @@ pub struct ValidateArgs {
     /// Also write a JSON evidence report of the run (every object, verdict and hash) to FILE
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Resume each chain after the digest an earlier run verified last, and record the new one:
+    /// a file or s3://BUCKET/KEY (absent: a normal run that writes it)
+    #[arg(long, value_name = "FILE|S3_URI")]
+    pub checkpoint: Option<String>,
     /// Largest digest object read, in bytes
     #[arg(long, default_value_t = Limits::default().max_digest_bytes)]
     pub max_digest_bytes: u64,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::*;
+use super::checkpoint;
 use crate::aws;
+use crate::checkpoint::{ChainRecord, Checkpoint};
 use crate::export::RecordingSource;
 use crate::integrity::chain::WalkOptions;
 use crate::integrity::completeness::TrailStatus;
@@ -38,9 +40,14 @@ struct Plan {
     status: Option<Result<TrailStatus, String>>,
 }
 
-async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::path::Path>) -> Result<Plan, RunError> {
+/// `default_start` stands in for an omitted `--start-time` (a checkpoint's earliest record).
+async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::path::Path>, default_start: Option<chrono::DateTime<Utc>>) -> Result<Plan, RunError> {
     let arn = parse_trail_arn(&args.trail_arn).map_err(RunError::Usage)?;
-    let range = range_args(&args.start_time, args.end_time.as_deref())?;
+    let range = match (&args.start_time, default_start) {
+        (Some(start), _) => range_args(start, args.end_time.as_deref())?,
+        (None, Some(start)) => range_args(&crate::time::display(start), args.end_time.as_deref())?,
+        (None, None) => return Err(RunError::Usage("--start-time is required (it may be omitted only with a --checkpoint that records the trail's chains)".into())),
+    };
     let source_region = aws_opts.region.clone().unwrap_or_else(|| arn.region.clone());
     let (source, bucket, prefix, organization_id, status): (Arc<dyn Source>, String, Option<String>, Option<String>, _) = match source_dir {
         Some(dir) => {
@@ -165,7 +172,13 @@ fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
 pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
     let saved_status = args.trail_status.as_deref().map(status_file).transpose()?;
-    let mut plan = plan(aws_opts, &args.trail, args.source.as_deref()).await?;
+    let store = args.checkpoint.as_deref().map(checkpoint::Store::parse).transpose()?;
+    let earlier = match &store {
+        Some(store) => store.load(aws_opts, &args.trail.trail_arn).await?,
+        None => None,
+    };
+    let mut plan = plan(aws_opts, &args.trail, args.source.as_deref(), earlier.as_ref().and_then(Checkpoint::earliest_end)).await?;
+    let (jobs, requested) = jobs(&plan, earlier.as_ref())?;
     if let Some(status) = saved_status {
         plan.status = Some(Ok(status));
     }
@@ -181,14 +194,14 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
     let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);
-    let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
+    let report = pipeline::validate(&ctx, &jobs, requested).await;
     ctx.progress.finish();
     if let Some(path) = &args.report {
         let parameters = Parameters {
             command_line: std::env::args().collect(),
             trail_arn: args.trail.trail_arn.clone(),
-            start_time: crate::time::display(plan.range.start),
-            end_time: crate::time::display(plan.range.end),
+            start_time: crate::time::display(requested.start),
+            end_time: crate::time::display(requested.end),
             source: args.source.as_ref().map_or("s3".to_string(), |d| d.display().to_string()),
             public_keys: args.public_keys.as_ref().map_or("ListPublicKeys".to_string(), |p| p.display().to_string()),
         };
@@ -196,12 +209,62 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
             .map_err(|e| RunError::Unavailable(format!("--report {}: {e}", path.display())))?;
     }
     report::write(&report, args.output, args.verbose, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    if let Some(store) = &store {
+        let mut checkpoint = earlier.unwrap_or_else(|| Checkpoint::new(&args.trail.trail_arn));
+        checkpoint.advance(verified_heads(&report));
+        if checkpoint.chains.is_empty() {
+            eprintln!("note: --checkpoint {} not written: no chain verified valid, so there is nothing to resume from", store.describe());
+        } else if let Err(e) = store.save(aws_opts, &checkpoint).await {
+            // The verdict stands; a run that could not record it has still checked what it says.
+            eprintln!("error: writing --checkpoint {}: {e}; the next run resumes from the previous checkpoint", store.describe());
+            return Ok(if report.verdict == Verdict::Invalid { 1 } else { 3 });
+        }
+    }
     Ok(report.verdict.exit_code())
+}
+
+/// One job per target: a chain the checkpoint records resumes after its record; the others run
+/// over the planned range. Returns the jobs and the range the run covers as a whole.
+fn jobs(plan: &Plan, earlier: Option<&Checkpoint>) -> Result<(Vec<pipeline::Job>, Range), RunError> {
+    let mut jobs = Vec::new();
+    for target in &plan.targets {
+        let resume = earlier.and_then(|c| c.head(&target.account_id, &target.source_region)).cloned();
+        let range = match &resume {
+            Some(record) => {
+                if record.head.bucket != target.bucket || target.parse_digest_key(&record.head.key).is_none_or(|(_, backfill)| backfill) {
+                    return Err(RunError::Usage(format!(
+                        "--checkpoint: its record for account {} region {} is s3://{}/{}, not a digest of this trail's folder s3://{}/{}",
+                        target.account_id, target.source_region, record.head.bucket, record.head.key, target.bucket, target.digest_dir())));
+                }
+                if record.head.end_time >= plan.range.end {
+                    return Err(RunError::Usage(format!(
+                        "--end-time {} is not after the checkpoint of account {} region {} ({}): nothing is new",
+                        crate::time::display(plan.range.end), target.account_id, target.source_region, crate::time::display(record.head.end_time))));
+                }
+                Range { start: record.head.end_time, end: plan.range.end }
+            }
+            None => plan.range,
+        };
+        jobs.push(pipeline::Job { target: target.clone(), range, resume });
+    }
+    let start = jobs.iter().map(|j| j.range.start).min().unwrap_or(plan.range.start);
+    Ok((jobs, Range { start, end: plan.range.end }))
+}
+
+/// The chains whose part of the run verified valid, at their newest authentic digest.
+fn verified_heads(report: &report::Report) -> Vec<ChainRecord> {
+    let now = Utc::now();
+    report
+        .per_region
+        .iter()
+        .filter(|r| r.verdict == Verdict::Valid)
+        .filter_map(|r| Some(ChainRecord { account_id: r.account_id.clone(), region: r.region.clone(), head: r.head.clone()?, verified_at: now }))
+        .collect()
 }
 
 pub(super) async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
-    let plan = plan(aws_opts, &args.trail, None).await?;
+    let plan = plan(aws_opts, &args.trail, None, None).await?;
     std::fs::create_dir_all(&args.out).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
     let api_keys = aws::ApiKeys { options: aws_opts.clone() };
     let keys = RecordingKeys::new(key_source(&file_keys, &api_keys));
@@ -210,7 +273,8 @@ pub(super) async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dy
     let status = plan.status.clone();
     let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);
     // Validating through the recorder copies exactly what a validation reads.
-    let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
+    let jobs: Vec<pipeline::Job> = plan.targets.iter().map(|t| pipeline::Job::new(t.clone(), plan.range)).collect();
+    let report = pipeline::validate(&ctx, &jobs, plan.range).await;
     ctx.progress.finish();
     let failures = recorder.copy_listed().await;
     let manifest = recorder.manifest();

@@ -12,7 +12,7 @@ use crate::layout::Target;
 /// Log files no authentic digest lists: one finding each (see [`unreferenced_finding`]), or an
 /// access error when the folders could not be listed. Returns the findings and their count.
 pub async fn unreferenced(run: &Run<'_>, referenced: &Referenced, covered: &Periods, unread: &Periods, no_digests: bool) -> (Vec<Finding>, usize) {
-    let Run { ctx, target, ref scope, range } = *run;
+    let Run { ctx, target, ref scope, range, .. } = *run;
     match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), covered).await {
         Ok(found) => (found.iter().map(|u| unreferenced_finding(scope, target, u, unread, no_digests)).collect(), found.len()),
         Err(e) => (vec![scope.finding(FindingKind::AccessError, &target.bucket, &target.log_dir(), format!("could not list log files: {e}"))], 0),
@@ -49,7 +49,7 @@ fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unrefe
 /// The truncated-tail check of the regular chain, from its newest authentic digest (the rule is
 /// `completeness::judge_tail`): a cut tail is invalid, one that cannot be decided unchecked.
 pub fn tail_finding(run: &Run<'_>, newest_end: Option<DateTime<Utc>>) -> Option<Finding> {
-    let Run { ctx, target, ref scope, range } = *run;
+    let Run { ctx, target, ref scope, range, .. } = *run;
     let status = match &ctx.status {
         Some(Ok(status)) => Some(status),
         _ => None,

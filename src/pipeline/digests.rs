@@ -59,9 +59,9 @@ impl Walked {
 /// Other trails delivering to the same folder are authenticated only to learn which log files are
 /// theirs: their links are not followed and their log files are not ours to check.
 pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Referenced) -> (Walked, Walked) {
-    let Run { ctx, target, ref scope, range } = *run;
+    let Run { ctx, target, ref scope, range, .. } = *run;
     let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
-    let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket };
+    let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket, checked_before: run.resume.map(|h| h.key.as_str()) };
     let walk = async |listed: Vec<String>, backfill: bool| {
         let slots = fetch_chain(ctx, listed, backfill, range, keys, &logs, &in_trail(backfill)).await;
         let report = chain::walk(&slots, range.start, scope, target, &in_trail(backfill));
@@ -80,6 +80,8 @@ struct Logs<'a> {
     queue: Option<&'a LogQueue>,
     referenced: &'a Referenced,
     bucket: &'a str,
+    /// The checkpointed head's key: the audit that recorded it checked its log files.
+    checked_before: Option<&'a str>,
 }
 
 /// Fetches and authenticates the listed digests, then follows the previous-digest links of
@@ -184,6 +186,9 @@ async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress)
         }
     }
     let Some(queue) = logs.queue else { return };
+    if logs.checked_before == Some(slot.key.as_str()) && slot.bucket == logs.bucket {
+        return;
+    }
     progress.add_logs(entries.len());
     for (index, entry) in entries.into_iter().enumerate() {
         // The receiver lives until every digest is done; a send can only fail after that.

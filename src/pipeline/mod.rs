@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use futures::{stream, StreamExt};
 use tokio::sync::Semaphore;
 
+use crate::checkpoint::{ChainHead, ChainRecord};
 use crate::finding::{Finding, FindingKind, Scope};
-use crate::integrity::chain::WalkOptions;
+use crate::integrity::chain::{self, WalkOptions};
 use crate::integrity::completeness::{Periods, TrailStatus};
 use crate::keysource::KeySource;
 use crate::layout::Target;
@@ -71,13 +72,31 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Validates every target's digests and log files delivered within `range`. Targets (regions,
-/// accounts) run concurrently; their results are reported in the order given.
-pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Report {
-    let parts: Vec<Part> = stream::iter(targets).map(|t| validate_target(ctx, t, range)).buffered(4).collect().await;
+/// One chain to validate: a target, its range, and where an earlier audit left it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub target: Target,
+    pub range: Range,
+    /// The checkpoint's record of this chain: the range starts at its end, and the chain must
+    /// link back to exactly it.
+    pub resume: Option<ChainRecord>,
+}
+
+impl Job {
+    pub fn new(target: Target, range: Range) -> Job {
+        Job { target, range, resume: None }
+    }
+}
+
+/// Validates every job's digests and log files delivered within its range. Jobs (regions,
+/// accounts) run concurrently; their results are reported in the order given. `requested` is the
+/// run's range as the user asked for it.
+pub async fn validate(ctx: &Context<'_>, jobs: &[Job], requested: Range) -> Report {
+    let parts: Vec<Part> = stream::iter(jobs).map(|j| validate_target(ctx, j)).buffered(4).collect().await;
+    let targets: Vec<&Target> = jobs.iter().map(|j| &j.target).collect();
     let mut report = Report {
         trail_arn: targets.first().map(|t| t.trail_arn.clone()).unwrap_or_default(),
-        requested: range,
+        requested,
         found: None,
         regions: targets.iter().map(|t| t.source_region.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
         accounts: targets.iter().map(|t| t.account_id.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
@@ -85,6 +104,7 @@ pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Re
         findings: Vec::new(),
         objects: Vec::new(),
         per_region: Vec::new(),
+        resumed_from: jobs.iter().filter_map(|j| j.resume.clone()).collect(),
         verdict: Verdict::Incomplete,
     };
     let mut checked_any = false;
@@ -94,6 +114,7 @@ pub async fn validate(ctx: &Context<'_>, targets: &[Target], range: Range) -> Re
             region: target.source_region.clone(),
             summary: part.summary.clone(),
             verdict: Verdict::of(&part.findings, part.checked_any),
+            head: part.head,
         });
         report.summary += part.summary;
         report.findings.extend(part.findings);
@@ -113,18 +134,29 @@ struct Run<'a> {
     target: &'a Target,
     scope: Scope,
     range: Range,
+    /// The checkpointed head this chain resumes after: fetched to prove it unchanged, its log
+    /// files not checked again.
+    resume: Option<&'a ChainHead>,
 }
 
 /// One target, through every stage.
-async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Part {
+async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
+    let (target, range) = (&job.target, job.range);
     let scope = Scope { account_id: target.account_id.clone(), region: target.source_region.clone() };
-    let run = Run { ctx, target, scope, range };
+    let run = Run { ctx, target, scope, range, resume: job.resume.as_ref().map(|r| &r.head) };
     let scope = &run.scope;
     let failed = |message: String| Part { findings: vec![scope.finding(FindingKind::AccessError, &target.bucket, &target.digest_dir(), message)], ..Part::default() };
-    let listing = match list::digests(&*ctx.source, target, range).await {
+    let mut listing = match list::digests(&*ctx.source, target, range).await {
         Ok(l) => l,
         Err(e) => return failed(format!("could not list digests: {e}")),
     };
+    // The checkpointed head is fetched whatever the listing holds: gone or changed, it is tampering
+    // after the last audit.
+    if let Some(head) = run.resume {
+        if !listing.regular.contains(&head.key) {
+            listing.regular.push(head.key.clone());
+        }
+    }
     // A region with log files but not one digest object in range: nothing vouches for them (its
     // digests were deleted, or validation is off). Digests that are there but fail say so themselves.
     let no_digests = listing.regular.is_empty() && listing.backfill.is_empty();
@@ -151,6 +183,10 @@ async fn validate_target(ctx: &Context<'_>, target: &Target, range: Range) -> Pa
         digests::record_digests(&mut part.objects, &chain.slots, &chain.report, ObjectType::Digest);
         digests::record_digests(&mut part.objects, &backfill.slots, &backfill.report, ObjectType::BackfillDigest);
     }
+    if let Some(record) = &job.resume {
+        findings.extend(chain::check_resume(&record.head, &crate::time::display(record.verified_at), &chain.slots, scope));
+    }
+    part.head = chain.verified().next().map(|a| a.head());
     let verified: Vec<_> = chain.verified().chain(backfill.verified()).collect();
     part.checked_any = !verified.is_empty();
     if !part.checked_any {
@@ -186,6 +222,8 @@ struct Part {
     objects: Vec<ObjectRecord>,
     found: Option<Range>,
     checked_any: bool,
+    /// The chain's newest authentic digest.
+    head: Option<ChainHead>,
 }
 
 fn widen(found: &mut Option<Range>, r: Range) {

@@ -59,6 +59,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub objects: Vec<ObjectRecord>,
     pub per_region: Vec<RegionSummary>,
+    /// The checkpoint records the run resumed after, one per resumed chain.
+    pub resumed_from: Vec<crate::checkpoint::ChainRecord>,
     pub verdict: Verdict,
 }
 
@@ -167,6 +169,9 @@ pub struct RegionSummary {
     pub region: String,
     pub summary: Summary,
     pub verdict: Verdict,
+    /// The chain's newest authentic digest: what a checkpoint records when the verdict is valid.
+    #[serde(skip)]
+    pub head: Option<crate::checkpoint::ChainHead>,
 }
 
 #[cfg(test)]

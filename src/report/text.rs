@@ -10,6 +10,12 @@ use crate::baseline::{BaselineReport, Status};
 pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     let (start, end) = (display(report.requested.start), display(report.requested.end));
     writeln!(out, "Validating log files for trail {} between {start} and {end}\n", report.trail_arn)?;
+    for r in &report.resumed_from {
+        writeln!(out, "Resuming {} {} after its checkpoint s3://{}/{} (ends {}, verified {})", r.account_id, r.region, r.head.bucket, r.head.key, display(r.head.end_time), display(r.verified_at))?;
+    }
+    if !report.resumed_from.is_empty() {
+        writeln!(out)?;
+    }
     if verbose {
         for o in report.objects.iter().filter(|o| o.verdict == ObjectVerdict::Valid) {
             let what = match o.object_type {

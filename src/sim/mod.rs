@@ -7,4 +7,4 @@ mod keys;
 mod trail;
 
 pub use keys::{load_keyset, public_keys, SimKey};
-pub use trail::{gzip, sign_digest, simulate, SimObject, SimTrail, TrailSpec};
+pub use trail::{gunzip, gzip, sign_digest, simulate, SimObject, SimTrail, TrailSpec};

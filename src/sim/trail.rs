@@ -124,7 +124,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().expect("writing to a Vec cannot fail")
 }
 
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     crate::integrity::digest::gunzip_strict(bytes, u64::MAX).expect("simulated objects are valid gzip")
 }
 

@@ -562,7 +562,7 @@ fn planted_backfill_names_do_not_multiply_key_lookups_issue_10() {
     let report = runtime().block_on(async {
         let source = std::sync::Arc::new(trailproof::source::dir::DirSource::new(dir.path()));
         let ctx = trailproof::pipeline::Context::new(source, &keys, None, trailproof::pipeline::Options::default(), false);
-        trailproof::pipeline::validate(&ctx, &[target], range).await
+        trailproof::pipeline::validate(&ctx, &[trailproof::pipeline::Job::new(target, range)], range).await
     });
     assert_eq!(report.verdict, trailproof::report::Verdict::Invalid);
     let calls = keys.1.load(Ordering::SeqCst);

@@ -11,9 +11,11 @@ use crate::finding::FindingKind;
 use crate::integrity::digest::{DigestBytes, LogFileEntry, ParsedDigest};
 
 mod authenticate;
+mod resume;
 mod walk;
 
 pub use authenticate::authenticate;
+pub use resume::check_resume;
 pub use walk::{walk, ChainReport, MISSING_HOURS_LISTED};
 
 /// The S3 user metadata CloudTrail stores on each digest object.
@@ -80,6 +82,20 @@ impl Authentic {
     }
     pub fn sha256(&self) -> [u8; 32] {
         self.sha256
+    }
+    /// The signature that verified, lower-case hex.
+    pub fn signature(&self) -> &str {
+        &self.signature
+    }
+    /// What a checkpoint records of this digest.
+    pub fn head(&self) -> crate::checkpoint::ChainHead {
+        crate::checkpoint::ChainHead {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            signature: self.signature.clone(),
+            sha256: hex::encode(self.sha256),
+            end_time: self.end,
+        }
     }
     /// The previous digest's location, or None when this digest starts a chain.
     pub fn previous(&self) -> Option<(&str, &str)> {
