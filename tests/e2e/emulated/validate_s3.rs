@@ -308,3 +308,32 @@ fn usage_errors_exit_2() {
         assert!(!run.stderr.is_empty());
     }
 }
+
+#[test]
+fn checkpoint_in_s3_resumes_the_next_run() {
+    let trail = simulate(&spec(&bucket("checkpoint-s3")));
+    upload(&trail);
+    let store = "tp-checkpoint-store";
+    runtime().block_on(async { s3().await.create_bucket().bucket(store).send().await.unwrap() });
+    let checkpoint = format!("s3://{store}/audits/{}.json", trail.spec.trail_name);
+    let arn = trail.spec.trail_arn();
+    let at = |h: i64| trailproof::time::display(trail.spec.start + chrono::Duration::hours(h));
+    let (start, mid, end) = (at(0), at(20), at(30));
+    let first = trailproof(&["validate-logs", "--trail-arn", &arn, "--start-time", &start, "--end-time", &mid, "--checkpoint", &checkpoint, "--output", "json"], &aws_env());
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let saved = || -> serde_json::Value {
+        runtime().block_on(async {
+            let object = s3().await.get_object().bucket(store).key(format!("audits/{}.json", trail.spec.trail_name)).send().await.unwrap();
+            serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap()
+        })
+    };
+    let head = saved()["chains"][0]["key"].as_str().unwrap().to_string();
+    let second = trailproof(&["validate-logs", "--trail-arn", &arn, "--end-time", &end, "--checkpoint", &checkpoint, "--output", "json"], &aws_env());
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    assert_eq!(second.json()["resumed_from"][0]["key"], head.as_str());
+    assert_ne!(saved()["chains"][0]["key"], head.as_str(), "advanced");
+    let full = validate_s3(&trail, &[]);
+    let logs = |r: &Run| r.count("log_files", "valid");
+    assert_eq!(logs(&first) + logs(&second), logs(&full));
+    assert_eq!(logs(&full), trail.log_keys.len() as u64);
+}
