@@ -14,6 +14,7 @@ mod offline {
     mod filter_cli;
     mod fuzz_regressions;
     mod hostile;
+    mod schema;
     mod validate_dir;
 }
 
