@@ -116,3 +116,45 @@ pub fn of(document: Document) -> serde_json::Value {
     schema.insert("title".into(), document.title().into());
     schema.to_value()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::codes::{AlertPart, Code, TrailCheck};
+
+    fn fits(schema: &serde_json::Value, pointer: &str, value: serde_json::Value) -> bool {
+        let mut sub = schema.pointer(pointer).unwrap_or_else(|| panic!("no {pointer}")).clone();
+        sub["$schema"] = "https://json-schema.org/draft/2020-12/schema".into();
+        jsonschema::draft202012::new(&sub).unwrap().is_valid(&value)
+    }
+
+    /// The vocabularies are closed in the schema: every check ID and finding kind fits, a
+    /// renamed one does not.
+    #[test]
+    fn vocabularies_are_enumerated() {
+        let baseline = of(Document::Baseline);
+        for c in TrailCheck::ALL {
+            assert!(fits(&baseline, "/$defs/CheckId", serde_json::to_value(Code::Trail(c)).unwrap()), "{}", c.id());
+        }
+        for part in AlertPart::ALL {
+            assert!(fits(&baseline, "/$defs/CheckId", serde_json::to_value(Code::Alert { rule: "my rule.1".into(), part }).unwrap()));
+        }
+        assert!(!fits(&baseline, "/$defs/CheckId", "trail.log-validation".into()));
+        assert!(!fits(&baseline, "/$defs/CheckId", "cis-4.1.alarms".into()));
+
+        let validation = of(Document::ValidateLogs);
+        for k in crate::finding::FindingKind::ALL {
+            assert!(fits(&validation, "/$defs/FindingKind", serde_json::to_value(k).unwrap()), "{k}");
+        }
+        assert!(!fits(&validation, "/$defs/FindingKind", "log_changed".into()));
+    }
+
+    #[test]
+    fn every_document_is_versioned_and_closed() {
+        for document in Document::ALL {
+            let schema = of(document);
+            assert_eq!(schema["required"][0], "schema_version", "{}", document.name());
+            assert_eq!(schema["additionalProperties"], false, "{}", document.name());
+        }
+    }
+}
