@@ -66,8 +66,7 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct SchemaArgs {
-    /// Which document: validate-logs or baseline (`--output json`), evidence-report (`--report`),
-    /// export-manifest (export's manifest.json)
+    /// The document whose schema to print
     pub document: crate::report::schema::Document,
 }
 
