@@ -14,8 +14,23 @@ use crate::limits::Limits;
 use crate::source::dir::{DirSource, SIDECAR_SUFFIX};
 use crate::source::{Object, Source, SourceError};
 
+/// `manifest.json`: what was exported, and every object copied.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Manifest {
+    pub schema_version: crate::report::schema::Version<{ crate::report::schema::EXPORT_MANIFEST }>,
+    pub tool: crate::report::evidence::Tool,
+    pub trail_arn: String,
+    /// The range exported, RFC 3339.
+    pub start_time: String,
+    pub end_time: String,
+    pub exported_at: String,
+    pub regions: Vec<String>,
+    pub accounts: Vec<String>,
+    pub objects: Vec<ManifestEntry>,
+}
+
 /// One copied object, as recorded in `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ManifestEntry {
     pub bucket: String,
     pub key: String,

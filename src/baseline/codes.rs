@@ -166,6 +166,26 @@ impl serde::Serialize for Code {
     }
 }
 
+/// In the JSON Schema: one of the trail checks' IDs, or a rule's ID with one of the alert parts
+/// (rule IDs come from the baseline, so only their suffix is fixed).
+impl schemars::JsonSchema for Code {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CheckId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let trail: Vec<&str> = TrailCheck::ALL.iter().map(|c| c.id()).collect();
+        let parts: Vec<&str> = AlertPart::ALL.iter().map(|p| p.suffix()).collect();
+        schemars::json_schema!({
+            "description": "The check's stable ID (README, \"Check IDs\")",
+            "anyOf": [
+                { "type": "string", "enum": trail },
+                { "type": "string", "pattern": format!("^[\\s\\S]*\\.({})$", parts.join("|")) }
+            ]
+        })
+    }
+}
+
 impl Code {
     pub fn id(&self) -> String {
         match self {

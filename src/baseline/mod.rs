@@ -21,7 +21,7 @@ use codes::Code;
 pub use model::{Baseline, BaselineError, Compiled};
 use snapshot::AccountSnapshot;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -43,7 +43,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CheckResult {
     /// Written as its stable ID, e.g. `trail.log-file-validation` or `cis-4.3.alarm`.
     #[serde(rename = "id")]
@@ -70,7 +70,7 @@ impl CheckResult {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,

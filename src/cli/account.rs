@@ -1,5 +1,5 @@
 //! baseline and filter test: the account's alerting judged against a baseline, and filter
-//! patterns tried on log files.
+//! patterns tried on log files; and `schema`, the JSON documents' schemas.
 use chrono::Utc;
 
 use super::*;
@@ -92,5 +92,14 @@ pub(super) fn filter_test(args: FilterTestArgs, out: &mut dyn std::io::Write) ->
     } else {
         eprintln!("{matched} of {total} events matched");
     }
+    Ok(0)
+}
+
+pub(super) fn schema(args: SchemaArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    let schema = crate::report::schema::of(args.document);
+    serde_json::to_writer_pretty(&mut *out, &schema)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .map_err(|e| RunError::Unavailable(format!("writing the schema: {e}")))?;
     Ok(0)
 }

@@ -61,6 +61,14 @@ pub enum Command {
     /// Work with CloudWatch Logs filter patterns, offline
     #[command(subcommand)]
     Filter(FilterCommand),
+    /// Print the JSON Schema (draft 2020-12) of a JSON document trailproof writes
+    Schema(SchemaArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    /// The document whose schema to print
+    pub document: crate::report::schema::Document,
 }
 
 #[derive(Args, Debug)]
@@ -288,6 +296,7 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError
         Command::Keys(KeysCommand::Export(args)) => trail::keys_export(&aws, args, out).await,
         Command::Baseline(args) => account::baseline(&aws, args, out).await,
         Command::Filter(FilterCommand::Test(args)) => account::filter_test(args, out),
+        Command::Schema(args) => account::schema(args, out),
     }
 }
 

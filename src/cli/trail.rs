@@ -287,19 +287,18 @@ pub(super) async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dy
         }
         _ => false,
     };
-    write_json(
-        &args.out.join("manifest.json"),
-        &serde_json::json!({
-            "tool": { "name": "trailproof", "version": env!("CARGO_PKG_VERSION") },
-            "trail_arn": args.trail.trail_arn,
-            "start_time": crate::time::display(plan.range.start),
-            "end_time": crate::time::display(plan.range.end),
-            "exported_at": crate::time::display(Utc::now()),
-            "regions": report.regions,
-            "accounts": report.accounts,
-            "objects": manifest,
-        }),
-    )?;
+    let document = crate::export::Manifest {
+        schema_version: Default::default(),
+        tool: report::evidence::Tool::THIS,
+        trail_arn: args.trail.trail_arn.clone(),
+        start_time: crate::time::display(plan.range.start),
+        end_time: crate::time::display(plan.range.end),
+        exported_at: crate::time::display(Utc::now()),
+        regions: report.regions.clone(),
+        accounts: report.accounts.clone(),
+        objects: manifest.clone(),
+    };
+    write_json(&args.out.join("manifest.json"), &serde_json::to_value(document).map_err(|e| RunError::Unavailable(e.to_string()))?)?;
     let bytes: u64 = manifest.iter().map(|m| m.size).sum();
     let io = |e: std::io::Error| RunError::Unavailable(format!("writing output: {e}"));
     writeln!(out, "Exported {} objects ({bytes} bytes) to {}", manifest.len(), args.out.display()).map_err(io)?;

@@ -6,10 +6,11 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::finding::Finding;
+use super::schema::Version;
 use super::{ObjectRecord, Report, Summary, Verdict};
 
 /// How the run was asked for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Parameters {
     pub command_line: Vec<String>,
     pub trail_arn: String,
@@ -21,14 +22,21 @@ pub struct Parameters {
     pub public_keys: String,
 }
 
-#[derive(Serialize)]
-struct Tool {
-    name: &'static str,
-    version: &'static str,
+/// The program that wrote a document (the evidence report, export's manifest).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
 }
 
-#[derive(Serialize)]
-struct Document<'a> {
+impl Tool {
+    pub const THIS: Tool = Tool { name: "trailproof", version: env!("CARGO_PKG_VERSION") };
+}
+
+/// The evidence report; `report_sha256` must stay the last field.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Document<'a> {
+    schema_version: Version<{ super::schema::EVIDENCE_REPORT }>,
     tool: Tool,
     generated_at: String,
     parameters: &'a Parameters,
@@ -46,7 +54,8 @@ const PLACEHOLDER: &str = "00000000000000000000000000000000000000000000000000000
 /// Renders the report, self-hash included.
 pub fn render(report: &Report, parameters: &Parameters, generated_at: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
     let doc = Document {
-        tool: Tool { name: "trailproof", version: env!("CARGO_PKG_VERSION") },
+        schema_version: Version,
+        tool: Tool::THIS,
         generated_at: crate::time::display(generated_at),
         parameters,
         regions: &report.regions,

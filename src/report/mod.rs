@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod schema;
 pub mod text;
 
 /// `--output`, for every command.
@@ -39,7 +40,7 @@ pub fn write_baseline(report: &BaselineReport, format: Format, out: &mut dyn Wri
     match format {
         Format::Text => text::baseline(report, out),
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &json::baseline_value(report))?;
+            serde_json::to_writer_pretty(&mut *out, &json::baseline_document(report))?;
             writeln!(out)
         }
         Format::Junit => junit::write(&report.baseline, &cases::of_baseline(report), out),
@@ -64,7 +65,7 @@ pub struct Report {
     pub verdict: Verdict,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Counts {
     pub valid: usize,
     pub invalid: usize,
@@ -77,7 +78,7 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub digests: Counts,
     pub backfill_digests: Counts,
@@ -94,7 +95,7 @@ impl std::ops::AddAssign for Summary {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Valid,
@@ -133,7 +134,7 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectType {
     Digest,
@@ -141,7 +142,7 @@ pub enum ObjectType {
     Log,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectVerdict {
     Valid,
@@ -152,7 +153,7 @@ pub enum ObjectVerdict {
 }
 
 /// One object trailproof judged, with the SHA-256 it computed (of the inflated bytes).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ObjectRecord {
     #[serde(rename = "type")]
     pub object_type: ObjectType,
@@ -163,7 +164,7 @@ pub struct ObjectRecord {
 }
 
 /// One account and region's share of the run.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RegionSummary {
     pub account_id: String,
     pub region: String,

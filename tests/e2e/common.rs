@@ -254,3 +254,24 @@ pub fn write_dir(trail: &SimTrail) -> tempfile::TempDir {
 pub fn path_str(p: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
+
+/// `trailproof schema DOCUMENT`: a JSON Schema, itself valid draft 2020-12 (checked against the
+/// meta-schema).
+pub fn schema(document: &str) -> Value {
+    let run = trailproof(&["schema", document], &[]);
+    assert_eq!(run.code, 0, "trailproof schema {document}: {}", run.stderr);
+    let schema = run.json();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
+        panic!("trailproof schema {document} is not a valid draft 2020-12 schema: {e} at {}", e.instance_path());
+    }
+    schema
+}
+
+/// Validates a document trailproof wrote against `trailproof schema DOCUMENT`, naming every violation.
+pub fn assert_fits_schema(document: &str, instance: &Value) {
+    let schema = schema(document);
+    let validator = jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("trailproof schema {document}: {e}"));
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{e} (at {})", e.instance_path())).collect();
+    assert!(errors.is_empty(), "the {document} document does not fit its schema:\n{}\n{instance:#}", errors.join("\n"));
+}

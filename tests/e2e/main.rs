@@ -15,6 +15,7 @@ mod offline {
     mod filter_cli;
     mod fuzz_regressions;
     mod hostile;
+    mod schema;
     mod validate_dir;
 }
 

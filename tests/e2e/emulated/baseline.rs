@@ -408,6 +408,7 @@ fn snapshots_can_be_saved_and_judged_offline() {
     let file = dir.path().join("snapshot.json");
     let online = run_baseline(&["--output", "json", "--save-snapshot", &path_str(&file)]);
     assert_eq!(online.code, 0, "{}", online.stdout);
+    assert_fits_schema("baseline", &online.json());
     // Offline: no endpoint at all.
     let offline = trailproof(&["baseline", "--snapshot", &path_str(&file), "--output", "json"], &[]);
     assert_eq!(offline.code, 0, "{}", offline.stderr);

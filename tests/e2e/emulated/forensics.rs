@@ -92,6 +92,8 @@ fn clean_organization_trail_in_every_region_and_account_has_no_errors() {
     let bytes = std::fs::read(report.path()).unwrap();
     assert!(trailproof::report::evidence::verify(&bytes));
     let evidence: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_fits_schema("validate-logs", &doc);
+    assert_fits_schema("evidence-report", &evidence);
     assert_eq!(evidence["tool"]["name"], "trailproof");
     assert_eq!(evidence["parameters"]["trail_arn"], trails[0].spec.trail_arn());
     let objects = evidence["objects"].as_array().unwrap();
@@ -278,6 +280,7 @@ fn export_then_validate_offline_round_trip() {
 
     // The manifest lists every object with the SHA-256 of the bytes on disk.
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
+    assert_fits_schema("export-manifest", &manifest);
     let objects = manifest["objects"].as_array().unwrap();
     let total: usize = trails.iter().map(|t| t.objects.len()).sum();
     assert_eq!(objects.len(), total, "every digest and log file, the injected one included");
