@@ -12,6 +12,7 @@ mod offline {
     mod aws_reference;
     mod baseline_property;
     mod filter_cli;
+    mod formats;
     mod fuzz_regressions;
     mod hostile;
     mod validate_dir;
