@@ -4,7 +4,8 @@
 # - the test world (the moto emulator and the AWS CLI, pinned in tests/emulator/requirements.txt)
 #   into a virtualenv named for those pins, linked from .venv;
 # - s3s-fs (the benchmark's S3 server), cargo-deny (licences, bans, sources) and cargo-fuzz (the
-#   fuzz smoke run), into $TRAILPROOF_TOOLS/bin.
+#   fuzz smoke run), into $TRAILPROOF_TOOLS/bin;
+# - Microsoft's SARIF Multitool (the SARIF tests' validator), from npm into $TRAILPROOF_TOOLS/npm.
 # Without a home directory (some CI runners), the clone itself holds them, as it once did.
 export TRAILPROOF_TOOLS="${TRAILPROOF_TOOLS:-${XDG_CACHE_HOME:-${HOME:-$PWD/.bench}/.cache}/trailproof}"
 mkdir -p "$TRAILPROOF_TOOLS"
@@ -29,5 +30,14 @@ fi
 if ! cargo-deny --version 2>/dev/null | grep -qF 0.20.2; then
   cargo install cargo-deny@0.20.2 --locked --root "$TRAILPROOF_TOOLS"
 fi
+# The npm package is a launcher; the validator is the per-platform package's self-contained .NET
+# binary, which the tests run directly (SARIF_MULTITOOL names it). The platform package is named
+# too, so its version is pinned as well (the launcher asks only for ^5.7.0).
+multitool="$TRAILPROOF_TOOLS/npm/node_modules/@microsoft/sarif-multitool-$(node -p process.platform 2>/dev/null)/Sarif.Multitool"
+if ! "$multitool" --version 2>/dev/null | grep -qF 5.7.0; then
+  npm install --silent --no-save --prefix "$TRAILPROOF_TOOLS/npm" @microsoft/sarif-multitool@5.7.0 "@microsoft/sarif-multitool-$(node -p process.platform)@5.7.0" \
+    || echo "warning: the SARIF Multitool could not be installed (needs npm); the SARIF tests will fail" >&2
+fi
+export SARIF_MULTITOOL="$multitool"
 # scripts/fuzz pins the cargo-fuzz version.
 scripts/fuzz install || echo "warning: cargo-fuzz could not be installed" >&2

@@ -55,11 +55,14 @@ pub struct CheckResult {
     /// What was seen, and for a failure which link is broken.
     pub evidence: String,
     pub remediation: String,
+    /// For a trail check, which of the baseline's `[[trails]]` it judged (SARIF points there).
+    #[serde(skip)]
+    pub expectation: Option<usize>,
 }
 
 impl CheckResult {
     pub fn new(code: Code, title: impl Into<String>, remediation: impl Into<String>) -> CheckResult {
-        CheckResult { code, title: title.into(), status: Status::Pass, resource: String::new(), evidence: String::new(), remediation: remediation.into() }
+        CheckResult { code, title: title.into(), status: Status::Pass, resource: String::new(), evidence: String::new(), remediation: remediation.into(), expectation: None }
     }
 
     pub fn status(mut self, status: Status, resource: impl Into<String>, evidence: impl Into<String>) -> CheckResult {

@@ -292,6 +292,44 @@ impl Baseline {
     }
 }
 
+/// Where a baseline file declares what it expects, as 1-based lines: each `[[trails]]` entry's
+/// header, and each rule's `[[rules]]` header by rule ID. For SARIF, which points code-scanning
+/// UIs at the expectation a result judges. Read with the `toml` crate's spans, so it agrees with
+/// the parser however the file is written (inline tables, comments, odd spacing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lines {
+    pub trails: Vec<usize>,
+    pub rules: Vec<(String, usize)>,
+}
+
+impl Lines {
+    /// The lines of a baseline file's text; empty when it does not parse (then the file is refused
+    /// anyway, by [`Baseline::from_toml`]).
+    pub fn of(text: &str) -> Lines {
+        #[derive(Deserialize)]
+        struct Rule {
+            id: String,
+        }
+        #[derive(Deserialize)]
+        struct Heads {
+            #[serde(default)]
+            trails: Vec<toml::Spanned<serde::de::IgnoredAny>>,
+            #[serde(default)]
+            rules: Vec<toml::Spanned<Rule>>,
+        }
+        let Ok(heads) = toml::from_str::<Heads>(text) else { return Lines::default() };
+        let line = |offset: usize| text.get(..offset).map_or(1, |before| before.matches('\n').count() + 1);
+        Lines {
+            trails: heads.trails.iter().map(|t| line(t.span().start)).collect(),
+            rules: heads.rules.into_iter().map(|r| (line(r.span().start), r.into_inner().id)).map(|(at, id)| (id, at)).collect(),
+        }
+    }
+
+    pub fn rule(&self, id: &str) -> Option<usize> {
+        self.rules.iter().find(|(r, _)| r == id).map(|&(_, line)| line)
+    }
+}
+
 /// Written at the top of `baseline init` output: the format, in comments.
 pub const FILE_HEADER: &str = r#"# trailproof baseline. Check an account with: trailproof baseline --baseline THIS_FILE
 #
@@ -316,3 +354,36 @@ pub const FILE_HEADER: &str = r#"# trailproof baseline. Check an account with: t
 #                       reason (required), expires = 2027-06-30 (optional; ignored after)
 
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_point_at_the_headers() {
+        let text = "name = \"x\"\n\n# a trail\n[[trails]]\nname = \"a\"\n\n  [[rules]]  # first\nid = \"r1\"\ntitle = \"t\"\n[rules.alarm]\nperiod = 60\n\n[[trails]]\n[[rules]]\ntitle = \"u\"\nid = \"r2\"\n";
+        let lines = Lines::of(text);
+        assert_eq!(lines.trails, [4, 13]);
+        assert_eq!(lines.rule("r1"), Some(7));
+        assert_eq!(lines.rule("r2"), Some(14));
+        assert_eq!(lines.rule("r3"), None);
+        assert_eq!(Lines::of("rules = 3"), Lines::default());
+    }
+
+    #[test]
+    fn the_example_file_locates_every_rule() {
+        let text = include_str!("../../testdata/baseline-example.toml");
+        let baseline = Baseline::from_toml(text).unwrap();
+        let lines = Lines::of(text);
+        let all: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.trails.len(), baseline.trails.len());
+        for t in &lines.trails {
+            assert_eq!(all[t - 1].trim(), "[[trails]]");
+        }
+        for rule in &baseline.rules {
+            let at = lines.rule(&rule.id).unwrap();
+            assert_eq!(all[at - 1].trim(), "[[rules]]", "{}", rule.id);
+            assert_eq!(all[at].trim(), format!("id = {:?}", rule.id));
+        }
+    }
+}

@@ -15,34 +15,43 @@ fn check(c: TrailCheck) -> CheckResult {
 /// checks look at its log group.
 pub fn evaluate<'a>(baseline: &Baseline, snapshot: &'a AccountSnapshot, results: &mut Vec<CheckResult>) -> Vec<&'a Trail> {
     let mut chosen = Vec::new();
-    for expect in &baseline.trails {
-        let ids = wanted(expect);
-        let trails = match &snapshot.trails {
-            Fetched::Ok(t) => t,
-            Fetched::Error(e) => {
-                results.extend(ids.iter().map(|&c| check(c).status(Status::Error, "account", format!("could not list trails: {e}"))));
-                continue;
-            }
-        };
-        let trail = match &expect.name {
-            Some(name) => trails.iter().find(|t| &t.name == name || &t.arn == name),
-            None => trails.iter().max_by_key(|t| (t.is_multi_region, logging(t) == Some(true), score(expect, snapshot, t))),
-        };
-        let Some(trail) = trail else {
-            let why = match &expect.name {
-                Some(name) => format!("no trail named {name}"),
-                None => "the account has no trails".to_string(),
-            };
-            results.extend(ids.iter().map(|&c| check(c).status(Status::Fail, expect.name.clone().unwrap_or_else(|| "account".into()), why.clone())));
-            continue;
-        };
-        for c in ids {
-            let (status, evidence) = judge(c, expect, snapshot, trail);
-            results.push(check(c).status(status, trail.arn.clone(), evidence));
+    for (index, expect) in baseline.trails.iter().enumerate() {
+        let first = results.len();
+        judge_expectation(expect, snapshot, results, &mut chosen);
+        for r in &mut results[first..] {
+            r.expectation = Some(index);
         }
-        chosen.push(trail);
     }
     chosen
+}
+
+/// One expectation's checks; the trail judged goes to `chosen`.
+fn judge_expectation<'a>(expect: &TrailExpectation, snapshot: &'a AccountSnapshot, results: &mut Vec<CheckResult>, chosen: &mut Vec<&'a Trail>) {
+    let ids = wanted(expect);
+    let trails = match &snapshot.trails {
+        Fetched::Ok(t) => t,
+        Fetched::Error(e) => {
+            results.extend(ids.iter().map(|&c| check(c).status(Status::Error, "account", format!("could not list trails: {e}"))));
+            return;
+        }
+    };
+    let trail = match &expect.name {
+        Some(name) => trails.iter().find(|t| &t.name == name || &t.arn == name),
+        None => trails.iter().max_by_key(|t| (t.is_multi_region, logging(t) == Some(true), score(expect, snapshot, t))),
+    };
+    let Some(trail) = trail else {
+        let why = match &expect.name {
+            Some(name) => format!("no trail named {name}"),
+            None => "the account has no trails".to_string(),
+        };
+        results.extend(ids.iter().map(|&c| check(c).status(Status::Fail, expect.name.clone().unwrap_or_else(|| "account".into()), why.clone())));
+        return;
+    };
+    for c in ids {
+        let (status, evidence) = judge(c, expect, snapshot, trail);
+        results.push(check(c).status(status, trail.arn.clone(), evidence));
+    }
+    chosen.push(trail);
 }
 
 fn wanted(expect: &TrailExpectation) -> Vec<TrailCheck> {

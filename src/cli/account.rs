@@ -3,11 +3,13 @@
 use chrono::Utc;
 
 use super::*;
-use crate::baseline::{self, builtin, snapshot::AccountSnapshot, Baseline, Compiled};
+use crate::baseline::{self, builtin, model::Lines, snapshot::AccountSnapshot, Baseline, Compiled};
+use crate::report::cases::Origin;
 use crate::filter_pattern;
 
-/// The chosen baseline, and what to name when its rules turn out inconsistent.
-fn load_baseline(choice: &BaselineChoice) -> Result<(Baseline, String), RunError> {
+/// The chosen baseline, what to name when its rules turn out inconsistent, and for a file where
+/// its entries are (SARIF points at them).
+fn load_baseline(choice: &BaselineChoice) -> Result<(Baseline, String, Option<Lines>), RunError> {
     if builtin::NAMES.contains(&choice.baseline.as_str()) {
         let mut params = builtin::Params::default();
         for p in &choice.params {
@@ -15,7 +17,7 @@ fn load_baseline(choice: &BaselineChoice) -> Result<(Baseline, String), RunError
         }
         let baseline = builtin::by_name(&choice.baseline, &params).ok_or_else(|| RunError::Usage(format!("no built-in baseline {}", choice.baseline)))?;
         // Parameters reach patterns (IP lists, regions): a combination may break a rule.
-        return Ok((baseline, "--param".into()));
+        return Ok((baseline, "--param".into(), None));
     }
     if !choice.params.is_empty() {
         return Err(RunError::Usage("--param applies to built-in baselines; edit the baseline file instead".into()));
@@ -23,7 +25,7 @@ fn load_baseline(choice: &BaselineChoice) -> Result<(Baseline, String), RunError
     let text = std::fs::read_to_string(&choice.baseline)
         .map_err(|e| RunError::Usage(format!("--baseline {}: not a built-in baseline ({}) and not a readable file: {e}", choice.baseline, builtin::NAMES.join(", "))))?;
     let baseline = Baseline::from_toml(&text).map_err(|e| RunError::Usage(format!("{}: {e}", choice.baseline)))?;
-    Ok((baseline, choice.baseline.clone()))
+    Ok((baseline, choice.baseline.clone(), Some(Lines::of(&text))))
 }
 
 /// Checks the baseline's rules against their own corpora, once per run; an inconsistent baseline
@@ -34,7 +36,7 @@ fn compile<'a>(baseline: &'a Baseline, named: &str) -> Result<Compiled<'a>, RunE
 
 pub(super) async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     if let Some(BaselineCommand::Init(init)) = args.command {
-        let (b, named) = load_baseline(&init.choice)?;
+        let (b, named, _) = load_baseline(&init.choice)?;
         compile(&b, &named)?;
         let text = format!("{}{}", baseline::model::FILE_HEADER, b.to_toml());
         match &init.out {
@@ -44,7 +46,7 @@ pub(super) async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mu
         return Ok(0);
     }
     let args = args.check;
-    let (b, named) = load_baseline(&args.choice)?;
+    let (b, named, lines) = load_baseline(&args.choice)?;
     let compiled = compile(&b, &named)?;
     let snapshot = match &args.snapshot {
         Some(path) => {
@@ -58,7 +60,11 @@ pub(super) async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mu
         write_json(path, &value)?;
     }
     let report = baseline::evaluate(&compiled, &snapshot, Utc::now());
-    crate::report::write_baseline(&report, args.output, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    let origin = match &lines {
+        Some(lines) => Origin::File { path: &args.choice.baseline, lines },
+        None => Origin::Builtin,
+    };
+    crate::report::write_baseline(&report, &origin, args.output, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     Ok(report.exit_code())
 }
 

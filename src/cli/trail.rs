@@ -190,7 +190,8 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         // A local copy may come from `aws s3 sync`, which drops S3 metadata.
         walk: WalkOptions { signature_from_successor: args.source.is_some() },
         now: Utc::now(),
-        record_objects: args.verbose || args.report.is_some(),
+        // JUnit lists every object checked, one test case each.
+        record_objects: args.verbose || args.report.is_some() || args.output == report::Format::Junit,
         read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
     let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);

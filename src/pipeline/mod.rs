@@ -109,12 +109,16 @@ pub async fn validate(ctx: &Context<'_>, jobs: &[Job], requested: Range) -> Repo
     };
     let mut checked_any = false;
     for (part, target) in parts.into_iter().zip(targets) {
+        let first = report.objects.len();
         report.per_region.push(RegionSummary {
             account_id: target.account_id.clone(),
             region: target.source_region.clone(),
             summary: part.summary.clone(),
             verdict: Verdict::of(&part.findings, part.checked_any),
             head: part.head,
+            bucket: target.bucket.clone(),
+            digest_dir: target.digest_dir(),
+            objects: first..first + part.objects.len(),
         });
         report.summary += part.summary;
         report.findings.extend(part.findings);

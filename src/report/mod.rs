@@ -30,21 +30,21 @@ pub fn write(report: &Report, format: Format, verbose: bool, out: &mut dyn Write
     match format {
         Format::Text => text::write(report, verbose, out),
         Format::Json => json::write(report, out),
-        Format::Junit => junit::write("validate-logs", &cases::of_validation(report), out),
+        Format::Junit => junit::write("validate-logs", &cases::suites_of_validation(report), out),
         Format::Sarif => sarif::write(&cases::of_validation(report), out),
     }
 }
 
-/// Writes a baseline report in `format`.
-pub fn write_baseline(report: &BaselineReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+/// Writes a baseline report in `format`; `origin` (built-in, or which file) locates SARIF results.
+pub fn write_baseline(report: &BaselineReport, origin: &cases::Origin<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => text::baseline(report, out),
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &json::baseline_document(report))?;
             writeln!(out)
         }
-        Format::Junit => junit::write(&report.baseline, &cases::of_baseline(report), out),
-        Format::Sarif => sarif::write(&cases::of_baseline(report), out),
+        Format::Junit => junit::write(&report.baseline, &cases::suites_of_baseline(report, origin), out),
+        Format::Sarif => sarif::write(&cases::of_baseline(report, origin), out),
     }
 }
 
@@ -173,6 +173,14 @@ pub struct RegionSummary {
     /// The chain's newest authentic digest: what a checkpoint records when the verdict is valid.
     #[serde(skip)]
     pub head: Option<crate::checkpoint::ChainHead>,
+    /// Where the region's digests lie (`s3://{bucket}/{digest_dir}`): its SARIF location.
+    #[serde(skip)]
+    pub bucket: String,
+    #[serde(skip)]
+    pub digest_dir: String,
+    /// The region's share of [`Report::objects`] (JUnit lists them in the region's suite).
+    #[serde(skip)]
+    pub objects: std::ops::Range<usize>,
 }
 
 #[cfg(test)]

@@ -20,19 +20,19 @@ fn report() -> BaselineReport {
 #[test]
 fn junit_counts_and_escapes() {
     let mut out = Vec::new();
-    write_baseline(&report(), Format::Junit, &mut out).unwrap();
+    write_baseline(&report(), &cases::Origin::Builtin, Format::Junit, &mut out).unwrap();
     let xml = String::from_utf8(out).unwrap();
     assert!(xml.contains(r#"tests="4" failures="1" errors="1" skipped="1""#), "{xml}");
-    assert!(xml.contains(r#"<failure message="misses &quot;x&quot; &amp; &lt;y&gt;">"#), "{xml}");
+    assert!(xml.contains(r#"<failure type="cis-4.1.filter" message="misses &quot;x&quot; &amp; &lt;y&gt;">"#), "{xml}");
     assert!(xml.contains(r#"<testcase classname="cis" name="trail.log-file-validation"/>"#), "{xml}");
-    assert!(xml.contains("<error message=\"AccessDenied\">"), "{xml}");
+    assert!(xml.contains("<error type=\"cis-4.1.alarm\" message=\"AccessDenied\">"), "{xml}");
     assert!(xml.contains("<skipped message=\"waived: no orgs\"/>"), "{xml}");
     assert_eq!(xml.matches("<testcase ").count(), 4);
 }
 
 #[test]
 fn sarif_lists_what_did_not_pass() {
-    let v = sarif::document(&cases::of_baseline(&report()));
+    let v = sarif::document(&cases::of_baseline(&report(), &cases::Origin::Builtin));
     let results = v["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 3);
     assert_eq!(results[0]["ruleId"], "cis-4.1.filter");

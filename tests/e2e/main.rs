@@ -13,6 +13,7 @@ mod offline {
     mod baseline_property;
     mod checkpoint;
     mod filter_cli;
+    mod formats;
     mod fuzz_regressions;
     mod hostile;
     mod schema;
