@@ -11,6 +11,7 @@ mod common;
 mod offline {
     mod aws_reference;
     mod baseline_property;
+    mod bundled_snapshot;
     mod checkpoint;
     mod filter_cli;
     mod formats;
