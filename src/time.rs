@@ -20,6 +20,36 @@ pub fn parse_user_time(s: &str) -> Result<DateTime<Utc>, String> {
     Ok(t)
 }
 
+/// A time given on the command line: what [`parse_user_time`] takes, plus `now` and a time before
+/// now as `-30m`, `-24h`, `-7d` or `-2w` (also `s`). Only for flags: evidence is never read
+/// relative to the clock.
+pub fn parse_cli_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
+    if let Some(ago) = t.strip_prefix('-').filter(|a| a.len() >= 2 && a.is_char_boundary(a.len() - 1)) {
+        let (count, unit) = ago.split_at(ago.len() - 1);
+        let seconds_per = match unit {
+            "s" => Some(1),
+            "m" => Some(60),
+            "h" => Some(3_600),
+            "d" => Some(86_400),
+            "w" => Some(604_800),
+            _ => None,
+        };
+        if let (Some(per), Ok(count)) = (seconds_per, count.parse::<i64>()) {
+            return count
+                .checked_mul(per)
+                .and_then(chrono::Duration::try_seconds)
+                .and_then(|d| now.checked_sub_signed(d))
+                .filter(|t| t.year() >= MIN_YEAR)
+                .ok_or_else(|| format!("time '{t}' reaches back before {MIN_YEAR}"));
+        }
+    }
+    parse_user_time(s)
+}
+
 /// Times outside these years are refused where they are parsed, so that arithmetic on them (a
 /// range widened by hours, a period's edges) can never overflow.
 pub const MIN_YEAR: i32 = 1970;
@@ -115,6 +145,24 @@ pub struct Range {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_line_times_may_be_relative_to_now() {
+        let now = parse_user_time("2026-03-08T12:00:00Z").unwrap();
+        let at = |s| parse_cli_time(s, now).map(display);
+        assert_eq!(at("now").unwrap(), "2026-03-08T12:00:00Z");
+        assert_eq!(at("-24h").unwrap(), "2026-03-07T12:00:00Z");
+        assert_eq!(at("-7d").unwrap(), "2026-03-01T12:00:00Z");
+        assert_eq!(at("-2w").unwrap(), "2026-02-22T12:00:00Z");
+        assert_eq!(at("-90m").unwrap(), "2026-03-08T10:30:00Z");
+        assert_eq!(at(" -30s ").unwrap(), "2026-03-08T11:59:30Z");
+        assert_eq!(at("2026-03-01").unwrap(), "2026-03-01T00:00:00Z");
+        for bad in ["-24", "-h", "-24x", "-9999999999999999d", "-1é", "+24h", "-100000w"] {
+            assert!(at(bad).is_err(), "{bad} accepted");
+        }
+        // Evidence is never relative to the clock.
+        assert!(parse_user_time("now").is_err() && parse_user_time("-24h").is_err());
+    }
 
     #[test]
     fn user_times_accept_rfc3339_and_compact_forms() {

@@ -150,12 +150,12 @@ pub struct TrailArgs {
     /// ARN of the trail, e.g. arn:aws:cloudtrail:us-east-1:111122223333:trail/main
     #[arg(long)]
     pub trail_arn: String,
-    /// Validate log files delivered on or after this UTC time (RFC 3339 or 20260301T000000Z);
-    /// with a --checkpoint that has a record, optional
-    #[arg(long)]
+    /// Validate log files delivered on or after this time: RFC 3339, 20260301T000000Z, any form
+    /// the AWS CLI takes, `now` or `-24h`/`-7d`; with a --checkpoint that has a record, optional
+    #[arg(long, allow_hyphen_values = true)]
     pub start_time: Option<String>,
-    /// Validate log files delivered on or before this UTC time [default: now]
-    #[arg(long)]
+    /// Validate log files delivered on or before this time (the same forms) [default: now]
+    #[arg(long, allow_hyphen_values = true)]
     pub end_time: Option<String>,
     /// Bucket holding the digests; skips the DescribeTrails lookup
     #[arg(long)]
@@ -237,11 +237,11 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug)]
 pub struct KeysExportArgs {
-    /// Start of the range (keys valid at any time in it are written)
-    #[arg(long)]
+    /// Start of the range (keys valid at any time in it are written); also `-30d`
+    #[arg(long, allow_hyphen_values = true)]
     pub start_time: String,
     /// End of the range [default: now]
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub end_time: Option<String>,
     /// Region whose keys to write; repeat for several [default: --region, else us-east-1]
     #[arg(long = "key-region", value_name = "REGION")]
@@ -271,8 +271,8 @@ impl RunError {
     }
 }
 
-fn time_arg(flag: &str, value: &str) -> Result<DateTime<Utc>, RunError> {
-    crate::time::parse_user_time(value).map_err(|e| RunError::Usage(format!("--{flag}: {e}")))
+fn time_arg(flag: &str, value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, RunError> {
+    crate::time::parse_cli_time(value, now).map_err(|e| RunError::Usage(format!("--{flag}: {e}")))
 }
 
 impl AwsArgs {

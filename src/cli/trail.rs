@@ -21,10 +21,12 @@ use crate::source::{dir::DirSource, s3::S3Source, Source, SourceError};
 use crate::time::Range;
 
 fn range_args(start: &str, end: Option<&str>) -> Result<Range, RunError> {
-    let start = time_arg("start-time", start)?;
+    // One clock reading, so that `--start-time -24h` to now is exactly a day.
+    let now = Utc::now();
+    let start = time_arg("start-time", start, now)?;
     let end = match end {
-        Some(t) => time_arg("end-time", t)?,
-        None => Utc::now(),
+        Some(t) => time_arg("end-time", t, now)?,
+        None => now,
     };
     if start > end {
         return Err(RunError::Usage("invalid time range: --start-time must not be after --end-time".into()));

@@ -280,3 +280,22 @@ fn times_in_the_aws_clis_forms_are_taken() {
     let offset = args("20260301T01:00:00+01:00", "2026-03-02 12:17:42 UTC");
     assert_eq!(offset.json()["requested"], iso.json()["requested"], "{}", offset.stderr);
 }
+
+#[test]
+fn relative_times_are_taken_as_their_own_arguments() {
+    let sample = path_str(&root().join("testdata/sample"));
+    let args = |start: &str, end: &str| {
+        trailproof(&["validate-logs", "--source", &sample, "--public-keys", &us_east_1_keys(), "--trail-arn", "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
+            "--start-time", start, "--end-time", end, "--output", "json"], &offline_env())
+    };
+    let run = args("-24h", "now");
+    // The sample lies in March 2026: nothing in the last day, so nothing is checked.
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let requested = &run.json()["requested"];
+    let (start, end) = (t(requested["start_time"].as_str().unwrap()), t(requested["end_time"].as_str().unwrap()));
+    assert_eq!(end - start, chrono::Duration::hours(24));
+    assert!((chrono::Utc::now() - end).num_seconds().abs() < 120, "{end}");
+    let bad = args("-24x", "now");
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--start-time"), "{}", bad.stderr);
+}
