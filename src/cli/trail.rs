@@ -180,7 +180,7 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         record_objects: args.verbose || args.report.is_some(),
         read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
-    let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);
+    let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress && !args.quiet);
     let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();
     if let Some(path) = &args.report {
@@ -195,7 +195,12 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         std::fs::write(path, report::evidence::render(&report, &parameters, Utc::now()))
             .map_err(|e| RunError::Unavailable(format!("--report {}: {e}", path.display())))?;
     }
-    report::write(&report, args.output, args.verbose, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    // Machine formats stay whole documents under --quiet.
+    let written = match args.output {
+        report::Format::Text if args.quiet => report::text::summary(&report, out),
+        format => report::write(&report, format, args.verbose, out),
+    };
+    written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     Ok(report.verdict.exit_code())
 }
 

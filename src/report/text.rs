@@ -32,6 +32,12 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
     if verbose || !report.findings.is_empty() {
         writeln!(out)?;
     }
+    summary(report, out)
+}
+
+/// The summary lines and the verdict: all that `--quiet` prints.
+pub fn summary(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let (start, end) = (display(report.requested.start), display(report.requested.end));
     writeln!(out, "Results requested for {start} to {end}")?;
     let s = &report.summary;
     if s.digests.valid + s.digests.invalid + s.backfill_digests.valid + s.backfill_digests.invalid == 0 {
@@ -108,6 +114,11 @@ pub fn baseline(report: &BaselineReport, out: &mut dyn Write) -> io::Result<()> 
             }
         }
     }
+    baseline_summary(report, out)
+}
+
+/// The summary line: all that `--quiet` prints.
+pub fn baseline_summary(report: &BaselineReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "\n{} passed, {} failed, {} could not be evaluated, {} skipped by exception", s.pass, s.fail, s.error, s.skipped)
 }
