@@ -139,7 +139,14 @@ impl PageTokens {
 
 /// The bucket's region; GetBucketLocation answers an empty constraint for us-east-1.
 pub async fn bucket_region(client: &aws_sdk_s3::Client, bucket: &str) -> Result<String, String> {
-    let out = client.get_bucket_location().bucket(bucket).send().await.map_err(|e| format!("GetBucketLocation {bucket}: {}", describe(e)))?;
+    let out = client.get_bucket_location().bucket(bucket).send().await.map_err(|e| {
+        let fix = match e.code() {
+            Some("NoSuchBucket") => "; check --s3-bucket (or the trail's bucket) and --endpoint-url",
+            Some("AccessDenied") => "; allow s3:GetBucketLocation on the bucket",
+            _ => "",
+        };
+        format!("GetBucketLocation {bucket}: {}{fix}", describe(e))
+    })?;
     Ok(match out.location_constraint().map(|c| c.as_str()) {
         None | Some("") => "us-east-1".to_string(),
         Some("EU") => "eu-west-1".to_string(),
