@@ -181,8 +181,12 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
     let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress && !args.quiet);
-    let report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
+    let mut report = pipeline::validate(&ctx, &plan.targets, plan.range).await;
     ctx.progress.finish();
+    if let Some(path) = &args.public_keys {
+        let hints = key_file_hints(&report, path, plan.range);
+        report.findings.extend(hints);
+    }
     if let Some(path) = &args.report {
         let parameters = Parameters {
             command_line: std::env::args().collect(),
@@ -268,6 +272,40 @@ pub(super) async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out
     writeln!(out, "Wrote the public keys of {} for {} to {} to {}", regions.join(", "), crate::time::display(range.start), crate::time::display(range.end), args.out.display())
         .map_err(|e| RunError::Unavailable(e.to_string()))?;
     Ok(0)
+}
+
+/// A key file that signed none of a region's digests is most likely for another region or range:
+/// one warning per such region, beside its `digest_key_unknown` errors (which keep the verdict),
+/// saying how to write the right file. A region where some digest verified, or where a key matched
+/// but its signature failed, gets none: the file is the right one there.
+fn key_file_hints(report: &report::Report, key_file: &std::path::Path, range: Range) -> Vec<crate::finding::Finding> {
+    use crate::finding::{FindingKind, Scope};
+    // ListPublicKeys is asked for the range widened so; the file should cover as much.
+    let margin = chrono::Duration::hours(2);
+    let mut hints = Vec::new();
+    for r in &report.per_region {
+        let here = |f: &&crate::finding::Finding| f.account_id == r.account_id && f.region == r.region;
+        let unknown: Vec<_> = report.findings.iter().filter(here).filter(|f| f.kind == FindingKind::DigestKeyUnknown).collect();
+        let matched = r.summary.digests.valid + r.summary.backfill_digests.valid > 0
+            || report.findings.iter().filter(here).any(|f| f.kind == FindingKind::DigestSignatureInvalid);
+        let Some(first) = unknown.first() else { continue };
+        if matched {
+            continue;
+        }
+        let folder = format!("CloudTrail-Digest/{}/", r.region);
+        let prefix = match first.key.find(&folder) {
+            Some(at) => first.key[..at + folder.len()].to_string(),
+            None => first.key.clone(),
+        };
+        let (start, end) = (crate::time::display(range.start - margin), crate::time::display(range.end + margin));
+        let scope = Scope { account_id: r.account_id.clone(), region: r.region.clone() };
+        let message = format!(
+            "none of the {} digests of {} {} was signed by a key in --public-keys {}: the file may be for another region or time range; write the right one with `trailproof keys export --key-region {} --start-time {start} --end-time {end} --out keys.json`",
+            unknown.len(), r.account_id, r.region, key_file.display(), r.region
+        );
+        hints.push(scope.finding(FindingKind::KeyFileMismatch, &first.bucket, &prefix, message).with("key_file", key_file.display().to_string()).with("digests", unknown.len()));
+    }
+    hints
 }
 
 /// In `--source` mode without `--s3-bucket`, the evidence directory must hold exactly one bucket.

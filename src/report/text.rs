@@ -2,7 +2,7 @@
 //! working; baseline lists every check.
 use std::io::{self, Write};
 
-use crate::finding::Severity;
+use crate::finding::{FindingKind, Severity};
 use crate::time::display;
 use super::{Counts, ObjectType, ObjectVerdict, Report, Verdict};
 use crate::baseline::{BaselineReport, Status};
@@ -21,7 +21,15 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
         }
     }
     for f in &report.findings {
-        let what = if f.kind.is_digest() { "Digest file" } else if f.kind.is_unchecked() { "Object" } else { "Log file" };
+        let what = if f.kind == FindingKind::KeyFileMismatch {
+            "Digest files"
+        } else if f.kind.is_digest() {
+            "Digest file"
+        } else if f.kind.is_unchecked() {
+            "Object"
+        } else {
+            "Log file"
+        };
         let status = match (f.kind, f.severity) {
             (k, Severity::Error) if k.is_unchecked() => "NOT CHECKED",
             (_, Severity::Error) => "INVALID",
