@@ -11,6 +11,7 @@ mod common;
 mod offline {
     mod aws_reference;
     mod baseline_property;
+    mod cli;
     mod filter_cli;
     mod fuzz_regressions;
     mod hostile;
