@@ -4,7 +4,8 @@
 # - the test world (the moto emulator and the AWS CLI, pinned in tests/emulator/requirements.txt)
 #   into a virtualenv named for those pins, linked from .venv;
 # - s3s-fs (the benchmark's S3 server), cargo-deny (licences, bans, sources) and cargo-fuzz (the
-#   fuzz smoke run), into $TRAILPROOF_TOOLS/bin.
+#   fuzz smoke run), into $TRAILPROOF_TOOLS/bin;
+# - groff (renders the man page in a test), from Debian, when it is missing.
 # Without a home directory (some CI runners), the clone itself holds them, as it once did.
 export TRAILPROOF_TOOLS="${TRAILPROOF_TOOLS:-${XDG_CACHE_HOME:-${HOME:-$PWD/.bench}/.cache}/trailproof}"
 mkdir -p "$TRAILPROOF_TOOLS"
@@ -28,6 +29,13 @@ if ! command -v s3s-fs >/dev/null; then
 fi
 if ! cargo-deny --version 2>/dev/null | grep -qF 0.20.2; then
   cargo install cargo-deny@0.20.2 --locked --root "$TRAILPROOF_TOOLS"
+fi
+# groff renders the man page in tests/e2e/offline/cli.rs (Debian's groff-base; root or sudo needed).
+if ! command -v groff >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo -n"; fi
+  { $sudo apt-get install -y --no-install-recommends groff-base >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends groff-base >/dev/null; }; } \
+    || echo "warning: groff could not be installed (apt-get install groff-base): the man page test will fail" >&2
 fi
 # scripts/fuzz pins the cargo-fuzz version.
 scripts/fuzz install || echo "warning: cargo-fuzz could not be installed" >&2
