@@ -325,3 +325,50 @@ fn only_subdirectory(dir: &std::path::Path) -> Result<String, RunError> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{FindingKind, Scope};
+    use crate::report::{Counts, RegionSummary, Report, Summary};
+
+    fn region(name: &str, valid_digests: usize, kinds: &[FindingKind]) -> (RegionSummary, Vec<crate::finding::Finding>) {
+        let scope = Scope { account_id: "111122223333".into(), region: name.into() };
+        let key = format!("AWSLogs/111122223333/CloudTrail-Digest/{name}/2026/03/01/d.json.gz");
+        let findings = kinds.iter().map(|&k| scope.finding(k, "b", &key, "m")).collect();
+        let summary = Summary { digests: Counts { valid: valid_digests, invalid: kinds.len() }, ..Summary::default() };
+        (RegionSummary { account_id: scope.account_id, region: name.into(), summary, verdict: Verdict::Invalid }, findings)
+    }
+
+    /// Only a region where the file signed nothing gets the hint: not where a digest verified, nor
+    /// where a key matched but the signature failed, nor where no key was looked up at all.
+    #[test]
+    fn a_hint_only_where_the_key_file_signed_nothing() {
+        use FindingKind::*;
+        let regions = [
+            region("us-east-1", 0, &[DigestKeyUnknown, DigestKeyUnknown]),
+            region("eu-west-1", 3, &[DigestKeyUnknown]),
+            region("eu-west-2", 0, &[DigestKeyUnknown, DigestSignatureInvalid]),
+            region("eu-west-3", 0, &[DigestMissing]),
+        ];
+        let range = Range { start: crate::time::parse_user_time("2026-03-01T00:00:00Z").unwrap(), end: crate::time::parse_user_time("2026-03-02T00:00:00Z").unwrap() };
+        let report = Report {
+            trail_arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/t".into(),
+            requested: range,
+            found: None,
+            regions: regions.iter().map(|r| r.0.region.clone()).collect(),
+            accounts: vec!["111122223333".into()],
+            summary: Summary::default(),
+            findings: regions.iter().flat_map(|r| r.1.clone()).collect(),
+            objects: Vec::new(),
+            per_region: regions.iter().map(|r| r.0.clone()).collect(),
+            verdict: Verdict::Invalid,
+        };
+        let hints = key_file_hints(&report, std::path::Path::new("keys.json"), range);
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        let hint = &hints[0];
+        assert_eq!((hint.kind, hint.severity, hint.region.as_str()), (FindingKind::KeyFileMismatch, crate::finding::Severity::Warning, "us-east-1"));
+        assert_eq!(hint.key, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/");
+        assert!(hint.message.contains("none of the 2 digests") && hint.message.contains("--key-region us-east-1 --start-time 2026-02-28T22:00:00Z --end-time 2026-03-02T02:00:00Z"), "{}", hint.message);
+    }
+}
