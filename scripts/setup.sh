@@ -6,6 +6,7 @@
 # - s3s-fs (the benchmark's S3 server), cargo-deny (licences, bans, sources) and cargo-fuzz (the
 #   fuzz smoke run), into $TRAILPROOF_TOOLS/bin;
 # - Microsoft's SARIF Multitool (the SARIF tests' validator), from npm into $TRAILPROOF_TOOLS/npm.
+# - groff (renders the man page in a test), from Debian, when it is missing.
 # Without a home directory (some CI runners), the clone itself holds them, as it once did.
 export TRAILPROOF_TOOLS="${TRAILPROOF_TOOLS:-${XDG_CACHE_HOME:-${HOME:-$PWD/.bench}/.cache}/trailproof}"
 mkdir -p "$TRAILPROOF_TOOLS"
@@ -39,5 +40,12 @@ if ! "$multitool" --version 2>/dev/null | grep -qF 5.7.0; then
     || echo "warning: the SARIF Multitool could not be installed (needs npm); the SARIF tests will fail" >&2
 fi
 export SARIF_MULTITOOL="$multitool"
+# groff renders the man page in tests/e2e/offline/cli.rs (Debian's groff-base; root or sudo needed).
+if ! command -v groff >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo -n"; fi
+  { $sudo apt-get install -y --no-install-recommends groff-base >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends groff-base >/dev/null; }; } \
+    || echo "warning: groff could not be installed (apt-get install groff-base): the man page test will fail" >&2
+fi
 # scripts/fuzz pins the cargo-fuzz version.
 scripts/fuzz install || echo "warning: cargo-fuzz could not be installed" >&2

@@ -20,10 +20,11 @@ pub enum FindingKind {
     LogUnreferenced,
     AccessError,
     Unchecked,
+    KeyFileMismatch,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 15] = [
+    pub const ALL: [FindingKind; 16] = [
         FindingKind::DigestMissing,
         FindingKind::DigestSignatureInvalid,
         FindingKind::DigestFormatInvalid,
@@ -39,6 +40,7 @@ impl FindingKind {
         FindingKind::LogUnreferenced,
         FindingKind::AccessError,
         FindingKind::Unchecked,
+        FindingKind::KeyFileMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +60,7 @@ impl FindingKind {
             FindingKind::LogUnreferenced => "log_unreferenced",
             FindingKind::AccessError => "access_error",
             FindingKind::Unchecked => "unchecked",
+            FindingKind::KeyFileMismatch => "key_file_mismatch",
         }
     }
 
@@ -78,6 +81,7 @@ impl FindingKind {
             FindingKind::LogUnreferenced => "a log file that no digest lists",
             FindingKind::AccessError => "trailproof could not read something it needed; it is not counted as valid",
             FindingKind::Unchecked => "something in range could not be checked (no signature to check it with, no trail status, a link leaving the trail's folder); the message says how to make it checkable",
+            FindingKind::KeyFileMismatch => "no key in the --public-keys file signed any digest of a region (each is digest_key_unknown): the file is likely for another region or time range",
         }
     }
 
@@ -99,6 +103,7 @@ impl FindingKind {
             FindingKind::LogUnreferenced => "Log file no digest lists",
             FindingKind::AccessError => "Could not read",
             FindingKind::Unchecked => "Not checked",
+            FindingKind::KeyFileMismatch => "Key file matches no digest",
         }
     }
 
@@ -119,6 +124,7 @@ impl FindingKind {
             FindingKind::DigestChainGap => "Confirm logging or log file validation was off for the span (StopLogging / UpdateTrail events); otherwise treat as deletion.",
             FindingKind::LogUnreferenced => "Treat as possible injection unless the message says it lies outside every verified period.",
             FindingKind::AccessError => "Grant read access (s3:GetObject, s3:ListBucket, cloudtrail:ListPublicKeys) or fix the network, then run again.",
+            FindingKind::KeyFileMismatch => "Write a key file for the trail's region and range: `trailproof keys export --key-region REGION --start-time … --end-time … --out keys.json`, or drop --public-keys to use ListPublicKeys.",
             FindingKind::Unchecked => "Do what the message says to make it checkable (metadata, trail status, key file or range), then run again.",
         }
     }
@@ -126,7 +132,8 @@ impl FindingKind {
     /// Gaps are expected when logging stops; everything else means evidence is bad or unchecked.
     pub fn default_severity(self) -> Severity {
         match self {
-            FindingKind::DigestChainGap => Severity::Warning,
+            // A hint beside the digest_key_unknown errors it explains, which decide the verdict.
+            FindingKind::DigestChainGap | FindingKind::KeyFileMismatch => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -233,7 +240,8 @@ mod tests {
                 "log_format_invalid",
                 "log_unreferenced",
                 "access_error",
-                "unchecked"
+                "unchecked",
+                "key_file_mismatch"
             ]
         );
         for k in FindingKind::ALL {

@@ -24,7 +24,7 @@ pub async fn describe_trail(client: &aws_sdk_cloudtrail::Client, trail_arn: &str
         .trail_list()
         .iter()
         .find(|t| t.trail_arn() == Some(trail_arn))
-        .ok_or_else(|| format!("trail {trail_arn} not found by DescribeTrails"))?;
+        .ok_or_else(|| format!("trail {trail_arn} not found by DescribeTrails; check --trail-arn and the credentials' account, or give --s3-bucket to skip the lookup"))?;
     Ok(TrailInfo {
         bucket: trail.s3_bucket_name().ok_or("trail has no S3 bucket")?.to_string(),
         prefix: trail.s3_key_prefix().filter(|p| !p.is_empty()).map(str::to_string),

@@ -79,6 +79,9 @@ pub fn describe<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'sta
     match (e.code(), &e) {
         (Some(code), _) => format!("{code}: {}", e.message().unwrap_or("(no message)")),
         (None, SdkError::ServiceError(se)) => format!("HTTP {} with no AWS error code", se.raw().status().as_u16()),
+        // No answer at all: the fix is on this side.
+        (None, SdkError::TimeoutError(_)) => format!("{}; check the network and --endpoint-url, or raise --connect-timeout/--read-timeout", causes(&e)),
+        (None, SdkError::DispatchFailure(d)) if d.is_io() || d.is_timeout() => format!("{}; check the network (proxy, firewall, DNS) and --endpoint-url", causes(&e)),
         (None, _) => causes(&e),
     }
 }
@@ -92,6 +95,11 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
         let text = err.to_string();
         // "no credentials found in chain. Attempted:" is followed by one line per provider.
         let line = text.lines().next().unwrap_or_default().trim().trim_end_matches(':').trim_end_matches(" Attempted").trim_end_matches('.').to_string();
+        // "failed to apply endpoint `…` to request `Request { body: … }`": the request is a dump.
+        let line = match line.find(" to request `") {
+            Some(at) => line[..at].to_string(),
+            None => line,
+        };
         // The connector's error kind says nothing ("other").
         if !line.is_empty() && line != "other" && !lines.iter().any(|l| l.contains(&line)) {
             lines.push(line);
@@ -99,6 +107,9 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
         next = err.source();
     }
     let text = lines.join(": ");
+    if text.contains("failed to apply endpoint") {
+        return format!("{text}; give an http(s) URL in --endpoint-url or AWS_ENDPOINT_URL(_S3, _CLOUDTRAIL, …)");
+    }
     if text.contains("no credentials") {
         return format!("{text}; configure AWS credentials (environment, profile, SSO or instance role)");
     }
@@ -128,7 +139,14 @@ impl PageTokens {
 
 /// The bucket's region; GetBucketLocation answers an empty constraint for us-east-1.
 pub async fn bucket_region(client: &aws_sdk_s3::Client, bucket: &str) -> Result<String, String> {
-    let out = client.get_bucket_location().bucket(bucket).send().await.map_err(|e| format!("GetBucketLocation {bucket}: {}", describe(e)))?;
+    let out = client.get_bucket_location().bucket(bucket).send().await.map_err(|e| {
+        let fix = match e.code() {
+            Some("NoSuchBucket") => "; check --s3-bucket (or the trail's bucket) and --endpoint-url",
+            Some("AccessDenied") => "; allow s3:GetBucketLocation on the bucket",
+            _ => "",
+        };
+        format!("GetBucketLocation {bucket}: {}{fix}", describe(e))
+    })?;
     Ok(match out.location_constraint().map(|c| c.as_str()) {
         None | Some("") => "us-east-1".to_string(),
         Some("EU") => "eu-west-1".to_string(),

@@ -37,6 +37,9 @@ pub async fn gather(options: &AwsOptions) -> Result<AccountSnapshot, String> {
     configs.by_region.insert(region.clone(), home);
 
     let trails: Fetched<Vec<Trail>> = match describe_trails(configs.get(&region).await).await {
+        // Every check needs the trails: without an answer from AWS (no network, a wrong endpoint,
+        // no credentials) each would fail the same way, so the run fails once instead.
+        Err(Unanswered(e)) => return Err(format!("nothing could be checked: {e}")),
         Ok(described) => {
             let mut trails = Vec::new();
             for mut trail in described {
@@ -48,7 +51,7 @@ pub async fn gather(options: &AwsOptions) -> Result<AccountSnapshot, String> {
             }
             Fetched::Ok(trails)
         }
-        Err(e) => Fetched::Error(e),
+        Err(Refused(e)) => Fetched::Error(e),
     };
     let mut snapshot = AccountSnapshot {
         taken_at: Utc::now(),
@@ -114,14 +117,22 @@ pub async fn gather(options: &AwsOptions) -> Result<AccountSnapshot, String> {
     Ok(snapshot)
 }
 
-async fn describe_trails(conf: &SdkConfig) -> Result<Vec<Trail>, String> {
+/// Why DescribeTrails gave no trails.
+enum TrailsError {
+    /// AWS answered with an error (AccessDenied, throttling): each check reports it.
+    Refused(String),
+    /// No answer came: a connection, timeout, endpoint or credentials failure.
+    Unanswered(String),
+}
+use TrailsError::{Refused, Unanswered};
+
+async fn describe_trails(conf: &SdkConfig) -> Result<Vec<Trail>, TrailsError> {
     let client = aws::cloudtrail_client(conf);
-    let out = client
-        .describe_trails()
-        .include_shadow_trails(true)
-        .send()
-        .await
-        .map_err(|e| format!("DescribeTrails: {}", aws::describe(e)))?;
+    let out = client.describe_trails().include_shadow_trails(true).send().await.map_err(|e| {
+        let answered = matches!(e, aws_sdk_cloudtrail::error::SdkError::ServiceError(_));
+        let message = format!("DescribeTrails: {}", aws::describe(e));
+        if answered { Refused(message) } else { Unanswered(message) }
+    })?;
     Ok(out
         .trail_list()
         .iter()

@@ -64,7 +64,12 @@ pub(super) async fn baseline(aws_opts: &AwsOptions, args: BaselineArgs, out: &mu
         Some(lines) => Origin::File { path: &args.choice.baseline, lines },
         None => Origin::Builtin,
     };
-    crate::report::write_baseline(&report, &origin, args.output, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    // Machine formats stay whole documents under --quiet.
+    let written = match args.output {
+        Format::Text if args.quiet => crate::report::text::baseline_summary(&report, out),
+        format => crate::report::write_baseline(&report, &origin, format, out),
+    };
+    written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     Ok(report.exit_code())
 }
 

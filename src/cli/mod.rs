@@ -12,10 +12,11 @@ use crate::report::Format;
 
 mod account;
 mod checkpoint;
+mod help;
 mod trail;
 
 #[derive(Parser, Debug)]
-#[command(name = "trailproof", version, about = "Proves an AWS CloudTrail audit trail is whole and untouched")]
+#[command(name = "trailproof", version, propagate_version = true, about = "Proves an AWS CloudTrail audit trail is whole and untouched", after_long_help = help::TOP)]
 pub struct Cli {
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -23,52 +24,90 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The AWS CLI's global options, under their own heading in every command's help.
 #[derive(Args, Debug)]
 pub struct AwsArgs {
     /// AWS region for API calls; for validate-logs also the source region whose digests are
     /// checked (default: the trail ARN's region)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = AWS_OPTIONS)]
     pub region: Option<String>,
     /// Named profile from the AWS config files (SSO profiles included)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = AWS_OPTIONS)]
     pub profile: Option<String>,
     /// Send every AWS request to this endpoint (also AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, ...)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = AWS_OPTIONS, value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// Attempts per AWS request, retries included, with backoff [default: AWS_MAX_ATTEMPTS,
     /// the profile's max_attempts, else 3]; also whole-object re-reads of broken bodies
-    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(long, global = true, help_heading = AWS_OPTIONS, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
     /// Seconds to wait for a connection
-    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, global = true, help_heading = AWS_OPTIONS, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub connect_timeout: u64,
     /// Seconds to wait for a response to start, and the longest a body may stall
-    #[arg(long, global = true, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, global = true, help_heading = AWS_OPTIONS, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub read_timeout: u64,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Verify a trail's digest chain and log files, like `aws cloudtrail validate-logs`
+    #[command(after_long_help = help::VALIDATE_LOGS)]
     ValidateLogs(ValidateArgs),
     /// Copy a trail's range (digests, log files, metadata, keys) to a directory for offline checks
+    #[command(after_long_help = help::EXPORT)]
     Export(ExportArgs),
     /// Work with CloudTrail's public keys
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Check the account's trails, metric filters, alarms and notifications against a baseline
+    #[command(after_long_help = help::BASELINE)]
     Baseline(BaselineArgs),
     /// Work with CloudWatch Logs filter patterns, offline
     #[command(subcommand)]
     Filter(FilterCommand),
     /// Print the JSON Schema (draft 2020-12) of a JSON document trailproof writes
+    #[command(after_long_help = help::SCHEMA)]
     Schema(SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_long_help = help::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --out
+    #[command(after_long_help = help::MAN)]
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct SchemaArgs {
     /// The document whose schema to print
     pub document: crate::report::schema::Document,
+}
+
+/// The heading of the AWS CLI's global options in every command's help.
+const AWS_OPTIONS: &str = "AWS options";
+
+/// `--endpoint-url` is checked before any request: the SDK reports a bad one with a dump of the
+/// whole request.
+fn endpoint_url(value: &str) -> Result<String, String> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(value.to_string()),
+        _ => Err("not an http:// or https:// URL with a host; give one such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000".into()),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write one page per command (trailproof.1, trailproof-validate-logs.1, …) into DIR instead
+    /// of printing the whole command's page
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -83,6 +122,7 @@ pub struct BaselineArgs {
 #[derive(Subcommand, Debug)]
 pub enum BaselineCommand {
     /// Write a built-in baseline out as an editable TOML file
+    #[command(after_long_help = help::BASELINE_INIT)]
     Init(BaselineInitArgs),
 }
 
@@ -102,8 +142,12 @@ pub struct BaselineCheckArgs {
     #[command(flatten)]
     pub choice: BaselineChoice,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// Text output: print only the summary line (no checks); json, junit and sarif are always
+    /// whole documents, so it changes nothing there
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Judge a snapshot saved earlier with --save-snapshot instead of calling AWS
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
@@ -124,6 +168,7 @@ pub struct BaselineInitArgs {
 #[derive(Subcommand, Debug)]
 pub enum FilterCommand {
     /// Match a filter pattern against events, like CloudWatch's TestMetricFilter
+    #[command(after_long_help = help::FILTER_TEST)]
     Test(FilterTestArgs),
 }
 
@@ -141,6 +186,7 @@ pub struct FilterTestArgs {
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
     /// Write ListPublicKeys' answer for a range to a file, for `--public-keys` offline
+    #[command(after_long_help = help::KEYS_EXPORT)]
     Export(KeysExportArgs),
 }
 
@@ -189,10 +235,14 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub trail: TrailArgs,
     /// Print one line per file checked
-    #[arg(long)]
+    #[arg(short, long)]
     pub verbose: bool,
+    /// Text output: print only the summary and the verdict (no findings, no progress bar); json,
+    /// junit and sarif are always whole documents, so it changes nothing there
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
     /// Trust the keys in this file (as printed by `aws cloudtrail list-public-keys`, or by
     /// `trailproof keys export`) instead of calling ListPublicKeys
@@ -297,6 +347,8 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError
         Command::Baseline(args) => account::baseline(&aws, args, out).await,
         Command::Filter(FilterCommand::Test(args)) => account::filter_test(args, out),
         Command::Schema(args) => account::schema(args, out),
+        Command::Completions(args) => help::completions(args, out),
+        Command::Man(args) => help::man(args, out),
     }
 }
 

@@ -196,9 +196,13 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         record_objects: args.verbose || args.report.is_some() || args.output == report::Format::Junit,
         read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
-    let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress);
-    let report = pipeline::validate(&ctx, &jobs, requested).await;
+    let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress && !args.quiet);
+    let mut report = pipeline::validate(&ctx, &jobs, requested).await;
     ctx.progress.finish();
+    if let Some(path) = &args.public_keys {
+        let hints = key_file_hints(&report, path, requested);
+        report.findings.extend(hints);
+    }
     if let Some(path) = &args.report {
         let parameters = Parameters {
             command_line: std::env::args().collect(),
@@ -211,7 +215,12 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
         std::fs::write(path, report::evidence::render(&report, &parameters, Utc::now()))
             .map_err(|e| RunError::Unavailable(format!("--report {}: {e}", path.display())))?;
     }
-    report::write(&report, args.output, args.verbose, out).map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
+    // Machine formats stay whole documents under --quiet.
+    let written = match args.output {
+        report::Format::Text if args.quiet => report::text::summary(&report, out),
+        format => report::write(&report, format, args.verbose, out),
+    };
+    written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     if let Some(store) = &store {
         let mut checkpoint = earlier.unwrap_or_else(|| Checkpoint::new(&args.trail.trail_arn));
         checkpoint.advance(verified_heads(&report));
@@ -331,6 +340,40 @@ pub(super) async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out
     Ok(0)
 }
 
+/// A key file that signed none of a region's digests is most likely for another region or range:
+/// one warning per such region, beside its `digest_key_unknown` errors (which keep the verdict),
+/// saying how to write the right file. A region where some digest verified, or where a key matched
+/// but its signature failed, gets none: the file is the right one there.
+fn key_file_hints(report: &report::Report, key_file: &std::path::Path, range: Range) -> Vec<crate::finding::Finding> {
+    use crate::finding::{FindingKind, Scope};
+    // ListPublicKeys is asked for the range widened so; the file should cover as much.
+    let margin = chrono::Duration::hours(2);
+    let mut hints = Vec::new();
+    for r in &report.per_region {
+        let here = |f: &&crate::finding::Finding| f.account_id == r.account_id && f.region == r.region;
+        let unknown: Vec<_> = report.findings.iter().filter(here).filter(|f| f.kind == FindingKind::DigestKeyUnknown).collect();
+        let matched = r.summary.digests.valid + r.summary.backfill_digests.valid > 0
+            || report.findings.iter().filter(here).any(|f| f.kind == FindingKind::DigestSignatureInvalid);
+        let Some(first) = unknown.first() else { continue };
+        if matched {
+            continue;
+        }
+        let folder = format!("CloudTrail-Digest/{}/", r.region);
+        let prefix = match first.key.find(&folder) {
+            Some(at) => first.key[..at + folder.len()].to_string(),
+            None => first.key.clone(),
+        };
+        let (start, end) = (crate::time::display(range.start - margin), crate::time::display(range.end + margin));
+        let scope = Scope { account_id: r.account_id.clone(), region: r.region.clone() };
+        let message = format!(
+            "none of the {} digests of {} {} was signed by a key in --public-keys {}: the file may be for another region or time range; write the right one with `trailproof keys export --key-region {} --start-time {start} --end-time {end} --out keys.json`",
+            unknown.len(), r.account_id, r.region, key_file.display(), r.region
+        );
+        hints.push(scope.finding(FindingKind::KeyFileMismatch, &first.bucket, &prefix, message).with("key_file", key_file.display().to_string()).with("digests", unknown.len()));
+    }
+    hints
+}
+
 /// In `--source` mode without `--s3-bucket`, the evidence directory must hold exactly one bucket.
 fn only_subdirectory(dir: &std::path::Path) -> Result<String, RunError> {
     let entries = std::fs::read_dir(dir).map_err(|e| RunError::Usage(format!("--source {}: {e}", dir.display())))?;
@@ -346,5 +389,53 @@ fn only_subdirectory(dir: &std::path::Path) -> Result<String, RunError> {
             dir.display(),
             buckets.len()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{FindingKind, Scope};
+    use crate::report::{Counts, RegionSummary, Report, Summary};
+
+    fn region(name: &str, valid_digests: usize, kinds: &[FindingKind]) -> (RegionSummary, Vec<crate::finding::Finding>) {
+        let scope = Scope { account_id: "111122223333".into(), region: name.into() };
+        let key = format!("AWSLogs/111122223333/CloudTrail-Digest/{name}/2026/03/01/d.json.gz");
+        let findings = kinds.iter().map(|&k| scope.finding(k, "b", &key, "m")).collect();
+        let summary = Summary { digests: Counts { valid: valid_digests, invalid: kinds.len() }, ..Summary::default() };
+        (RegionSummary { account_id: scope.account_id, region: name.into(), summary, verdict: Verdict::Invalid, head: None, bucket: "b".into(), digest_dir: String::new(), objects: 0..0 }, findings)
+    }
+
+    /// Only a region where the file signed nothing gets the hint: not where a digest verified, nor
+    /// where a key matched but the signature failed, nor where no key was looked up at all.
+    #[test]
+    fn a_hint_only_where_the_key_file_signed_nothing() {
+        use FindingKind::*;
+        let regions = [
+            region("us-east-1", 0, &[DigestKeyUnknown, DigestKeyUnknown]),
+            region("eu-west-1", 3, &[DigestKeyUnknown]),
+            region("eu-west-2", 0, &[DigestKeyUnknown, DigestSignatureInvalid]),
+            region("eu-west-3", 0, &[DigestMissing]),
+        ];
+        let range = Range { start: crate::time::parse_user_time("2026-03-01T00:00:00Z").unwrap(), end: crate::time::parse_user_time("2026-03-02T00:00:00Z").unwrap() };
+        let report = Report {
+            trail_arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/t".into(),
+            requested: range,
+            found: None,
+            regions: regions.iter().map(|r| r.0.region.clone()).collect(),
+            accounts: vec!["111122223333".into()],
+            summary: Summary::default(),
+            findings: regions.iter().flat_map(|r| r.1.clone()).collect(),
+            objects: Vec::new(),
+            per_region: regions.iter().map(|r| r.0.clone()).collect(),
+            resumed_from: Vec::new(),
+            verdict: Verdict::Invalid,
+        };
+        let hints = key_file_hints(&report, std::path::Path::new("keys.json"), range);
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        let hint = &hints[0];
+        assert_eq!((hint.kind, hint.severity, hint.region.as_str()), (FindingKind::KeyFileMismatch, crate::finding::Severity::Warning, "us-east-1"));
+        assert_eq!(hint.key, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/");
+        assert!(hint.message.contains("none of the 2 digests") && hint.message.contains("--key-region us-east-1 --start-time 2026-02-28T22:00:00Z --end-time 2026-03-02T02:00:00Z"), "{}", hint.message);
     }
 }

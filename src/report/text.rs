@@ -2,7 +2,7 @@
 //! working; baseline lists every check.
 use std::io::{self, Write};
 
-use crate::finding::Severity;
+use crate::finding::{FindingKind, Severity};
 use crate::time::display;
 use super::{Counts, ObjectType, ObjectVerdict, Report, Verdict};
 use crate::baseline::{BaselineReport, Status};
@@ -27,7 +27,15 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
         }
     }
     for f in &report.findings {
-        let what = if f.kind.is_digest() { "Digest file" } else if f.kind.is_unchecked() { "Object" } else { "Log file" };
+        let what = if f.kind == FindingKind::KeyFileMismatch {
+            "Digest files"
+        } else if f.kind.is_digest() {
+            "Digest file"
+        } else if f.kind.is_unchecked() {
+            "Object"
+        } else {
+            "Log file"
+        };
         let status = match (f.kind, f.severity) {
             (k, Severity::Error) if k.is_unchecked() => "NOT CHECKED",
             (_, Severity::Error) => "INVALID",
@@ -38,6 +46,12 @@ pub fn write(report: &Report, verbose: bool, out: &mut dyn Write) -> io::Result<
     if verbose || !report.findings.is_empty() {
         writeln!(out)?;
     }
+    summary(report, out)
+}
+
+/// The summary lines and the verdict: all that `--quiet` prints.
+pub fn summary(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let (start, end) = (display(report.requested.start), display(report.requested.end));
     writeln!(out, "Results requested for {start} to {end}")?;
     let s = &report.summary;
     if s.digests.valid + s.digests.invalid + s.backfill_digests.valid + s.backfill_digests.invalid == 0 {
@@ -114,6 +128,11 @@ pub fn baseline(report: &BaselineReport, out: &mut dyn Write) -> io::Result<()> 
             }
         }
     }
+    baseline_summary(report, out)
+}
+
+/// The summary line: all that `--quiet` prints.
+pub fn baseline_summary(report: &BaselineReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "\n{} passed, {} failed, {} could not be evaluated, {} skipped by exception", s.pass, s.fail, s.error, s.skipped)
 }

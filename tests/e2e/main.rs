@@ -13,6 +13,7 @@ mod offline {
     mod baseline_property;
     mod bundled_snapshot;
     mod checkpoint;
+    mod cli;
     mod filter_cli;
     mod formats;
     mod fuzz_regressions;
