@@ -11,6 +11,7 @@ mod common;
 mod offline {
     mod aws_reference;
     mod baseline_property;
+    pub mod deploy;
     mod filter_cli;
     mod fuzz_regressions;
     mod hostile;
@@ -24,6 +25,7 @@ mod emulated {
     mod fail_closed;
     mod faults;
     mod forensics;
+    mod iam;
     mod source_conformance;
     mod validate_s3;
 }
