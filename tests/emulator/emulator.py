@@ -210,7 +210,11 @@ _moto_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
 def _authorize_and_log(self, iam_request_cls, resource="*"):
     scope = self.headers.get("Authorization", "").split("Credential=", 1)[-1].split(",")[0].split("/")
     if STATE_DIR and len(scope) >= 4:
-        line = f"{scope[0]} {_iam_action(self, scope[3], resource)} {resource}\n"
+        try:
+            action = _iam_action(self, scope[3], resource)
+        except Exception as e:  # the log must never fail a request; no policy covers this name
+            action = f"{scope[3]}:Unknown({type(e).__name__})"
+        line = f"{scope[0]} {action} {resource}\n"
         with _log_lock, open(os.path.join(STATE_DIR, "iam-actions.log"), "a") as f:
             f.write(line)
     return _moto_authorize(self, iam_request_cls, resource)
