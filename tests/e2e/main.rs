@@ -14,6 +14,7 @@ mod offline {
     mod bundled_snapshot;
     mod checkpoint;
     mod cli;
+    pub mod deploy;
     mod filter_cli;
     mod formats;
     mod fuzz_regressions;
@@ -29,6 +30,7 @@ mod emulated {
     mod fail_closed;
     mod faults;
     mod forensics;
+    mod iam;
     mod source_conformance;
     mod validate_s3;
 }

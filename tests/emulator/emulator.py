@@ -17,6 +17,11 @@ S3 GetBucketVersioning answers with S3's root element (moto's is named different
 Denials: an empty file STATE_DIR/deny/{Action} (e.g. DescribeMetricFilters) makes that action
 answer AccessDenied, as for a caller whose policy lacks it. Remove the file to allow it again.
 
+IAM actions: every request is appended to STATE_DIR/iam-actions.log as "ACCESS-KEY-ID ACTION
+RESOURCE", ACTION being the IAM action it needs (s3:ListBucket for ListObjectsV2). A test that
+runs a command under its own access key ID finds exactly that command's calls there, and checks
+them against the command's policy in deploy/iam/.
+
 Usage: python emulator.py KEYS_DIR [STATE_DIR]
 """
 import base64
@@ -32,6 +37,7 @@ import threading
 os.environ.setdefault("MOTO_ACCOUNT_ID", "111122223333")
 
 from moto.cloudtrail.responses import CloudTrailResponse  # noqa: E402
+from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
 from moto.cloudwatch.responses import CloudWatchResponse  # noqa: E402
 from moto.logs.responses import LogsResponse  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
@@ -169,6 +175,52 @@ def _with_denials(cls):
 
 for _cls in (CloudTrailResponse, CloudWatchResponse, LogsResponse, SNSResponse):
     _with_denials(_cls)
+
+
+# Signing names that differ from the IAM service prefix.
+IAM_PREFIX = {"monitoring": "cloudwatch"}
+# S3 calls by subresource: the IAM action differs from the API's name for some.
+S3_BUCKET_GET = {
+    "location": "GetBucketLocation",
+    "versioning": "GetBucketVersioning",
+    "publicAccessBlock": "GetBucketPublicAccessBlock",
+    "object-lock": "GetBucketObjectLockConfiguration",
+}
+S3_OBJECT = {"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject"}
+_log_lock = threading.Lock()
+
+
+def _iam_action(self, service, resource):
+    if service != "s3":
+        return f"{IAM_PREFIX.get(service, service)}:{self._get_action()}"
+    on_object = "/" in resource.split(":::", 1)[-1]
+    if on_object:
+        action = S3_OBJECT.get(self.method)
+    elif self.method == "GET":
+        action = next((a for q, a in S3_BUCKET_GET.items() if q in self.querystring), "ListBucket")
+    else:
+        action = None
+    # An unmapped call is logged as such, so that no policy can be found to cover it.
+    return f"s3:{action or 'Unmapped' + self.method}"
+
+
+_moto_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+
+def _authorize_and_log(self, iam_request_cls, resource="*"):
+    scope = self.headers.get("Authorization", "").split("Credential=", 1)[-1].split(",")[0].split("/")
+    if STATE_DIR and len(scope) >= 4:
+        try:
+            action = _iam_action(self, scope[3], resource)
+        except Exception as e:  # the log must never fail a request; no policy covers this name
+            action = f"{scope[3]}:Unknown({type(e).__name__})"
+        line = f"{scope[0]} {action} {resource}\n"
+        with _log_lock, open(os.path.join(STATE_DIR, "iam-actions.log"), "a") as f:
+            f.write(line)
+    return _moto_authorize(self, iam_request_cls, resource)
+
+
+ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize_and_log
 
 
 def main():

@@ -473,3 +473,17 @@ fn every_denied_read_makes_its_checks_errors() {
         assert_eq!(run.code, 3, "{action}");
     }
 }
+
+/// deploy/iam/baseline.json allows every call `baseline` makes on a compliant account, on its
+/// resource, and nothing it does not call (emulated::iam has the check and the other commands).
+#[test]
+fn baseline_calls_only_what_its_iam_policy_allows() {
+    let _turn = fresh_account();
+    compliant_account(&cis());
+    let key_id = "AKIATPBASELINE000001";
+    let mut env: Vec<(&str, String)> = aws_env().into_iter().filter(|(k, _)| *k != "AWS_ACCESS_KEY_ID").collect();
+    env.push(("AWS_ACCESS_KEY_ID", key_id.into()));
+    let run = trailproof(&["baseline", "--baseline", "cis", "--output", "json"], &env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    super::iam::assert_policy_fits(&emulator().state.path().join("iam-actions.log"), key_id, "baseline.json", &[("TRAIL-BUCKET", BUCKET)], &[]);
+}
