@@ -124,6 +124,11 @@ data "aws_iam_policy_document" "checkpoint" {
     resources = ["arn:aws:s3:::${var.checkpoint_bucket}/${var.checkpoint_key}"]
   }
   statement {
+    sid       = "CheckpointBucketRegion"
+    actions   = ["s3:GetBucketLocation"]
+    resources = ["arn:aws:s3:::${var.checkpoint_bucket}"]
+  }
+  statement {
     sid       = "CheckpointAbsentIsNotFound"
     actions   = ["s3:ListBucket"]
     resources = ["arn:aws:s3:::${var.checkpoint_bucket}"]

@@ -16,11 +16,13 @@ pub enum LogVerdict {
     ReadError(String),
 }
 
-/// Where inflated bytes go: counted against the limit and hashed, never kept.
+/// Where inflated bytes go: counted against the limit and hashed; kept only for a replay
+/// (`backtest`, `events`), which reads exactly the bytes that were hashed.
 struct HashSink {
     sha: Sha256,
     total: u64,
     max: u64,
+    kept: Option<Vec<u8>>,
 }
 
 impl Write for HashSink {
@@ -30,6 +32,9 @@ impl Write for HashSink {
             return Err(std::io::Error::other(format!("inflates to more than {} bytes", self.max)));
         }
         self.sha.update(buf);
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
 
@@ -49,7 +54,14 @@ pub struct LogHasher {
 
 impl LogHasher {
     pub fn new(expected_hex: &str, max_inflated: u64) -> LogHasher {
-        let sink = HashSink { sha: Sha256::new(), total: 0, max: max_inflated };
+        LogHasher::with_kept(expected_hex, max_inflated, false)
+    }
+
+    /// A hasher that also keeps the inflated bytes (at most `max_inflated`), for [`finish_kept`].
+    ///
+    /// [`finish_kept`]: LogHasher::finish_kept
+    pub fn with_kept(expected_hex: &str, max_inflated: u64, keep: bool) -> LogHasher {
+        let sink = HashSink { sha: Sha256::new(), total: 0, max: max_inflated, kept: keep.then(Vec::new) };
         LogHasher { decoder: GzDecoder::new(sink), expected: expected_hex.trim().to_string(), problem: None }
     }
 
@@ -69,22 +81,28 @@ impl LogHasher {
         }
     }
 
-    pub fn finish(mut self) -> LogVerdict {
+    pub fn finish(self) -> LogVerdict {
+        self.finish_kept().0
+    }
+
+    /// The verdict, and the inflated bytes when they were kept and the hash matched (never the
+    /// bytes of a file that did not verify).
+    pub fn finish_kept(mut self) -> (LogVerdict, Option<Vec<u8>>) {
         if let Some(p) = self.problem {
-            return LogVerdict::Format(p);
+            return (LogVerdict::Format(p), None);
         }
         // An incomplete member (truncated file, or nothing at all) fails here.
         if let Err(e) = self.decoder.try_finish() {
-            return LogVerdict::Format(format!("not valid gzip: {e}"));
+            return (LogVerdict::Format(format!("not valid gzip: {e}")), None);
         }
         let Ok(sink) = self.decoder.finish() else {
-            return LogVerdict::Format("not valid gzip: incomplete member".into());
+            return (LogVerdict::Format("not valid gzip: incomplete member".into()), None);
         };
         let actual = hex::encode(sink.sha.finalize());
         if actual.eq_ignore_ascii_case(&self.expected) {
-            LogVerdict::Valid { sha256: actual }
+            (LogVerdict::Valid { sha256: actual }, sink.kept)
         } else {
-            LogVerdict::HashMismatch { actual }
+            (LogVerdict::HashMismatch { actual }, None)
         }
     }
 }
@@ -94,18 +112,23 @@ pub const CHUNK: usize = 64 * 1024;
 /// Inflates `body` (one gzip member), hashes the inflated bytes and compares with `expected_hex`.
 /// A failing `body` is a `ReadError`: a broken connection is never taken for a corrupt (or, worse,
 /// complete) file.
-pub fn check<R: Read>(mut body: R, expected_hex: &str, max_inflated: u64) -> LogVerdict {
-    let mut hasher = LogHasher::new(expected_hex, max_inflated);
+pub fn check<R: Read>(body: R, expected_hex: &str, max_inflated: u64) -> LogVerdict {
+    check_kept(body, expected_hex, max_inflated, false).0
+}
+
+/// [`check`], also returning the inflated bytes of a file that verified when `keep` is set.
+pub fn check_kept<R: Read>(mut body: R, expected_hex: &str, max_inflated: u64, keep: bool) -> (LogVerdict, Option<Vec<u8>>) {
+    let mut hasher = LogHasher::with_kept(expected_hex, max_inflated, keep);
     let mut buf = vec![0u8; CHUNK];
     loop {
         match body.read(&mut buf) {
-            Ok(0) => return hasher.finish(),
+            Ok(0) => return hasher.finish_kept(),
             Ok(n) => hasher.push(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return LogVerdict::ReadError(e.to_string()),
+            Err(e) => return (LogVerdict::ReadError(e.to_string()), None),
         }
         if hasher.failed() {
-            return hasher.finish();
+            return hasher.finish_kept();
         }
     }
 }
@@ -128,6 +151,17 @@ mod tests {
         assert_eq!(check(&gz(body)[..], &sha(body).to_uppercase(), u64::MAX), LogVerdict::Valid { sha256: sha(body) });
         let other = br#"{"Records":[{"eventName":"ConsoleLogout"}]}"#;
         assert_eq!(check(&gz(other)[..], &sha(body), u64::MAX), LogVerdict::HashMismatch { actual: sha(other) });
+    }
+
+    #[test]
+    fn only_the_bytes_of_a_verified_file_are_kept() {
+        let body = br#"{"Records":[{"eventName":"ConsoleLogin"}]}"#;
+        assert_eq!(check_kept(&gz(body)[..], &sha(body), u64::MAX, true).1.as_deref(), Some(&body[..]));
+        assert_eq!(check_kept(&gz(body)[..], &sha(body), u64::MAX, false).1, None);
+        assert_eq!(check_kept(&gz(body)[..], &sha(b"other"), u64::MAX, true).1, None);
+        let mut trailing = gz(body);
+        trailing.push(0);
+        assert_eq!(check_kept(&trailing[..], &sha(body), u64::MAX, true).1, None);
     }
 
     #[test]

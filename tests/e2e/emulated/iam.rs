@@ -37,15 +37,25 @@ fn calls(log: &Path, key_id: &str) -> Vec<(String, String)> {
 /// allows every call logged for `key_id` on its resource, and that every action it allows was
 /// called, except those in `uncalled`.
 pub fn assert_policy_fits(log: &Path, key_id: &str, file: &str, placeholders: &[(&str, &str)], uncalled: &[&str]) {
+    assert_policies_fit(log, key_id, &[file], placeholders, uncalled)
+}
+
+/// [`assert_policy_fits`] for a role holding several of the policies.
+pub fn assert_policies_fit(log: &Path, key_id: &str, files: &[&str], placeholders: &[(&str, &str)], uncalled: &[&str]) {
+    let file = files.join(" + ");
     let calls = calls(log, key_id);
     assert!(!calls.is_empty(), "no calls logged for {key_id} in {}", log.display());
-    let mut text = json_policy(file).to_string();
-    for (from, to) in placeholders {
-        text = text.replace(from, to);
+    let mut statements = Vec::new();
+    for f in files {
+        let mut text = json_policy(f).to_string();
+        for (from, to) in placeholders {
+            text = text.replace(from, to);
+        }
+        let policy: Value = serde_json::from_str(&text).unwrap();
+        statements.extend(policy["Statement"].as_array().unwrap().iter().cloned());
     }
-    let policy: Value = serde_json::from_str(&text).unwrap();
     let allows = |action: &str, resource: &str| {
-        policy["Statement"].as_array().unwrap().iter().any(|s| {
+        statements.iter().any(|s| {
             let listed = |v: &Value, what: &str| match v {
                 Value::String(one) => glob(one, what),
                 Value::Array(list) => list.iter().any(|x| glob(x.as_str().unwrap(), what)),
@@ -57,7 +67,7 @@ pub fn assert_policy_fits(log: &Path, key_id: &str, file: &str, placeholders: &[
     let denied: BTreeSet<String> = calls.iter().filter(|(a, r)| !allows(a, r)).map(|(a, r)| format!("{a} on {r}")).collect();
     assert!(denied.is_empty(), "{file} does not allow what the command called: {denied:#?}");
     let called: BTreeSet<String> = calls.into_iter().map(|(a, _)| a).collect();
-    let unused: BTreeSet<String> = policy_actions(file).into_iter().filter(|a| !called.contains(a) && !uncalled.contains(&a.as_str())).collect();
+    let unused: BTreeSet<String> = files.iter().flat_map(|f| policy_actions(f)).filter(|a| !called.contains(a) && !uncalled.contains(&a.as_str())).collect();
     assert!(unused.is_empty(), "{file} allows actions the command never called: {unused:?} (called: {called:?})");
 }
 
@@ -168,6 +178,34 @@ fn validate_logs_calls_only_what_its_policy_allows() {
     let run = trailproof(&["validate-logs", "--trail-arn", &arn, "--start-time", &start, "--end-time", &end, "--all-accounts"], &env_as(key_id));
     assert!(run.code == 3 && run.stderr.contains(&org), "{}\n{}", run.stdout, run.stderr);
     check(key_id, "validate-logs.json", trail, &[]);
+}
+
+#[test]
+fn checkpointed_validate_logs_calls_only_what_its_two_policies_allow() {
+    let trail = trail();
+    let arn = trail.spec.trail_arn();
+    let key_id = "AKIATPCHECKPOINT0001";
+    runtime().block_on(async {
+        let conf = own_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+        s3.create_bucket().bucket("tp-audit-checkpoints").send().await.unwrap();
+    });
+    let checkpoint = "s3://tp-audit-checkpoints/trailproof/main.json";
+    let at = |h: i64| trailproof::time::display(trail.spec.start + chrono::Duration::hours(h));
+    // The first run finds no checkpoint and writes one; the second reads and advances it.
+    for (start, end) in [(Some(at(0)), at(20)), (None, at(30))] {
+        let mut args = vec!["validate-logs", "--trail-arn", &arn, "--end-time", &end, "--checkpoint", checkpoint];
+        if let Some(s) = &start {
+            args.extend(["--start-time", s]);
+        }
+        let run = trailproof(&args, &env_as(key_id));
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    }
+    let mut subst = placeholders(trail);
+    subst.extend([("CHECKPOINT-BUCKET", "tp-audit-checkpoints".to_string()), ("CHECKPOINT-KEY", "trailproof/main.json".to_string())]);
+    let subst: Vec<(&str, &str)> = subst.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // ListBucket on the checkpoint's key only changes S3's answer for a missing checkpoint.
+    assert_policies_fit(&own().state.path().join("iam-actions.log"), key_id, &["validate-logs.json", "checkpoint.json"], &subst, &["organizations:DescribeOrganization", "s3:ListBucket"]);
 }
 
 #[test]
