@@ -293,6 +293,7 @@ mod tests {
             alarm_actions: vec![],
             dimensions: vec![],
             uses_metric_math: false,
+            treat_missing_data: None,
         }
     }
 

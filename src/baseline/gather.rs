@@ -252,6 +252,7 @@ pub async fn metric_filters(logs: &aws_sdk_cloudwatchlogs::Client, log_group: &s
                     namespace: t.metric_namespace().to_string(),
                     name: t.metric_name().to_string(),
                     value: t.metric_value().to_string(),
+                    default_value: t.default_value(),
                 })
                 .collect(),
         }));
@@ -287,6 +288,7 @@ pub async fn metric_alarms(cloudwatch: &aws_sdk_cloudwatch::Client) -> Result<Ve
             alarm_actions: a.alarm_actions().to_vec(),
             dimensions: a.dimensions().iter().map(|d| format!("{}={}", d.name().unwrap_or_default(), d.value().unwrap_or_default())).collect(),
             uses_metric_math: !a.metrics().is_empty(),
+            treat_missing_data: a.treat_missing_data().map(str::to_string),
         }));
         token = pages.next(out.next_token()).map_err(|e| format!("DescribeAlarms: {e}"))?;
         if token.is_none() {

@@ -159,7 +159,11 @@ pub struct MetricFilter {
 pub struct MetricTransformation {
     pub namespace: String,
     pub name: String,
+    /// `metricValue`: `1`, a number, or `$.field` taken from the matching event.
     pub value: String,
+    /// `defaultValue`: emitted for each event the filter does not match, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,6 +189,10 @@ pub struct Alarm {
     /// Metric-math alarms: not judged (reported as such).
     #[serde(default)]
     pub uses_metric_math: bool,
+    /// `TreatMissingData` (`missing`, `ignore`, `breaching`, `notBreaching`); AWS's default,
+    /// `missing`, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treat_missing_data: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

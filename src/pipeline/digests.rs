@@ -61,7 +61,8 @@ impl Walked {
 pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Referenced) -> (Walked, Walked) {
     let Run { ctx, target, ref scope, range, .. } = *run;
     let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
-    let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket, checked_before: run.resume.map(|h| h.key.as_str()) };
+    let replay = ctx.replay.as_deref().map(|r| (r, scope));
+    let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket, checked_before: run.resume.map(|h| h.key.as_str()), replay };
     let walk = async |listed: Vec<String>, backfill: bool| {
         let slots = fetch_chain(ctx, listed, backfill, range, keys, &logs, &in_trail(backfill)).await;
         let report = chain::walk(&slots, range.start, scope, target, &in_trail(backfill));
@@ -69,7 +70,7 @@ pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<Ke
     };
     let regular = walk(listing.regular, false).await;
     let backfill = walk(listing.backfill, true).await;
-    let others = Logs { queue: None, ..logs };
+    let others = Logs { queue: None, replay: None, ..logs };
     fetch_chain(ctx, listing.other_trails, false, range, keys, &others, &|_, _| false).await;
     (regular, backfill)
 }
@@ -82,6 +83,8 @@ struct Logs<'a> {
     bucket: &'a str,
     /// The checkpointed head's key: the audit that recorded it checked its log files.
     checked_before: Option<&'a str>,
+    /// Where covered periods are reported for a replay.
+    replay: Option<(&'a dyn super::Replay, &'a crate::finding::Scope)>,
 }
 
 /// Fetches and authenticates the listed digests, then follows the previous-digest links of
@@ -179,6 +182,7 @@ async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot
 async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress) {
     let Some(authentic) = slot.authentic_mut() else { return };
     let entries = authentic.take_log_files();
+    let period = (authentic.start(), authentic.end());
     let digest: Arc<str> = slot.key.as_str().into();
     for entry in &entries {
         if entry.s3_bucket == logs.bucket {
@@ -189,10 +193,13 @@ async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress)
     if logs.checked_before == Some(slot.key.as_str()) && slot.bucket == logs.bucket {
         return;
     }
+    if let Some((replay, scope)) = logs.replay {
+        replay.covered(scope, period.0, period.1);
+    }
     progress.add_logs(entries.len());
     for (index, entry) in entries.into_iter().enumerate() {
         // The receiver lives until every digest is done; a send can only fail after that.
-        let _ = queue.send(LogJob { digest: digest.clone(), index, entry }).await;
+        let _ = queue.send(LogJob { digest: digest.clone(), period, index, entry }).await;
     }
 }
 

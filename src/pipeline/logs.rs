@@ -10,7 +10,8 @@ use tokio::sync::Semaphore;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::retry::retrying;
-use super::Context;
+use super::{Context, Replay};
+use chrono::{DateTime, Utc};
 use crate::finding::{Finding, FindingKind, Scope};
 use crate::integrity::digest::{LogFileEntry, HASH_ALGORITHM};
 use crate::integrity::logfile::{self, LogVerdict};
@@ -25,6 +26,8 @@ const LOG_QUEUE: usize = 1024;
 /// One log file to check, and where it was listed.
 pub struct LogJob {
     pub digest: Arc<str>,
+    /// The listing digest's signed period.
+    pub period: (DateTime<Utc>, DateTime<Utc>),
     pub index: usize,
     pub entry: LogFileEntry,
 }
@@ -45,8 +48,14 @@ pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<Log
             let source = ctx.source.clone();
             let max = opts.limits.max_log_inflated;
             let progress = ctx.progress.clone();
+            let replay = ctx.replay.clone().map(|r| Replayed { replay: r, scope: scope.clone() });
             async move {
-                let verdict = check_log_retrying(source, &job.entry, max, &progress, &ctx.cpu, opts.read_attempts).await;
+                let verdict = check_log_retrying(source, &job.entry, max, &progress, &ctx.cpu, opts.read_attempts, replay.as_ref()).await;
+                if let Some(r) = &replay {
+                    if !matches!(verdict, Ok(LogVerdict::Valid { .. })) {
+                        r.replay.unverified(&r.scope, &job.entry.s3_object, job.period);
+                    }
+                }
                 progress.log_done();
                 (job, verdict)
             }
@@ -124,11 +133,32 @@ impl LogTally {
     }
 }
 
+/// Where a verified log file's bytes go, and for which target.
+#[derive(Clone)]
+struct Replayed {
+    replay: Arc<dyn Replay>,
+    scope: Scope,
+}
+
+impl Replayed {
+    fn verified(&self, entry: &LogFileEntry, inflated: &[u8]) {
+        self.replay.verified(&self.scope, &entry.s3_bucket, &entry.s3_object, inflated);
+    }
+}
+
 /// A log file whose body could not be read whole is fetched again, up to `attempts` times; the
 /// last failure stands, as an unreadable object, never as a hash mismatch.
-async fn check_log_retrying(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress, cpu: &Semaphore, attempts: u32) -> Result<LogVerdict, SourceError> {
+async fn check_log_retrying(
+    source: Arc<dyn Source>,
+    entry: &LogFileEntry,
+    max_inflated: u64,
+    progress: &Progress,
+    cpu: &Semaphore,
+    attempts: u32,
+    replay: Option<&Replayed>,
+) -> Result<LogVerdict, SourceError> {
     let broken = |v: &Result<LogVerdict, SourceError>| matches!(v, Ok(LogVerdict::ReadError(_)) | Err(SourceError::Access(_)));
-    let (verdict, attempt) = retrying(attempts, broken, || check_log(source.clone(), entry, max_inflated, progress, cpu)).await;
+    let (verdict, attempt) = retrying(attempts, broken, || check_log(source.clone(), entry, max_inflated, progress, cpu, replay)).await;
     match verdict {
         Ok(LogVerdict::ReadError(why)) if attempt > 1 => Ok(LogVerdict::ReadError(format!("{why} (after {attempt} attempts)"))),
         Err(SourceError::Access(why)) if attempt > 1 => Err(SourceError::Access(format!("{why} (after {attempt} attempts)"))),
@@ -140,7 +170,9 @@ async fn check_log_retrying(source: Arc<dyn Source>, entry: &LogFileEntry, max_i
 /// go. A stream (S3) is read asynchronously, and each 64 KiB it yields goes to a worker thread for
 /// inflate and SHA-256, so no worker ever waits on the network. Either way the CPU work holds one
 /// of the per-core `cpu` permits, and memory per check is one buffer plus the inflate state.
-async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress, cpu: &Semaphore) -> Result<LogVerdict, SourceError> {
+/// With a replay, the inflated bytes are kept while hashing and handed over only when the hash
+/// matched: what is replayed is exactly what was verified, read once.
+async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress, cpu: &Semaphore, replay: Option<&Replayed>) -> Result<LogVerdict, SourceError> {
     use tokio::io::AsyncReadExt;
     if entry.hash_algorithm != HASH_ALGORITHM {
         return Ok(LogVerdict::Format(format!("digest names unsupported hashAlgorithm '{}'", entry.hash_algorithm)));
@@ -152,11 +184,20 @@ async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: 
             progress.read(file.metadata().map_or(0, |m| m.len() as usize));
             let expected = entry.hash_value.clone();
             let _permit = cpu.acquire().await.map_err(|_| closed())?;
-            return tokio::task::spawn_blocking(move || logfile::check(file, &expected, max_inflated)).await.map_err(worker_failed);
+            let (replay, entry) = (replay.cloned(), entry.clone());
+            return tokio::task::spawn_blocking(move || {
+                let (verdict, kept) = logfile::check_kept(file, &expected, max_inflated, replay.is_some());
+                if let (Some(r), Some(bytes)) = (replay, kept) {
+                    r.verified(&entry, &bytes);
+                }
+                verdict
+            })
+            .await
+            .map_err(worker_failed);
         }
         Body::Stream(s) => s,
     };
-    let mut hasher = logfile::LogHasher::new(&entry.hash_value, max_inflated);
+    let mut hasher = logfile::LogHasher::with_kept(&entry.hash_value, max_inflated, replay.is_some());
     let mut buf = Vec::with_capacity(logfile::CHUNK);
     let mut ended = false;
     while !ended {
@@ -185,5 +226,11 @@ async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: 
             break;
         }
     }
-    Ok(hasher.finish())
+    let (verdict, kept) = hasher.finish_kept();
+    if let (Some(r), Some(bytes)) = (replay.cloned(), kept) {
+        let entry = entry.clone();
+        let _permit = cpu.acquire().await.map_err(|_| closed())?;
+        tokio::task::spawn_blocking(move || r.verified(&entry, &bytes)).await.map_err(worker_failed)?;
+    }
+    Ok(verdict)
 }

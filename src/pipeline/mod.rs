@@ -61,6 +61,21 @@ pub struct Context<'a> {
     pub progress: Progress,
     /// One permit per core for inflate + SHA-256 work.
     pub cpu: Semaphore,
+    /// Where verified log files go to be replayed (`backtest`, `events`); None for validation.
+    pub replay: Option<Arc<dyn Replay>>,
+}
+
+/// Receives what a run proved about log files, for replaying their records: only bytes whose
+/// SHA-256 matched an authentic digest ever reach it. Called from worker threads.
+pub trait Replay: Send + Sync {
+    /// An authentic digest of the target's chain whose log files are being checked: its period
+    /// is covered by evidence.
+    fn covered(&self, scope: &Scope, start: DateTime<Utc>, end: DateTime<Utc>);
+    /// A log file that verified, with its inflated bytes (its records, as CloudTrail wrote them).
+    fn verified(&self, scope: &Scope, bucket: &str, key: &str, inflated: &[u8]);
+    /// A log file an authentic digest lists that did not verify (missing, changed, malformed,
+    /// unreadable): the listing digest's period is not fully replayed.
+    fn unverified(&self, scope: &Scope, key: &str, digest_period: (DateTime<Utc>, DateTime<Utc>));
 }
 
 impl<'a> Context<'a> {
@@ -68,7 +83,12 @@ impl<'a> Context<'a> {
     /// terminal), a progress bar.
     pub fn new(source: Arc<dyn Source>, keys: &'a dyn KeySource, status: Option<Result<TrailStatus, String>>, options: Options, progress: bool) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Context { source, keys, status, options, progress: Progress::new(progress), cpu: Semaphore::new(cores) }
+        Context { source, keys, status, options, progress: Progress::new(progress), cpu: Semaphore::new(cores), replay: None }
+    }
+
+    /// The same context, replaying verified log files into `replay`.
+    pub fn with_replay(self, replay: Arc<dyn Replay>) -> Self {
+        Context { replay: Some(replay), ..self }
     }
 }
 

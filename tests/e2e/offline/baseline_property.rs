@@ -144,7 +144,7 @@ fn account(patterns: &[(String, String)]) -> AccountSnapshot {
     let topic = "arn:aws:sns:us-east-1:111122223333:alerts";
     let filters = patterns
         .iter()
-        .map(|(id, p)| MetricFilter { name: id.clone(), pattern: p.clone(), transformations: vec![MetricTransformation { namespace: "N".into(), name: id.clone(), value: "1".into() }] })
+        .map(|(id, p)| MetricFilter { name: id.clone(), pattern: p.clone(), transformations: vec![MetricTransformation { namespace: "N".into(), name: id.clone(), value: "1".into(), default_value: None }] })
         .collect();
     let alarms = patterns
         .iter()
@@ -163,6 +163,7 @@ fn account(patterns: &[(String, String)]) -> AccountSnapshot {
             alarm_actions: vec![topic.into()],
             dimensions: vec![],
             uses_metric_math: false,
+            treat_missing_data: None,
         })
         .collect();
     AccountSnapshot {
