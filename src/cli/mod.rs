@@ -234,6 +234,8 @@ pub struct TrailArgs {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub trail: TrailArgs,
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
     /// Print one line per file checked
     #[arg(short, long)]
     pub verbose: bool,
@@ -244,6 +246,19 @@ pub struct ValidateArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// Also write a JSON evidence report of the run (every object, verdict and hash) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Resume each chain after the digest an earlier run verified last, and record the new one:
+    /// a file or s3://BUCKET/KEY (absent: a normal run that writes it)
+    #[arg(long, value_name = "FILE|S3_URI")]
+    pub checkpoint: Option<String>,
+}
+
+/// Where the evidence and its trusted keys come from, and the limits on reading it: every command
+/// that verifies evidence (validate-logs, backtest, events) takes these.
+#[derive(Args, Debug)]
+pub struct EvidenceArgs {
     /// Trust the keys in this file (as printed by `aws cloudtrail list-public-keys`, or by
     /// `trailproof keys export`) instead of calling ListPublicKeys
     #[arg(long, value_name = "FILE")]
@@ -255,13 +270,6 @@ pub struct ValidateArgs {
     /// (DIR/trail-status.json), so the truncated-tail check can run offline
     #[arg(long, value_name = "FILE", requires = "source")]
     pub trail_status: Option<PathBuf>,
-    /// Also write a JSON evidence report of the run (every object, verdict and hash) to FILE
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Resume each chain after the digest an earlier run verified last, and record the new one:
-    /// a file or s3://BUCKET/KEY (absent: a normal run that writes it)
-    #[arg(long, value_name = "FILE|S3_URI")]
-    pub checkpoint: Option<String>,
     /// Largest digest object read, in bytes
     #[arg(long, default_value_t = Limits::default().max_digest_bytes)]
     pub max_digest_bytes: u64,
@@ -271,6 +279,12 @@ pub struct ValidateArgs {
     /// Largest inflated log file hashed, in bytes (guards against gzip bombs)
     #[arg(long, default_value_t = Limits::default().max_log_inflated)]
     pub max_log_inflated: u64,
+}
+
+impl EvidenceArgs {
+    fn limits(&self) -> Limits {
+        Limits { max_digest_bytes: self.max_digest_bytes, max_digest_inflated: self.max_digest_inflated, max_log_inflated: self.max_log_inflated }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -172,14 +172,14 @@ fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
 }
 
 pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
-    let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
-    let saved_status = args.trail_status.as_deref().map(status_file).transpose()?;
+    let file_keys = args.evidence.public_keys.as_deref().map(key_file).transpose()?;
+    let saved_status = args.evidence.trail_status.as_deref().map(status_file).transpose()?;
     let store = args.checkpoint.as_deref().map(checkpoint::Store::parse).transpose()?;
     let earlier = match &store {
         Some(store) => store.load(aws_opts, &args.trail.trail_arn).await?,
         None => None,
     };
-    let mut plan = plan(aws_opts, &args.trail, args.source.as_deref(), earlier.as_ref().and_then(Checkpoint::earliest_end)).await?;
+    let mut plan = plan(aws_opts, &args.trail, args.evidence.source.as_deref(), earlier.as_ref().and_then(Checkpoint::earliest_end)).await?;
     let (jobs, requested) = jobs(&plan, earlier.as_ref())?;
     if let Some(status) = saved_status {
         plan.status = Some(Ok(status));
@@ -188,9 +188,9 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
     let keys = key_source(&file_keys, &api_keys);
     let options = Options {
         concurrency: args.trail.concurrency as usize,
-        limits: Limits { max_digest_bytes: args.max_digest_bytes, max_digest_inflated: args.max_digest_inflated, max_log_inflated: args.max_log_inflated },
+        limits: args.evidence.limits(),
         // A local copy may come from `aws s3 sync`, which drops S3 metadata.
-        walk: WalkOptions { signature_from_successor: args.source.is_some() },
+        walk: WalkOptions { signature_from_successor: args.evidence.source.is_some() },
         now: Utc::now(),
         // JUnit lists every object checked, one test case each.
         record_objects: args.verbose || args.report.is_some() || args.output == report::Format::Junit,
@@ -199,7 +199,7 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
     let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress && !args.quiet);
     let mut report = pipeline::validate(&ctx, &jobs, requested).await;
     ctx.progress.finish();
-    if let Some(path) = &args.public_keys {
+    if let Some(path) = &args.evidence.public_keys {
         let hints = key_file_hints(&report, path, requested);
         report.findings.extend(hints);
     }
@@ -209,8 +209,8 @@ pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out
             trail_arn: args.trail.trail_arn.clone(),
             start_time: crate::time::display(requested.start),
             end_time: crate::time::display(requested.end),
-            source: args.source.as_ref().map_or("s3".to_string(), |d| d.display().to_string()),
-            public_keys: args.public_keys.as_ref().map_or("ListPublicKeys".to_string(), |p| p.display().to_string()),
+            source: args.evidence.source.as_ref().map_or("s3".to_string(), |d| d.display().to_string()),
+            public_keys: args.evidence.public_keys.as_ref().map_or("ListPublicKeys".to_string(), |p| p.display().to_string()),
         };
         std::fs::write(path, report::evidence::render(&report, &parameters, Utc::now()))
             .map_err(|e| RunError::Unavailable(format!("--report {}: {e}", path.display())))?;
