@@ -181,9 +181,9 @@ impl Datapoints {
     }
 
     /// Non-empty periods with index in `from..=to`, oldest first.
-    pub(crate) fn between(&self, from: i64, to: i64) -> impl DoubleEndedIterator<Item = (i64, &Aggregate)> + '_ {
-        let range = if from <= to { from..=to } else { 1..=0 };
-        self.periods.range(range).map(|(&i, a)| (i, a))
+    pub(crate) fn between(&self, from: i64, to: i64) -> impl Iterator<Item = (i64, &Aggregate)> + '_ {
+        // BTreeMap::range panics on a reversed range: an empty one yields nothing instead.
+        (from <= to).then(|| self.periods.range(from..=to)).into_iter().flatten().map(|(&i, a)| (i, a))
     }
 
     /// The first non-empty period with index above `index`.
