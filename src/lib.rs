@@ -7,6 +7,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod backtest;
 pub mod baseline;
 pub mod checkpoint;
 #[cfg(feature = "aws")]
