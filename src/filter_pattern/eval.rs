@@ -27,7 +27,9 @@ pub(crate) fn eval(pattern: &Pattern, event: &LogEvent) -> bool {
         }
         // A non-JSON event has no fields, so no JSON pattern (not even `NOT EXISTS`) matches it.
         Pattern::Json(expr) => event.json().is_some_and(|root| eval_json(expr, root)),
-        Pattern::Delimited(fields) => match_delimited(fields, &split_fields(event.text())).is_some(),
+        Pattern::Delimited(fields) => {
+            match_delimited(fields, &split_fields(event.text())).is_some()
+        }
     }
 }
 
@@ -60,12 +62,10 @@ fn eval_json(expr: &JsonExpr, root: &Value) -> bool {
 /// Walks the selector one step at a time; a key on a non-object or an index on a non-array (or
 /// out of range) means the field does not exist.
 pub(crate) fn resolve<'v>(steps: &[Step], root: &'v Value) -> Option<&'v Value> {
-    steps
-        .iter()
-        .try_fold(root, |value, step| match step {
-            Step::Key(k) => value.as_object()?.get(k),
-            Step::Index(i) => value.as_array()?.get(*i),
-        })
+    steps.iter().try_fold(root, |value, step| match step {
+        Step::Key(k) => value.as_object()?.get(k),
+        Step::Index(i) => value.as_array()?.get(*i),
+    })
 }
 
 /// How a field relates to a literal. `Incomparable` makes every operator false, `!=` included:
@@ -222,7 +222,10 @@ pub(crate) fn split_fields(text: &str) -> Vec<&str> {
 /// On a match, returns for each pattern field the index of the event field it took (`None` for
 /// `...`). Bindings before the last `...` never change on backtracking and the ones after it are
 /// rewritten on every retry, so the final pass leaves exactly the matching assignment.
-pub(crate) fn match_delimited(pattern: &[DelimField], fields: &[&str]) -> Option<Vec<Option<usize>>> {
+pub(crate) fn match_delimited(
+    pattern: &[DelimField],
+    fields: &[&str],
+) -> Option<Vec<Option<usize>>> {
     let mut bound: Vec<Option<usize>> = vec![None; pattern.len()];
     let (mut p, mut f) = (0usize, 0usize);
     // Position after the last `...` seen, and the event field it was last tried from.

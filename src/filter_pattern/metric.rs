@@ -76,7 +76,9 @@ impl MetricValue {
                 )),
                 (false, Some((at, c))) => Err(PatternError::new(
                     lead + 1 + at,
-                    format!("expected a field name (letters, digits, `_`, `-`) after `$`, found `{c}`"),
+                    format!(
+                        "expected a field name (letters, digits, `_`, `-`) after `$`, found `{c}`"
+                    ),
                 )),
                 (false, None) => Ok(MetricValue::Field(rest.to_owned())),
             };
@@ -104,16 +106,18 @@ impl FilterPattern {
                 let Some(bound) = match_delimited(fields, &text) else {
                     return Emission::NotMatched;
                 };
-                let named = fields.iter().zip(&bound).find_map(|(field, at)| match field {
-                    super::ast::DelimField::Field { name: Some(n), .. } if n == name => Some(*at),
-                    _ => None,
-                });
+                let named = fields
+                    .iter()
+                    .zip(&bound)
+                    .find_map(|(field, at)| match field {
+                        super::ast::DelimField::Field { name: Some(n), .. } if n == name => {
+                            Some(*at)
+                        }
+                        _ => None,
+                    });
                 let index = match named {
                     Some(at) => at,
-                    None => name
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|n| n.checked_sub(1)),
+                    None => name.parse::<usize>().ok().and_then(|n| n.checked_sub(1)),
                 };
                 index
                     .and_then(|i| text.get(i))
@@ -183,15 +187,42 @@ mod tests {
             assert_eq!(got, want, "{text:?}");
         }
         let bad: &[(&str, &str)] = &[
-            ("", "at byte 0: expected a number, `$.field` or `$name` as metric value, found ``"),
-            ("one", "at byte 0: expected a number, `$.field` or `$name` as metric value, found `one`"),
-            ("inf", "at byte 0: expected a number, `$.field` or `$name` as metric value, found `inf`"),
-            ("$", "at byte 1: expected `.field` or a field name after `$`, found end of metric value"),
-            (" $a b", "at byte 3: expected a field name (letters, digits, `_`, `-`) after `$`, found ` `"),
-            ("$.", "at byte 2: expected a property name after `.`, found end of pattern"),
-            ("$.a[x]", "at byte 4: expected an array index (digits) after `[`, found `x`"),
-            ("$.a.", "at byte 4: expected a property name after `.`, found end of pattern"),
-            ("$é", "at byte 1: expected a field name (letters, digits, `_`, `-`) after `$`, found `é`"),
+            (
+                "",
+                "at byte 0: expected a number, `$.field` or `$name` as metric value, found ``",
+            ),
+            (
+                "one",
+                "at byte 0: expected a number, `$.field` or `$name` as metric value, found `one`",
+            ),
+            (
+                "inf",
+                "at byte 0: expected a number, `$.field` or `$name` as metric value, found `inf`",
+            ),
+            (
+                "$",
+                "at byte 1: expected `.field` or a field name after `$`, found end of metric value",
+            ),
+            (
+                " $a b",
+                "at byte 3: expected a field name (letters, digits, `_`, `-`) after `$`, found ` `",
+            ),
+            (
+                "$.",
+                "at byte 2: expected a property name after `.`, found end of pattern",
+            ),
+            (
+                "$.a[x]",
+                "at byte 4: expected an array index (digits) after `[`, found `x`",
+            ),
+            (
+                "$.a.",
+                "at byte 4: expected a property name after `.`, found end of pattern",
+            ),
+            (
+                "$é",
+                "at byte 1: expected a field name (letters, digits, `_`, `-`) after `$`, found `é`",
+            ),
         ];
         for &(text, want) in bad {
             match MetricValue::parse(text) {
@@ -206,46 +237,134 @@ mod tests {
         let p = parse(pattern).unwrap();
         let v = MetricValue::parse(value).unwrap();
         let e = LogEvent::new(event);
-        assert_eq!(p.emission(&v, &e), want, "{pattern:?} {value:?} on {event:?}");
+        assert_eq!(
+            p.emission(&v, &e),
+            want,
+            "{pattern:?} {value:?} on {event:?}"
+        );
         let plain = match want {
             Emission::Value(v) => Some(v),
             _ => None,
         };
         assert_eq!(p.metric_value(&v, &e), plain);
-        assert_eq!(p.matches(&e), want != Emission::NotMatched, "matches() agrees");
+        assert_eq!(
+            p.matches(&e),
+            want != Emission::NotMatched,
+            "matches() agrees"
+        );
     }
 
     #[test]
     fn json_metric_values() {
         use Emission::*;
         // AWS: `{ $.latency = * }` with metricValue `$.latency` publishes 50 for this event.
-        emits("{ $.latency = * }", "$.latency", r#"{"latency": 50, "requestType": "GET"}"#, Value(50.0));
+        emits(
+            "{ $.latency = * }",
+            "$.latency",
+            r#"{"latency": 50, "requestType": "GET"}"#,
+            Value(50.0),
+        );
         let cases: &[(&str, &str, &str, Emission)] = &[
-            ("{ $.latency = * }", "$.latency", r#"{"requestType": "GET"}"#, NotMatched),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": -2.5}"#, Value(-2.5)),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": 1e3}"#, Value(1000.0)),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": "100"}"#, Value(100.0)),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": "+1.5e1"}"#, Value(15.0)),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": "fast"}"#, NoValue),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": " 100"}"#, NoValue),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": ""}"#, NoValue),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": "NaN"}"#, NoValue),
-            ("{ $.latency = * }", "$.latency", r#"{"latency": "1e999"}"#, NoValue),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"requestType": "GET"}"#,
+                NotMatched,
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": -2.5}"#,
+                Value(-2.5),
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": 1e3}"#,
+                Value(1000.0),
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": "100"}"#,
+                Value(100.0),
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": "+1.5e1"}"#,
+                Value(15.0),
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": "fast"}"#,
+                NoValue,
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": " 100"}"#,
+                NoValue,
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": ""}"#,
+                NoValue,
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": "NaN"}"#,
+                NoValue,
+            ),
+            (
+                "{ $.latency = * }",
+                "$.latency",
+                r#"{"latency": "1e999"}"#,
+                NoValue,
+            ),
             ("{ $.ok IS TRUE }", "$.ok", r#"{"ok": true}"#, NoValue),
             ("{ $.n IS NULL }", "$.n", r#"{"n": null}"#, NoValue),
             ("{ $.a = x }", "$.missing", r#"{"a": "x"}"#, NoValue),
-            ("{ $.a = x }", "$.obj", r#"{"a": "x", "obj": {"v": 1}}"#, NoValue),
+            (
+                "{ $.a = x }",
+                "$.obj",
+                r#"{"a": "x", "obj": {"v": 1}}"#,
+                NoValue,
+            ),
             ("{ $.a = x }", "$.arr", r#"{"a": "x", "arr": [1]}"#, NoValue),
-            ("{ $.a = x }", "$.arr[1]", r#"{"a": "x", "arr": [1, 7]}"#, Value(7.0)),
-            ("{ $.a = x }", "$.o.n", r#"{"a": "x", "o": {"n": 3}}"#, Value(3.0)),
+            (
+                "{ $.a = x }",
+                "$.arr[1]",
+                r#"{"a": "x", "arr": [1, 7]}"#,
+                Value(7.0),
+            ),
+            (
+                "{ $.a = x }",
+                "$.o.n",
+                r#"{"a": "x", "o": {"n": 3}}"#,
+                Value(3.0),
+            ),
             ("{ $.a = x }", "2.5", r#"{"a": "x"}"#, Value(2.5)),
             ("{ $.a = x }", "2.5", r#"{"a": "y"}"#, NotMatched),
             ("{ $.a = x }", "$a", r#"{"a": "x"}"#, NoValue),
             ("{ $.n > +1000 }", "$.n", r#"{"n": 1500}"#, Value(1500.0)),
             ("{ $.n > +1000 }", "$.n", r#"{"n": 999}"#, NotMatched),
-            ("{ $.n = * }", "$.n", r#"{"n": 18446744073709551615}"#, Value(18446744073709551615.0)),
+            (
+                "{ $.n = * }",
+                "$.n",
+                r#"{"n": 18446744073709551615}"#,
+                Value(18446744073709551615.0),
+            ),
             // Term patterns match text; `$.path` still reads the JSON event that matched.
-            ("ConsoleLogin", "$.n", r#"{"eventName": "ConsoleLogin", "n": 4}"#, Value(4.0)),
+            (
+                "ConsoleLogin",
+                "$.n",
+                r#"{"eventName": "ConsoleLogin", "n": 4}"#,
+                Value(4.0),
+            ),
             ("ConsoleLogin", "$.n", "ConsoleLogin n=4", NoValue),
             ("", "1", "anything", Value(1.0)),
         ];
@@ -259,7 +378,8 @@ mod tests {
         use Emission::*;
         // AWS's ExtractBytesExample: `[ip, id, user, timestamp, request, status_code, size]`
         // with metricValue `$size` publishes the seventh field.
-        let apache = "127.0.0.1 - - [24/Sep/2013:11:49:52 -0700] \"GET /index.html HTTP/1.1\" 404 287";
+        let apache =
+            "127.0.0.1 - - [24/Sep/2013:11:49:52 -0700] \"GET /index.html HTTP/1.1\" 404 287";
         let pattern = "[ip, id, user, timestamp, request, status_code, size]";
         emits(pattern, "$size", apache, Value(287.0));
         emits(pattern, "$7", apache, Value(287.0));
@@ -272,7 +392,8 @@ mod tests {
         emits(pattern, "1", apache, Value(1.0));
         emits(pattern, "$size", "too few fields", NotMatched);
         // AWS's extracted-fields example: the unnamed trailing slot is $7, named fields by name.
-        let line = "127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] \"GET /index.html HTTP/1.0\" 404 1534";
+        let line =
+            "127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] \"GET /index.html HTTP/1.0\" 404 1534";
         let p = "[..., request=*.html*, status_code=4*,]";
         emits(p, "$7", line, Value(1534.0));
         emits(p, "$status_code", line, Value(404.0));

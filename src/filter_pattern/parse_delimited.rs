@@ -14,7 +14,8 @@ impl Parser<'_> {
             // `[..., request=*.html*, status_code=4*,]` ends with one, and its extracted fields
             // show that slot taking the event's last field. `[]` stays an error.
             let next = self.peek().kind;
-            let empty = next == TokenKind::Comma || (next == TokenKind::RBracket && !fields.is_empty());
+            let empty =
+                next == TokenKind::Comma || (next == TokenKind::RBracket && !fields.is_empty());
             if empty {
                 fields.push(DelimField::Field {
                     name: None,

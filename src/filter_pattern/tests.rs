@@ -572,14 +572,34 @@ fn aws_filter_and_pattern_syntax_page() {
         ("ERROR", "[ERROR] A fatal exception has occurred", true),
         ("ERROR", "Exiting with ERRORCODE: -1", true),
         // Example 3: "ERROR" - "Exiting", written with the blanks the page shows.
-        ("\"ERROR\" - \"Exiting\"", "[ERROR] A fatal exception has occurred", true),
-        ("\"ERROR\" - \"Exiting\"", "Exiting with ERRORCODE: -1", false),
+        (
+            "\"ERROR\" - \"Exiting\"",
+            "[ERROR] A fatal exception has occurred",
+            true,
+        ),
+        (
+            "\"ERROR\" - \"Exiting\"",
+            "Exiting with ERRORCODE: -1",
+            false,
+        ),
         ("ERROR -Exiting", "Exiting with ERRORCODE: -1", false),
         // Example 4: multiple terms.
-        ("ERROR Exception", "[ERROR] Caught IllegalArgumentException", true),
+        (
+            "ERROR Exception",
+            "[ERROR] Caught IllegalArgumentException",
+            true,
+        ),
         ("ERROR Exception", "[ERROR] Unhandled Exception", true),
-        ("Failed to process the request", "[WARN] Failed to process the request", true),
-        ("Failed to process the request", "[ERROR] Unable to continue: Failed to process the request", true),
+        (
+            "Failed to process the request",
+            "[WARN] Failed to process the request",
+            true,
+        ),
+        (
+            "Failed to process the request",
+            "[ERROR] Unable to continue: Failed to process the request",
+            true,
+        ),
         // OR Pattern Matching: ERROR matches 1 and 2, ?ERROR ?WARN all three, ERROR WARN only 1,
         // ERROR -WARN only 2.
         ("ERROR", "ERROR WARN message", true),
@@ -638,8 +658,16 @@ fn aws_filter_and_pattern_syntax_page() {
         ("{ $.numbers[0] < 10e3 }", r#"{"numbers": [10000]}"#, false),
         ("{ $.numbers[0] < 10e-3 }", r#"{"numbers": [0.009]}"#, true),
         ("{ $.numbers[0] < 10e-3 }", r#"{"numbers": [0.01]}"#, false),
-        ("{ $.processes[4].averageRuntime <= 55.5 }", r#"{"processes": [{}, {}, {}, {}, {"averageRuntime": 55.5}]}"#, true),
-        ("{ $.processes[4].averageRuntime <= 55.5 }", r#"{"processes": [{}, {}, {}, {}, {"averageRuntime": 55.6}]}"#, false),
+        (
+            "{ $.processes[4].averageRuntime <= 55.5 }",
+            r#"{"processes": [{}, {}, {}, {}, {"averageRuntime": 55.5}]}"#,
+            true,
+        ),
+        (
+            "{ $.processes[4].averageRuntime <= 55.5 }",
+            r#"{"processes": [{}, {}, {}, {}, {"averageRuntime": 55.6}]}"#,
+            false,
+        ),
         ("{ $.errorCode = 400 }", r#"{"errorCode": 400}"#, true),
         ("{ $.errorCode != 500 }", r#"{"errorCode": 400}"#, true),
         ("{ $.errorCode != 500 }", r#"{"errorCode": 500}"#, false),
@@ -654,7 +682,11 @@ fn aws_filter_and_pattern_syntax_page() {
         ("{ $.latency < -1.5e-2 }", r#"{"latency": -0.02}"#, true),
         ("{ $.latency = 1e3 }", r#"{"latency": 1e3}"#, true),
         // Publishing Numerical Values Found in Log Entries: { $.latency = * } on "latency": 50.
-        ("{ $.latency = * }", r#"{"latency": 50, "requestType": "GET"}"#, true),
+        (
+            "{ $.latency = * }",
+            r#"{"latency": 50, "requestType": "GET"}"#,
+            true,
+        ),
         ("{ $.latency = * }", r#"{"requestType": "GET"}"#, false),
     ];
     for &(pattern, text, want) in cases {
@@ -731,7 +763,8 @@ fn aws_compound_conditions_example() {
 /// written.
 #[test]
 fn case_and_unicode() {
-    let e = LogEvent::new(r#"{"eventName": "ConsoleLogin", "Ort": "Zürich", "名前": "値", "n": 1}"#);
+    let e =
+        LogEvent::new(r#"{"eventName": "ConsoleLogin", "Ort": "Zürich", "名前": "値", "n": 1}"#);
     table(
         &e,
         &[
@@ -1376,6 +1409,10 @@ const SEEDS: &[&str] = &[
     "{ $.é = \"ü*\" }",
     "%^\\[ERROR%",
     "{ $.a != \"\" && $.b = \"\\\\\" }",
+    "{ $.latency > +1000 || $.n = +1.5E-3 || $.x = * }",
+    "[..., request=*.html*, status_code=4*,]",
+    "[a, , b = Ev*ent, , ...]",
+    "\"ERROR\" - \"Exiting\"",
 ];
 
 fn events() -> Vec<LogEvent> {
@@ -1390,11 +1427,31 @@ fn events() -> Vec<LogEvent> {
     ]
 }
 
-/// Parses `pattern` and, if it parses, evaluates it; any panic fails the test.
+/// Parses `pattern` and, if it parses, evaluates it, also as a metric filter with several metric
+/// values; the pattern text is tried as a metric value too. Any panic fails the test.
 fn exercise(pattern: &str, events: &[LogEvent]) {
+    let values: Vec<MetricValue> = [
+        "1",
+        "$.a",
+        "$.b[0][1].c",
+        "$ip",
+        "$2",
+        "$99999999999999999999",
+    ]
+    .iter()
+    .filter_map(|v| MetricValue::parse(v).ok())
+    .chain(MetricValue::parse(pattern).ok())
+    .collect();
     if let Ok(p) = parse(pattern) {
         for e in events {
-            let _ = p.matches(e);
+            let matched = p.matches(e);
+            for v in &values {
+                assert_eq!(
+                    p.emission(v, e) != Emission::NotMatched,
+                    matched,
+                    "{pattern:?}"
+                );
+            }
         }
     }
 }
@@ -1442,7 +1499,7 @@ fn random_patterns_never_panic() {
     const ALPHABET: &[&str] = &[
         "{", "}", "(", ")", "[", "]", ",", "&&", "||", "&", "|", "=", "!=", "<", "<=", ">", ">=",
         "\"", "\\", "%", "*", "$", "$.a", ".", "[0]", "...", "?", "-", " ", "IS", "NULL", "NOT",
-        "EXISTS", "TRUE", "1", "-1.5", "1e3", "x", "é", "\u{0}", "\n",
+        "EXISTS", "TRUE", "1", "-1.5", "1e3", "+1", "+", "x", "é", "\u{0}", "\n", "$7", "$x",
     ];
     for _ in 0..4000 {
         let len = next() % 40;
