@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use sha2::{Digest as _, Sha256};
-use trailproof::filter_pattern::{parse, read_events, LogEvent};
+use trailproof::filter_pattern::{parse, read_events, Emission, LogEvent, MetricValue};
 use trailproof::integrity::chain::{self, Auth, DigestMetadata, DigestSlot, Fetched};
 use trailproof::integrity::completeness;
 use trailproof::integrity::digest::{self, DigestBytes, DigestFormatError};
@@ -149,16 +149,25 @@ pub fn log_file(input: &[u8]) {
     }
 }
 
-/// Filter patterns: pattern bytes, a NUL, event bytes.
+/// Filter patterns: pattern bytes, a NUL, event bytes. The pattern text is also tried as a
+/// metric value, and a metric filter's emission must agree with `matches`.
 pub fn filter_pattern(input: &[u8]) {
     let cut = input.iter().position(|&b| b == 0).unwrap_or(input.len());
     let pattern = String::from_utf8_lossy(&input[..cut]);
     let event = input.get(cut + 1..).unwrap_or_default();
+    let values: Vec<MetricValue> = ["1", "$.a[0]", "$2", "$size"]
+        .iter()
+        .filter_map(|v| MetricValue::parse(v).ok())
+        .chain(MetricValue::parse(&pattern).ok())
+        .collect();
     match parse(&pattern) {
         Ok(p) => {
             let text = LogEvent::new(String::from_utf8_lossy(event).into_owned());
             let first = p.matches(&text);
             assert_eq!(first, p.matches(&text));
+            for v in &values {
+                assert_eq!(p.emission(v, &text) != Emission::NotMatched, first, "emission agrees with matches");
+            }
             if let Some(json) = text.json() {
                 let _ = p.matches(&LogEvent::from_json(json.clone()));
             }

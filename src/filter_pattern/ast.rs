@@ -94,7 +94,8 @@ impl CmpOp {
 /// The right-hand side of a comparison.
 #[derive(Debug, Clone)]
 pub(crate) enum Literal {
-    /// Quoted or unquoted string; `*` is a wildcard in both.
+    /// Quoted or unquoted string; a leading or trailing `*` is a wildcard in both (see
+    /// [`Glob::affix`]).
     Text(Glob),
     Number(Number),
     Regex(Regex),
@@ -112,10 +113,35 @@ pub(crate) struct Glob {
 }
 
 impl Glob {
+    /// Every `*` is a wildcard: the glob of baseline exceptions and parameters.
     pub(crate) fn new(text: &str) -> Glob {
         Glob {
             parts: text.split('*').map(str::to_owned).collect(),
         }
+    }
+
+    /// A filter-pattern value: only `*`s at the start or the end are wildcards, one in the middle
+    /// is literal. AWS: "`*Event` will match PutEvent and GetEvent. `Event*` will match EventId
+    /// and EventName. `Ev*ent` will only match the actual string `Ev*ent`."
+    pub(crate) fn affix(text: &str) -> Glob {
+        let body = text.trim_start_matches('*');
+        let leading = body.len() < text.len();
+        let trimmed = body.trim_end_matches('*');
+        let trailing = trimmed.len() < body.len();
+        let mut parts = Vec::with_capacity(3);
+        if leading {
+            parts.push(String::new());
+        }
+        parts.push(trimmed.to_owned());
+        if trailing {
+            parts.push(String::new());
+        }
+        Glob { parts }
+    }
+
+    /// True for a value made only of `*`s (`{ $.latency = * }`): any value at all.
+    pub(crate) fn is_any(&self) -> bool {
+        self.parts.len() > 1 && self.parts.iter().all(String::is_empty)
     }
 }
 
@@ -128,13 +154,15 @@ pub(crate) struct Number {
 }
 
 impl Number {
-    /// Parses `-?(digits[.digits]|.digits)([eE][+-]?digits)?` and nothing else. Rust's own
-    /// `f64::from_str` would also accept `inf`, `NaN` and `+1`, which are words, not numbers, in a
+    /// Parses `[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?` and nothing else: AWS's
+    /// NUMBER, "an integer with an optional + or - sign, a decimal with an optional + or - sign,
+    /// or a number in scientific notation" (`{ $.latency > +1000 }`, `10e-3`). Rust's own
+    /// `f64::from_str` would also accept `inf` and `NaN`, which are words, not numbers, in a
     /// filter pattern (`{ $.name = inf }` compares against the string "inf").
     pub(crate) fn parse(text: &str) -> Option<Number> {
         let bytes = text.as_bytes();
         let mut i = 0;
-        if bytes.first() == Some(&b'-') {
+        if matches!(bytes.first(), Some(b'-' | b'+')) {
             i += 1;
         }
         let int_start = i;
@@ -190,9 +218,13 @@ impl Number {
 pub(crate) enum DelimField {
     /// `...`: any number (including zero) of event fields.
     Ellipsis,
-    /// Exactly one event field, optionally with a condition on it. The field's name only
-    /// matters at parse time (a condition may test only its own field), so it is not kept.
-    Field { cond: Option<FieldExpr> },
+    /// Exactly one event field, optionally with a condition on it. `name` is `None` for an
+    /// empty slot (`[..., status_code=4*,]`): a field that matches anything and has no name.
+    /// Names are kept for metric values (`$bytes`).
+    Field {
+        name: Option<String>,
+        cond: Option<FieldExpr>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -222,7 +254,15 @@ mod tests {
             ("", None),
             ("-", None),
             (".", None),
-            ("+1", None),
+            ("+1", Some((1.0, Some(1)))),
+            ("+1000", Some((1000.0, Some(1000)))),
+            ("+1.5e+3", Some((1500.0, None))),
+            ("10e-3", Some((0.01, None))),
+            ("+", None),
+            ("+-1", None),
+            ("--1", None),
+            ("++1", None),
+            ("+inf", None),
             ("1e", None),
             ("1e+", None),
             ("1.2.3", None),
@@ -240,6 +280,28 @@ mod tests {
         let huge = Number::parse("123456789012345678901234567890123456789012").unwrap();
         assert_eq!(huge.int, None);
         assert!(huge.value > 1e41);
+    }
+
+    #[test]
+    fn affix_globs() {
+        let cases: &[(&str, &[&str], bool)] = &[
+            ("Event", &["Event"], false),
+            ("*Event", &["", "Event"], false),
+            ("Event*", &["Event", ""], false),
+            ("*Event*", &["", "Event", ""], false),
+            ("Ev*ent", &["Ev*ent"], false),
+            ("*a*b*", &["", "a*b", ""], false),
+            ("**x**", &["", "x", ""], false),
+            ("*", &["", ""], true),
+            ("***", &["", ""], true),
+            ("", &[""], false),
+        ];
+        for &(text, parts, any) in cases {
+            let glob = Glob::affix(text);
+            assert_eq!(glob.parts, parts, "{text:?}");
+            assert_eq!(glob.is_any(), any, "{text:?}");
+        }
+        assert!(!Glob::new("").is_any());
     }
 
     #[test]

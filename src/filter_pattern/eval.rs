@@ -11,8 +11,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::ast::{
-    CmpOp, DelimField, FieldExpr, Glob, JsonExpr, JsonTest, Literal, Number, Pattern, Selector,
-    Step, Term,
+    CmpOp, DelimField, FieldExpr, Glob, JsonExpr, JsonTest, Literal, Number, Pattern, Step, Term,
 };
 use super::LogEvent;
 
@@ -28,7 +27,9 @@ pub(crate) fn eval(pattern: &Pattern, event: &LogEvent) -> bool {
         }
         // A non-JSON event has no fields, so no JSON pattern (not even `NOT EXISTS`) matches it.
         Pattern::Json(expr) => event.json().is_some_and(|root| eval_json(expr, root)),
-        Pattern::Delimited(fields) => eval_delimited(fields, &split_fields(event.text())),
+        Pattern::Delimited(fields) => {
+            match_delimited(fields, &split_fields(event.text())).is_some()
+        }
     }
 }
 
@@ -44,7 +45,7 @@ fn eval_json(expr: &JsonExpr, root: &Value) -> bool {
         JsonExpr::Or(items) => items.iter().any(|e| eval_json(e, root)),
         JsonExpr::And(items) => items.iter().all(|e| eval_json(e, root)),
         JsonExpr::Test { selector, test } => {
-            let field = resolve(selector, root);
+            let field = resolve(&selector.steps, root);
             match test {
                 JsonTest::NotExists => field.is_none(),
                 JsonTest::IsNull => matches!(field, Some(Value::Null)),
@@ -60,14 +61,11 @@ fn eval_json(expr: &JsonExpr, root: &Value) -> bool {
 
 /// Walks the selector one step at a time; a key on a non-object or an index on a non-array (or
 /// out of range) means the field does not exist.
-fn resolve<'v>(selector: &Selector, root: &'v Value) -> Option<&'v Value> {
-    selector
-        .steps
-        .iter()
-        .try_fold(root, |value, step| match step {
-            Step::Key(k) => value.as_object()?.get(k),
-            Step::Index(i) => value.as_array()?.get(*i),
-        })
+pub(crate) fn resolve<'v>(steps: &[Step], root: &'v Value) -> Option<&'v Value> {
+    steps.iter().try_fold(root, |value, step| match step {
+        Step::Key(k) => value.as_object()?.get(k),
+        Step::Index(i) => value.as_array()?.get(*i),
+    })
 }
 
 /// How a field relates to a literal. `Incomparable` makes every operator false, `!=` included:
@@ -82,6 +80,10 @@ enum Outcome {
 fn compare_json(field: &Value, literal: &Literal) -> Outcome {
     match (literal, field) {
         (Literal::Text(glob), Value::String(s)) => Outcome::Equal(glob.matches(s)),
+        // `{ $.latency = * }` is AWS's own example for a numeric field ("latency": 50): a bare
+        // wildcard stands for any value of the two kinds a selector may point at, strings and
+        // numbers. Any other glob is text and compares with strings only.
+        (Literal::Text(glob), Value::Number(_)) if glob.is_any() => Outcome::Equal(true),
         (Literal::Regex(re), Value::String(s)) => Outcome::Equal(re.is_match(s)),
         (Literal::Number(n), Value::Number(f)) => json_number(f)
             .and_then(|f| compare_numbers(&f, n))
@@ -216,7 +218,15 @@ pub(crate) fn split_fields(text: &str) -> Vec<&str> {
 /// Matches pattern fields against event fields. `...` behaves like `*` in a glob whose
 /// "characters" are fields and each named field is a predicate on one event field, so the same
 /// greedy scan with a single backtrack point applies: O(fields * pattern fields) predicate calls.
-fn eval_delimited(pattern: &[DelimField], fields: &[&str]) -> bool {
+///
+/// On a match, returns for each pattern field the index of the event field it took (`None` for
+/// `...`). Bindings before the last `...` never change on backtracking and the ones after it are
+/// rewritten on every retry, so the final pass leaves exactly the matching assignment.
+pub(crate) fn match_delimited(
+    pattern: &[DelimField],
+    fields: &[&str],
+) -> Option<Vec<Option<usize>>> {
+    let mut bound: Vec<Option<usize>> = vec![None; pattern.len()];
     let (mut p, mut f) = (0usize, 0usize);
     // Position after the last `...` seen, and the event field it was last tried from.
     let mut resume: Option<(usize, usize)> = None;
@@ -229,6 +239,9 @@ fn eval_delimited(pattern: &[DelimField], fields: &[&str]) -> bool {
             (Some(DelimField::Field { cond, .. }), Some(text))
                 if cond.as_ref().is_none_or(|c| eval_field(c, text)) =>
             {
+                if let Some(slot) = bound.get_mut(p) {
+                    *slot = Some(f);
+                }
                 p += 1;
                 f += 1;
             }
@@ -238,7 +251,7 @@ fn eval_delimited(pattern: &[DelimField], fields: &[&str]) -> bool {
                     f = rf + 1;
                     resume = Some((rp, rf + 1));
                 }
-                None => return false,
+                None => return None,
             },
         }
     }
@@ -247,6 +260,7 @@ fn eval_delimited(pattern: &[DelimField], fields: &[&str]) -> bool {
         .unwrap_or_default()
         .iter()
         .all(|d| matches!(d, DelimField::Ellipsis))
+        .then_some(bound)
 }
 
 fn eval_field(expr: &FieldExpr, text: &str) -> bool {

@@ -12,7 +12,9 @@
 //!
 //! # Semantic decisions
 //!
-//! Where AWS's documentation is silent, these are the choices made (each is tested):
+//! The reference is AWS's "Filter and Pattern Syntax" page of the CloudWatch Logs User Guide;
+//! every example on it is a row of `tests::aws_filter_and_pattern_syntax_page`. Where the page is
+//! silent, or contradicts itself, these are the choices made (each is tested):
 //!
 //! **Limits**
 //! * Pattern length is counted in characters, like AWS's 1024-character limit
@@ -26,13 +28,14 @@
 //!   `%regex%`, or any run of non-blank characters up to a `"`. Unquoted terms may contain any
 //!   punctuation (AWS asks for quotes around non-alphanumerics; we accept both).
 //! * `*` has no special meaning in terms; `ERROR*` looks for the text `ERROR*`.
-//! * A `-` prefix excludes a term; quote a term that itself starts with `-` (`"-1"`).
+//! * A `-` prefix excludes a term; quote a term that itself starts with `-` (`"-1"`). Blanks may
+//!   follow the `-` (AWS's example `"ERROR" - "Exiting"`), so a lone `-` is never a term.
 //! * `?` starts a new alternative and the event matches if any alternative matches; plain and `-`
 //!   terms belong to the alternative they follow, and terms before the first `?` form an
 //!   alternative of their own. So `?ERROR ?WARN` is ERROR or WARN, `?ERROR -Exiting ?WARN` is
 //!   (ERROR and not Exiting) or WARN, `ERROR ?WARN` is ERROR or WARN. This is how the AWS CDK's
 //!   `anyTermGroup` renders groups (`?"a" "b" ?"c" "d"`).
-//! * `?` and `-` must be glued to their term; `? ERROR` is an error.
+//! * `?` must be glued to its term; `? ERROR` is an error.
 //!
 //! **JSON patterns** (only events whose text is JSON can match, even `NOT EXISTS`)
 //! * `&&` binds tighter than `||`; parentheses nest; whitespace between tokens is insignificant.
@@ -40,15 +43,22 @@
 //!   digits (any script), `_`, `-`, `@`, `:`. There is no quoting for other keys and no `[*]`.
 //! * Keywords `IS NULL`, `IS TRUE`, `IS FALSE`, `NOT EXISTS` are case-insensitive (AWS documents
 //!   upper case; nothing else can stand in that position, so lower case is unambiguous).
-//! * Values: `"quoted"` or unquoted text, a number (`5`, `-1.5`, `1e3`; not `inf`/`NaN`/`+1`),
-//!   unquoted `true`/`false`/`null` (exact lower case, the JSON literals; quote them to compare
-//!   text), or `%regex%`.
-//! * `*` is a wildcard (any run, including empty) in quoted and unquoted text values alike.
-//!   There is no escape for a literal `*`. Globs never backtrack exponentially.
+//! * Values: `"quoted"` or unquoted text, a number (AWS's NUMBER: an optional `+` or `-`, digits
+//!   with an optional fraction, an optional `e`/`E` exponent with its own optional sign: `5`,
+//!   `+1000`, `-1.5`, `10e-3`; never `inf`/`NaN`), unquoted `true`/`false`/`null` (exact lower
+//!   case, the JSON literals; quote them to compare text), or `%regex%`.
+//! * In quoted and unquoted text values alike, a `*` at the start or the end is a wildcard (any
+//!   run, including empty) and a `*` anywhere else is literal: AWS says "`Ev*ent` will only
+//!   match the actual string `Ev*ent`". There is no escape for a leading or trailing literal `*`.
+//!   (Baseline exceptions use [`glob_matches`], where every `*` is a wildcard.)
+//! * A value of only `*` (`{ $.latency = * }`, quoted or not) matches any string or number, as in
+//!   AWS's metric-value example where `latency` is the number 50; it does not match booleans,
+//!   null, objects, arrays or a missing field. Any other text (`5*`) compares with strings only.
 //! * A `%regex%` is an unanchored search within the string value (AWS: `%AUTHORIZED%` matches
 //!   `UNAUTHORIZED`); use `^`/`$` to anchor. It ends at the next `%`. The `regex` crate's syntax
 //!   is accepted, a superset of AWS's dialect. An invalid regex is an error at its `%`.
-//! * Comparisons are typed: text values (globs, regexes) compare with JSON strings only, numbers
+//! * Comparisons are typed: text values (globs, regexes) compare with JSON strings only (save a
+//!   bare `*`, above), numbers
 //!   with JSON numbers only (exactly when both are integers), `true`/`false` with booleans,
 //!   `null` with null. So `$.code = 5` does not match `"5"`, and `$.code = "5"` does not match 5.
 //! * A comparison needs the field to exist and be comparable with the value; otherwise every
@@ -66,12 +76,41 @@
 //!   the end of the text.
 //! * Without `...` the field count must match exactly; each `...` matches zero or more fields
 //!   (several are allowed). Field names are ASCII letters, digits, `_`, `-`.
+//! * An empty slot (`[a, , b]`, or the trailing comma of AWS's `[..., request=*.html*,
+//!   status_code=4*,]`) is one field with no name and no condition: AWS's extracted fields for that
+//!   example give the slot the event's last field. `[]` is an error.
+//! * A condition tests only its own field. AWS's page shows
+//!   `[ip, user, username, timestamp, request, status_code = 4* && bytes > 1000]`, six slots for its
+//!   seven-field lines; it cannot mean what it shows, and it is an error here. The page also says
+//!   `[w1!=ERROR&&w1!=WARN, w2]` matches `ERROR WARN message`, which contradicts its own rules;
+//!   it does not match here.
 //! * A field may carry a condition: `name op value`, combined with `&&`, `||` and parentheses;
 //!   every name in one field's condition must be that field's name (a condition cannot test
 //!   another field).
 //! * Values are as in JSON patterns, except `true`/`false`/`null` are plain text. A numeric value
-//!   compares numerically when the field text is a number; against non-numeric text every
-//!   operator (`!=` included) is false, as for a type mismatch in JSON.
+//!   compares numerically when the field text is a number in the same syntax (`+5`, `1e3`);
+//!   against non-numeric text every operator (`!=` included) is false, as for a type mismatch in
+//!   JSON. Text values (`4*`) compare with the field's text whatever it holds.
+//!
+//! **Case and script.** Term, key and value comparisons are case-sensitive and compare characters
+//! as written (no Unicode normalization); only the keywords `IS`, `NULL`, `TRUE`, `FALSE`, `NOT`,
+//! `EXISTS` ignore case. A regex can ask for case-insensitivity itself (`%(?i)error%`).
+//!
+//! **Metric values** ([`MetricValue`], [`FilterPattern::emission`]): what a matching event
+//! publishes.
+//! * `metricValue` is a number (`1`, `+2.5`, `1e3`), `$.path` (a JSON selector, same syntax as in
+//!   patterns), `$name` (a named field of a space-delimited pattern) or `$N` (the event's N-th
+//!   field from 1, when no pattern field is named `N`). Anything else is an error.
+//! * `$.path` reads the matching event's JSON whatever the pattern's kind, and whether or not the
+//!   pattern mentions the path (AWS advises `{ $.latency = * }` so that only events carrying it
+//!   match; it does not say what happens otherwise). `$name`/`$N` need a space-delimited pattern;
+//!   with any other pattern they publish nothing.
+//! * A JSON number publishes itself. A JSON string holding exactly a number in pattern syntax
+//!   (`"100"`, `"-2.5"`) publishes that number, as a space-delimited field's text does (AWS's
+//!   `$size` example is text "1534"). Booleans, null, objects, arrays, other text, and a missing
+//!   field publish nothing ([`Emission::NoValue`]).
+//! * `defaultValue` is for events the pattern does not match ([`Emission::NotMatched`]); a matching
+//!   event that publishes nothing does not get the default either.
 //!
 //! **Errors** carry the byte offset of the offending token (for an unterminated string or
 //! regex: of its opening quote or `%`) and say what was expected and what was found.
@@ -80,6 +119,7 @@ mod ast;
 mod eval;
 mod events;
 mod lexer;
+mod metric;
 mod parse_delimited;
 mod parse_json;
 mod parser;
@@ -88,6 +128,7 @@ mod token;
 use serde_json::Value;
 
 pub use events::{read_events, EventsError};
+pub use metric::{Emission, JsonPath, MetricValue};
 
 /// `*` matches any run of characters, everything else is literal: the wildcard of filter-pattern
 /// values, also used for baseline exceptions (check IDs, resources) and parameters.

@@ -10,7 +10,20 @@ impl Parser<'_> {
         self.eat(TokenKind::LBracket, "`[`")?;
         let mut fields = Vec::new();
         loop {
-            fields.push(self.delimited_field()?);
+            // An empty slot is a field without a name or condition: AWS's own example
+            // `[..., request=*.html*, status_code=4*,]` ends with one, and its extracted fields
+            // show that slot taking the event's last field. `[]` stays an error.
+            let next = self.peek().kind;
+            let empty =
+                next == TokenKind::Comma || (next == TokenKind::RBracket && !fields.is_empty());
+            if empty {
+                fields.push(DelimField::Field {
+                    name: None,
+                    cond: None,
+                });
+            } else {
+                fields.push(self.delimited_field()?);
+            }
             let tok = self.next();
             match tok.kind {
                 TokenKind::Comma => {}
@@ -31,13 +44,20 @@ impl Parser<'_> {
             // A name not followed by an operator is a plain field; what may follow it is then
             // checked by the caller, which gives the better "expected `,` or `]`" message.
             if cmp_op(&self.peek_kind_at(1)).is_none() {
-                self.field_name(&tok, None)?;
+                let name = self.field_name(&tok, None)?;
                 self.next();
-                return Ok(DelimField::Field { cond: None });
+                return Ok(DelimField::Field {
+                    name: Some(name),
+                    cond: None,
+                });
             }
         }
-        let cond = self.field_or(0, &mut None)?;
-        Ok(DelimField::Field { cond: Some(cond) })
+        let mut name = None;
+        let cond = self.field_or(0, &mut name)?;
+        Ok(DelimField::Field {
+            name,
+            cond: Some(cond),
+        })
     }
 
     /// Checks that `tok` is a valid field name and, within one field's condition, the same name

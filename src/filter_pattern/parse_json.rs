@@ -50,7 +50,7 @@ impl Parser<'_> {
     }
 
     /// `word` starts with `$` and begins at byte `offset` of the pattern.
-    fn selector(&self, word: &str, offset: usize) -> Result<Selector, PatternError> {
+    pub(super) fn selector(&self, word: &str, offset: usize) -> Result<Selector, PatternError> {
         let bytes = word.as_bytes();
         let mut steps = Vec::new();
         let mut i = 1;

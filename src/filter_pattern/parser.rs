@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! pattern    := ε | terms | json | delimited            (chosen by the first non-blank char)
-//! terms      := ( '?'? '-'? (WORD | STRING | REGEX) )+   (prefixes glued to their term)
+//! terms      := ( '?'? '-'? (WORD | STRING | REGEX) )+   ('?' glued to what follows it)
 //! json       := '{' or '}'
 //! or         := and ( '||' and )*
 //! and        := primary ( '&&' primary )*
@@ -13,7 +13,8 @@
 //! op         := '=' | '!=' | '<' | '<=' | '>' | '>='
 //! value      := STRING | REGEX | WORD                    (WORD: number, true/false/null, or text)
 //! delimited  := '[' field ( ',' field )* ']'
-//! field      := '...' | NAME | f_or                      (every NAME in one f_or is the same)
+//! field      := '...' | NAME | f_or | ε                  (every NAME in one f_or is the same;
+//!                                                         ε, an unnamed field, not in `[]`)
 //! f_or       := f_and ( '||' f_and )*
 //! f_and      := f_prim ( '&&' f_prim )*
 //! f_prim     := '(' f_or ')' | NAME op value
@@ -83,6 +84,21 @@ pub(crate) fn parse_pattern(src: &str, limits: &PatternLimits) -> Result<Pattern
         return Err(parser.expected(&tok, "end of pattern"));
     }
     Ok(pattern)
+}
+
+impl<'a> Parser<'a> {
+    /// A parser with no tokens, for the pieces of syntax parsed on their own (the selector of a
+    /// metric value).
+    pub(super) fn for_source(src: &'a str) -> Parser<'a> {
+        Parser {
+            src,
+            tokens: Vec::new(),
+            pos: 0,
+            end: end_token(src),
+            max_depth: 0,
+            regexes: 0,
+        }
+    }
 }
 
 pub(super) struct Parser<'a> {
@@ -236,7 +252,9 @@ impl Parser<'_> {
         Ok(groups)
     }
 
-    /// The token after a `?`/`-` prefix, which must start right where the prefix ends.
+    /// The token after a `?`/`-` prefix. After `?` it must start right where the prefix ends;
+    /// after `-` blanks may come between, because AWS's own example writes
+    /// `"ERROR" - "Exiting"` (ERROR and not Exiting).
     fn glued(&mut self, prefix: &Token) -> Result<Token, PatternError> {
         let at = prefix.offset + prefix.len;
         let next = self.peek();
@@ -245,6 +263,9 @@ impl Parser<'_> {
         } else {
             '-'
         };
+        if sign == '-' && next.kind != TokenKind::End {
+            return Ok(self.next());
+        }
         if next.offset != at || next.kind == TokenKind::End {
             return Err(PatternError::new(
                 at,
@@ -275,13 +296,13 @@ impl Parser<'_> {
                 } else if json && w == "null" {
                     Literal::Null
                 } else {
-                    Literal::Text(Glob::new(w))
+                    Literal::Text(Glob::affix(w))
                 }
             }
             TokenKind::Str(_) | TokenKind::Regex(_) if op.is_ordering() => {
                 return Err(self.expected(&tok, &format!("a number after `{sym}`")));
             }
-            TokenKind::Str(ref s) => Literal::Text(Glob::new(s)),
+            TokenKind::Str(ref s) => Literal::Text(Glob::affix(s)),
             TokenKind::Regex(ref r) => Literal::Regex(self.regex(r, &tok)?),
             _ => return Err(self.expected(&tok, &format!("a value after `{sym}`"))),
         };

@@ -77,3 +77,35 @@ fn matching_events_are_printed_and_bad_patterns_are_usage_errors() {
     let missing = filter_test(&["ERROR", "/nonexistent/file.json"]);
     assert_eq!(missing.code, 2);
 }
+
+/// Forms from AWS's filter-pattern page that used to be rejected or misread: a signed number,
+/// `= *` on a numeric field, a literal `*` inside a value, a trailing empty field, `- "term"`.
+#[test]
+fn documented_forms_count_as_aws_describes() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("events.jsonl");
+    std::fs::write(&json, concat!(
+        "{\"latency\": 1500, \"e\": \"Ev*ent\"}\n",
+        "{\"latency\": 50, \"e\": \"Evxent\"}\n",
+        "{\"latency\": \"slow\", \"e\": \"PutEvent\"}\n",
+        "{\"e\": \"GetEvent\"}\n",
+    )).unwrap();
+    let apache = dir.path().join("access.log");
+    std::fs::write(&apache, concat!(
+        "127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] \"GET /index.html HTTP/1.0\" 404 1534\n",
+        "127.0.0.1 - frank [10/Oct/2000:13:35:22 -0700] \"GET /apache_pb.gif HTTP/1.0\" 404 5324\n",
+        "[ERROR] A fatal exception has occurred\n",
+        "Exiting with ERRORCODE: -1\n",
+    )).unwrap();
+    let count = |pattern: &str, file: &std::path::Path| {
+        let run = filter_test(&[pattern, "--count", &path_str(file)]);
+        assert_eq!(run.code, 0, "{pattern}: {}", run.stderr);
+        run.stdout.trim().parse::<usize>().unwrap()
+    };
+    assert_eq!(count("{ $.latency > +1000 }", &json), 1);
+    assert_eq!(count("{ $.latency = * }", &json), 3);
+    assert_eq!(count("{ $.e = Ev*ent }", &json), 1);
+    assert_eq!(count("{ $.e = *Event }", &json), 2);
+    assert_eq!(count("[..., request=*.html*, status_code=4*,]", &apache), 1);
+    assert_eq!(count("\"ERROR\" - \"Exiting\"", &apache), 1);
+}
