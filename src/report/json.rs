@@ -12,7 +12,7 @@ use crate::baseline::{self, BaselineReport, CheckResult};
 use crate::finding::Finding;
 
 /// A UTC time range, both ends as RFC 3339 (`2026-03-01T00:00:00Z`).
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Span {
     pub start_time: String,
     pub end_time: String,

@@ -19,6 +19,8 @@ pub const BASELINE: u32 = 1;
 pub const EVIDENCE_REPORT: u32 = 1;
 /// export's `manifest.json`.
 pub const EXPORT_MANIFEST: u32 = 1;
+/// backtest `--output json`.
+pub const BACKTEST: u32 = 1;
 
 /// `"schema_version": N`; in the schema, the constant N.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,10 +61,12 @@ pub enum Document {
     EvidenceReport,
     /// `export`'s manifest.json
     ExportManifest,
+    /// `backtest --output json`
+    Backtest,
 }
 
 impl Document {
-    pub const ALL: [Document; 4] = [Document::ValidateLogs, Document::Baseline, Document::EvidenceReport, Document::ExportManifest];
+    pub const ALL: [Document; 5] = [Document::ValidateLogs, Document::Baseline, Document::EvidenceReport, Document::ExportManifest, Document::Backtest];
 
     fn title(self) -> &'static str {
         match self {
@@ -70,6 +74,7 @@ impl Document {
             Document::Baseline => "trailproof baseline --output json",
             Document::EvidenceReport => "trailproof validate-logs --report FILE (evidence report)",
             Document::ExportManifest => "trailproof export: manifest.json",
+            Document::Backtest => "trailproof backtest --output json",
         }
     }
 
@@ -80,6 +85,7 @@ impl Document {
             Document::Baseline => "baseline",
             Document::EvidenceReport => "evidence-report",
             Document::ExportManifest => "export-manifest",
+            Document::Backtest => "backtest",
         }
     }
 }
@@ -112,6 +118,7 @@ pub fn of(document: Document) -> serde_json::Value {
         Document::Baseline => generator.into_root_schema_for::<super::json::BaselineDocument<'static>>(),
         Document::EvidenceReport => generator.into_root_schema_for::<super::evidence::Document<'static>>(),
         Document::ExportManifest => generator.into_root_schema_for::<crate::export::Manifest>(),
+        Document::Backtest => generator.into_root_schema_for::<crate::backtest::report::BacktestReport>(),
     };
     schema.insert("title".into(), document.title().into());
     schema.to_value()
