@@ -396,8 +396,10 @@ pub fn evaluate(spec: &AlarmSpec, datapoints: &Datapoints, range: (DateTime<Utc>
     let mut run = Run::new(period);
     let reach = i64::from(evaluation_range(spec)) - 1;
     let mut i = first;
+    // One buffer for every window: a year at 60 s is 525,600 windows.
+    let mut window = Vec::with_capacity(evaluation_range(spec) as usize);
     while i < end_index {
-        let window = window_at(spec, datapoints, i, reach);
+        fill_window(&mut window, spec, datapoints, i, reach);
         if window.is_empty() {
             // Every period end until the next datapoint has a wholly missing range: one step.
             let next = datapoints.next_after(i).map_or(end_index, |d| d.min(end_index));
@@ -439,11 +441,13 @@ pub fn sweep(spec: &AlarmSpec, datapoints: &Datapoints, range: (DateTime<Utc>, D
 }
 
 /// The real datapoints of the range ending with period `i`, as (index, breaching), oldest first.
-fn window_at(spec: &AlarmSpec, datapoints: &Datapoints, i: i64, reach: i64) -> Vec<(i64, bool)> {
-    datapoints
-        .between(i.saturating_sub(reach), i)
-        .map(|(j, a)| (j, spec.comparison.breaches(a.statistic(spec.statistic), spec.threshold)))
-        .collect()
+fn fill_window(window: &mut Vec<(i64, bool)>, spec: &AlarmSpec, datapoints: &Datapoints, i: i64, reach: i64) {
+    window.clear();
+    window.extend(
+        datapoints
+            .between(i.saturating_sub(reach), i)
+            .map(|(j, a)| (j, spec.comparison.breaches(a.statistic(spec.statistic), spec.threshold))),
+    );
 }
 
 /// The state of one evaluation at the end of period `i`, from state `current` (one step of
@@ -451,7 +455,8 @@ fn window_at(spec: &AlarmSpec, datapoints: &Datapoints, i: i64, reach: i64) -> V
 #[cfg(test)]
 fn state_at(spec: &AlarmSpec, datapoints: &Datapoints, i: i64, current: AlarmState) -> AlarmState {
     let reach = i64::from(evaluation_range(spec)) - 1;
-    let window = window_at(spec, datapoints, i, reach);
+    let mut window = Vec::new();
+    fill_window(&mut window, spec, datapoints, i, reach);
     if window.is_empty() {
         whole_range_missing(spec.treat_missing_data, current)
     } else {

@@ -534,3 +534,38 @@ proptest! {
         prop_assert!(e.spans.iter().all(|s| s.state == AlarmState::Ok));
     }
 }
+
+// ---- size ----------------------------------------------------------------------------------
+
+/// A year at 60 s periods: 525,600 evaluations. Sparse data is jumped over, and the timeline is
+/// never stored: the spans stay as few as the state changes.
+#[test]
+fn a_year_at_sixty_second_periods() {
+    let year = 525_600;
+    let minute = |i: i64| t0() + Duration::seconds(60 * i);
+    // One event a day at 03:00, and a storm of 50 in one minute in the middle of the year.
+    let daily = (0..365).map(|d| (minute(d * 1440 + 180), 1.0));
+    let storm = (0..50).map(|k| (minute(200 * 1440) + Duration::seconds(k), 1.0));
+    let dps = Datapoints::from_emissions(60, daily.chain(storm)).unwrap();
+    let spec = AlarmSpec { period_s: 60, threshold: 10.0, ..spec(1, 1, TreatMissingData::Missing) };
+    let started = std::time::Instant::now();
+    let e = evaluate(&spec, &dps, (minute(0), minute(year))).unwrap();
+    eprintln!("sparse year at 60 s: {:?}", started.elapsed());
+    assert_eq!(e.periods, 525_600);
+    assert_eq!((e.alarm_entries, e.breaching_periods, e.time_in_alarm_s), (1, 1, 3 * 60));
+    // INSUFFICIENT_DATA, then each day OK for 3 periods and INSUFFICIENT_DATA again (the storm's
+    // day adds ALARM for 3 periods): as many spans as state changes, not one per period.
+    assert_eq!(e.spans.len(), 1 + 2 * 365 + 2);
+    assert_eq!(e.timeline(&dps).count(), 525_600);
+
+    // Every minute has a datapoint: one step per period.
+    let dense = Datapoints::from_emissions(60, (0..year).map(|i| (minute(i), (i % 13) as f64))).unwrap();
+    let started = std::time::Instant::now();
+    let e = evaluate(&spec, &dense, (minute(0), minute(year))).unwrap();
+    eprintln!("dense year at 60 s: {:?}", started.elapsed());
+    // Values 10, 11, 12 of every 13 breach, three in a row: one entry per whole cycle of 13
+    // minutes (525,600 = 13 × 40,430 + 10; the last partial cycle holds 0 to 9).
+    assert_eq!(e.alarm_entries, 40_430);
+    assert_eq!(e.breaching_periods, 3 * 40_430);
+    assert_eq!(e.time_in_alarm_s, 3 * 40_430 * 60);
+}
