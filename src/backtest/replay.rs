@@ -187,7 +187,7 @@ impl crate::pipeline::Replay for Replay {
         self.lock().covered.entry((scope.account_id.clone(), scope.region.clone())).or_default().push((start, end));
     }
 
-    fn verified(&self, _scope: &Scope, _bucket: &str, _key: &str, inflated: &[u8]) {
+    fn verified(&self, _scope: &Scope, _bucket: &str, _key: &str, _digest: &str, inflated: &[u8]) {
         self.replay_log_file(inflated);
     }
 

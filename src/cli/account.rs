@@ -9,7 +9,7 @@ use crate::filter_pattern;
 
 /// The chosen baseline, what to name when its rules turn out inconsistent, and for a file where
 /// its entries are (SARIF points at them).
-fn load_baseline(choice: &BaselineChoice) -> Result<(Baseline, String, Option<Lines>), RunError> {
+pub(super) fn load_baseline(choice: &BaselineChoice) -> Result<(Baseline, String, Option<Lines>), RunError> {
     if builtin::NAMES.contains(&choice.baseline.as_str()) {
         let mut params = builtin::Params::default();
         for p in &choice.params {

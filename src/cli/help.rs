@@ -103,6 +103,34 @@ Exit status:
   0  The script was written.
   2  Usage error: an unknown shell.";
 
+pub const BACKTEST: &str = "\
+Examples:
+  # The account's own filters and alarms, over a month of verified evidence.
+  trailproof backtest --trail-arn ARN --start-time -30d --threshold-sweep 1,2,5,10
+  # Offline: an evidence copy, a key file and a saved snapshot; JSON for a notebook.
+  trailproof backtest --source ./evidence --public-keys keys.json --trail-arn ARN --start-time 2026-03-01 \\
+      --end-time 2026-04-01 --snapshot account.json -o json > backtest.json
+  # Try a proposed alert set before deploying it.
+  trailproof backtest --trail-arn ARN --start-time -7d --baseline cis --param threshold=5
+
+Exit status:
+  0  The backtest ran on fully verified evidence.
+  1  The evidence has error findings (tampering): the backtest ran on the verified part only.
+  2  Usage error: a bad flag, snapshot or baseline, or a trail the snapshot does not hold.
+  3  The evidence is incomplete (something could not be checked); the backtest ran on the verified part.";
+
+pub const EVENTS: &str = "\
+Examples:
+  trailproof events --trail-arn ARN --start-time -24h > proven.jsonl
+  trailproof events --source ./evidence --public-keys keys.json --trail-arn ARN --start-time 2026-03-01 \\
+      --filter '{ $.userIdentity.type = Root }' --provenance
+
+Exit status (as validate-logs; records of log files that did not verify are never printed):
+  0  Everything in range was checked and is valid.
+  1  The evidence has error findings; only verified records were printed.
+  2  Usage error.
+  3  Something could not be checked; only verified records were printed.";
+
 pub const SCHEMA: &str = "\
 Examples:
   trailproof schema validate-logs > validate-logs.schema.json

@@ -13,6 +13,7 @@ use crate::report::Format;
 mod account;
 mod checkpoint;
 mod help;
+mod replay;
 mod trail;
 
 #[derive(Parser, Debug)]
@@ -66,6 +67,13 @@ pub enum Command {
     /// Work with CloudWatch Logs filter patterns, offline
     #[command(subcommand)]
     Filter(FilterCommand),
+    /// Replay verified evidence through the account's metric filters and alarms: how often each
+    /// alarm would have paged
+    #[command(after_long_help = help::BACKTEST)]
+    Backtest(BacktestArgs),
+    /// Print the records of verified log files only, one JSON object per line
+    #[command(after_long_help = help::EVENTS)]
+    Events(EventsArgs),
     /// Print the JSON Schema (draft 2020-12) of a JSON document trailproof writes
     #[command(after_long_help = help::SCHEMA)]
     Schema(SchemaArgs),
@@ -75,6 +83,55 @@ pub enum Command {
     /// Print the man page (roff), or write one page per command with --out
     #[command(after_long_help = help::MAN)]
     Man(ManArgs),
+}
+
+/// `backtest --output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BacktestFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// Take the filters and alarms from a snapshot saved by `baseline --save-snapshot` instead of
+    /// the live account
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub snapshot: Option<PathBuf>,
+    /// Replay a baseline's reference filters and expected alarms instead (cis, essentials or a
+    /// baseline TOML file): try a proposed set before deploying it
+    #[arg(long, value_name = "NAME|FILE")]
+    pub baseline: Option<String>,
+    /// Set a built-in baseline's parameter (with --baseline), e.g. threshold=5
+    #[arg(long = "param", value_name = "KEY=VALUE", requires = "baseline")]
+    pub params: Vec<String>,
+    /// Also evaluate each alarm at these thresholds, e.g. 1,2,5,10
+    #[arg(long, value_name = "T,T,…", value_delimiter = ',')]
+    pub threshold_sweep: Vec<f64>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = BacktestFormat::Text)]
+    pub output: BacktestFormat,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// Print only the records this filter pattern matches, e.g. '{ $.eventName = ConsoleLogin }'
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Add "_trailproof": {"log_key", "digest_key"} to each record: where it was proven
+    #[arg(long)]
+    pub provenance: bool,
 }
 
 #[derive(Args, Debug)]
@@ -360,6 +417,8 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError
         Command::Keys(KeysCommand::Export(args)) => trail::keys_export(&aws, args, out).await,
         Command::Baseline(args) => account::baseline(&aws, args, out).await,
         Command::Filter(FilterCommand::Test(args)) => account::filter_test(args, out),
+        Command::Backtest(args) => replay::backtest(&aws, args, out).await,
+        Command::Events(args) => replay::events(&aws, args, out).await,
         Command::Schema(args) => account::schema(args, out),
         Command::Completions(args) => help::completions(args, out),
         Command::Man(args) => help::man(args, out),

@@ -274,6 +274,44 @@ fn verified_heads(report: &report::Report) -> Vec<ChainRecord> {
         .collect()
 }
 
+/// What a replaying command (backtest, events) verified: the validation's report, every target as
+/// (account, region), and the range.
+pub(super) struct Verified {
+    pub report: report::Report,
+    pub targets: Vec<(String, String)>,
+    pub range: Range,
+}
+
+/// Verifies the evidence as validate-logs does (no checkpoint), handing each verified log file to
+/// `replay`.
+pub(super) async fn verify(aws_opts: &AwsOptions, trail: &TrailArgs, evidence: &EvidenceArgs, replay: Arc<dyn pipeline::Replay>, progress: bool) -> Result<Verified, RunError> {
+    let file_keys = evidence.public_keys.as_deref().map(key_file).transpose()?;
+    let saved_status = evidence.trail_status.as_deref().map(status_file).transpose()?;
+    let mut plan = plan(aws_opts, trail, evidence.source.as_deref(), None).await?;
+    if let Some(status) = saved_status {
+        plan.status = Some(Ok(status));
+    }
+    let api_keys = aws::ApiKeys { options: aws_opts.clone() };
+    let keys = key_source(&file_keys, &api_keys);
+    let options = Options {
+        concurrency: trail.concurrency as usize,
+        limits: evidence.limits(),
+        walk: WalkOptions { signature_from_successor: evidence.source.is_some() },
+        now: Utc::now(),
+        record_objects: false,
+        read_attempts: aws_opts.max_attempts.unwrap_or(3),
+    };
+    let targets: Vec<(String, String)> = plan.targets.iter().map(|t| (t.account_id.clone(), t.source_region.clone())).collect();
+    let jobs: Vec<pipeline::Job> = plan.targets.iter().map(|t| pipeline::Job::new(t.clone(), plan.range)).collect();
+    let ctx = Context::new(plan.source, keys, plan.status, options, progress && !trail.no_progress).with_replay(replay);
+    let mut report = pipeline::validate(&ctx, &jobs, plan.range).await;
+    ctx.progress.finish();
+    if let Some(path) = &evidence.public_keys {
+        report.findings.extend(key_file_hints(&report, path, plan.range));
+    }
+    Ok(Verified { report, targets, range: plan.range })
+}
+
 pub(super) async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
     let plan = plan(aws_opts, &args.trail, None, None).await?;

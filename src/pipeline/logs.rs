@@ -48,7 +48,7 @@ pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<Log
             let source = ctx.source.clone();
             let max = opts.limits.max_log_inflated;
             let progress = ctx.progress.clone();
-            let replay = ctx.replay.clone().map(|r| Replayed { replay: r, scope: scope.clone() });
+            let replay = ctx.replay.clone().map(|r| Replayed { replay: r, scope: scope.clone(), digest: job.digest.clone() });
             async move {
                 let verdict = check_log_retrying(source, &job.entry, max, &progress, &ctx.cpu, opts.read_attempts, replay.as_ref()).await;
                 if let Some(r) = &replay {
@@ -138,11 +138,13 @@ impl LogTally {
 struct Replayed {
     replay: Arc<dyn Replay>,
     scope: Scope,
+    /// The digest that listed the log file.
+    digest: Arc<str>,
 }
 
 impl Replayed {
     fn verified(&self, entry: &LogFileEntry, inflated: &[u8]) {
-        self.replay.verified(&self.scope, &entry.s3_bucket, &entry.s3_object, inflated);
+        self.replay.verified(&self.scope, &entry.s3_bucket, &entry.s3_object, &self.digest, inflated);
     }
 }
 

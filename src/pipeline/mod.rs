@@ -72,7 +72,7 @@ pub trait Replay: Send + Sync {
     /// is covered by evidence.
     fn covered(&self, scope: &Scope, start: DateTime<Utc>, end: DateTime<Utc>);
     /// A log file that verified, with its inflated bytes (its records, as CloudTrail wrote them).
-    fn verified(&self, scope: &Scope, bucket: &str, key: &str, inflated: &[u8]);
+    fn verified(&self, scope: &Scope, bucket: &str, key: &str, digest: &str, inflated: &[u8]);
     /// A log file an authentic digest lists that did not verify (missing, changed, malformed,
     /// unreadable): the listing digest's period is not fully replayed.
     fn unverified(&self, scope: &Scope, key: &str, digest_period: (DateTime<Utc>, DateTime<Utc>));
