@@ -44,6 +44,10 @@ pub struct TrailSpec {
     pub backfill_hours: Vec<u32>,
     pub backfill_generated_at: Option<DateTime<Utc>>,
     pub seed: u64,
+    /// Records of a test's own (each with its `eventTime`), delivered in one extra log file in
+    /// the hour whose period holds their time; dropped in stopped hours. The random records are
+    /// generated as without them.
+    pub planted: Vec<serde_json::Value>,
 }
 
 impl TrailSpec {
@@ -65,6 +69,7 @@ impl TrailSpec {
             backfill_hours: Vec::new(),
             backfill_generated_at: None,
             seed: 7,
+            planted: Vec::new(),
         }
     }
 
@@ -216,6 +221,25 @@ pub fn simulate(spec: &TrailSpec, keys: &[SimKey]) -> Result<SimTrail, String> {
                 oldest_event_time: times.first().map(fmt),
             });
             event_times.extend(times);
+            trail.objects.insert(key.clone(), SimObject { bucket: spec.bucket.clone(), key: key.clone(), body: gzip(&json), metadata: BTreeMap::new() });
+            trail.log_keys.push(key);
+        }
+        let time_of = |r: &serde_json::Value| r.get("eventTime").and_then(|t| t.as_str()).and_then(crate::time::parse_cloudtrail_time);
+        let planted: Vec<&serde_json::Value> = spec.planted.iter().filter(|r| time_of(r).is_some_and(|t| period_start <= t && t < end)).collect();
+        if let Some(latest) = planted.iter().filter_map(|r| time_of(r)).max() {
+            let delivered = (latest + Duration::seconds(30)).min(end - Duration::seconds(1));
+            let json = serde_json::to_vec(&serde_json::json!({ "Records": planted })).map_err(|e| e.to_string())?;
+            let key = target.log_key(delivered, &format!("PLANTED{hour:09}"));
+            let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            log_files.push(LogFileEntry {
+                s3_bucket: spec.bucket.clone(),
+                s3_object: key.clone(),
+                hash_value: hex::encode(Sha256::digest(&json)),
+                hash_algorithm: HASH_ALGORITHM.into(),
+                newest_event_time: Some(fmt(latest)),
+                oldest_event_time: planted.iter().filter_map(|r| time_of(r)).min().map(fmt),
+            });
+            event_times.extend(planted.iter().filter_map(|r| time_of(r)));
             trail.objects.insert(key.clone(), SimObject { bucket: spec.bucket.clone(), key: key.clone(), body: gzip(&json), metadata: BTreeMap::new() });
             trail.log_keys.push(key);
         }

@@ -10,6 +10,7 @@ mod common;
 
 mod offline {
     mod aws_reference;
+    mod backtest;
     mod baseline_property;
     mod bundled_snapshot;
     mod checkpoint;

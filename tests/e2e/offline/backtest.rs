@@ -1,0 +1,276 @@
+//! `trailproof backtest` and `trailproof events` on a simulated month with planted noise: a
+//! switch-role AccessDenied storm, isolated root logins, and IAM activity arriving through
+//! us-east-1 in a trail whose home is eu-west-1. Every expected count is worked out by hand below.
+use serde_json::{json, Value};
+
+use crate::common::*;
+use trailproof::sim::{SimTrail, TrailSpec};
+
+const ACCOUNT: &str = "111122223333";
+const START: &str = "2026-03-01T00:17:42Z";
+const END: &str = "2026-03-31T00:17:42Z";
+
+fn offline_env() -> Vec<(&'static str, String)> {
+    vec![("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()), ("AWS_EC2_METADATA_DISABLED", "true".into())]
+}
+
+fn at(s: &str, plus_seconds: i64) -> String {
+    trailproof::time::display(t(s) + chrono::Duration::seconds(plus_seconds))
+}
+
+fn event(time: String, source: &str, name: &str, region: &str, identity: Value, extra: Value) -> Value {
+    let mut record = json!({
+        "eventVersion": "1.09", "eventTime": time, "eventSource": source, "eventName": name, "awsRegion": region,
+        "sourceIPAddress": "198.51.100.7", "userIdentity": identity, "eventType": "AwsApiCall", "recipientAccountId": ACCOUNT,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        record[k] = v.clone();
+    }
+    record
+}
+
+/// The planted records. Storm 1: 40 AccessDenied, 18 s apart from 10:00:10 (17 in 10:00-10:05,
+/// 17 in 10:05-10:10, 6 in 10:10-10:15). Storm 2: 12 within 15:01-15:03 (one period). Three root
+/// console logins, days apart. IAM AttachUserPolicy through us-east-1: 5 in 14:00-14:05 on the
+/// 7th, 2 in 16:30-16:35 on the 15th.
+fn planted() -> Vec<Value> {
+    let alice = json!({"type": "AssumedRole", "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/dev/alice"), "principalId": "AROADEV:alice"});
+    let root = json!({"type": "Root", "arn": format!("arn:aws:iam::{ACCOUNT}:root"), "principalId": ACCOUNT});
+    let admin = json!({"type": "AssumedRole", "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/admin/bob"), "principalId": "AROAADMIN:bob"});
+    let denied = json!({"errorCode": "AccessDenied", "errorMessage": "not authorized to perform sts:AssumeRole"});
+    let mut records = Vec::new();
+    for i in 0..40 {
+        records.push(event(at("2026-03-03T10:00:10Z", 18 * i), "sts.amazonaws.com", "AssumeRole", "eu-west-1", alice.clone(), denied.clone()));
+    }
+    for i in 0..12 {
+        records.push(event(at("2026-03-10T15:01:00Z", 10 * i), "sts.amazonaws.com", "AssumeRole", "eu-west-1", alice.clone(), denied.clone()));
+    }
+    for day in ["2026-03-05", "2026-03-12", "2026-03-20"] {
+        records.push(event(format!("{day}T09:00:00Z"), "signin.amazonaws.com", "ConsoleLogin", "us-east-1", root.clone(), json!({"eventType": "AwsConsoleSignIn"})));
+    }
+    for i in 0..5 {
+        records.push(event(at("2026-03-07T14:00:00Z", 50 * i), "iam.amazonaws.com", "AttachUserPolicy", "us-east-1", admin.clone(), json!({})));
+    }
+    for i in 0..2 {
+        records.push(event(at("2026-03-15T16:30:00Z", 60 * i), "iam.amazonaws.com", "AttachUserPolicy", "us-east-1", admin.clone(), json!({})));
+    }
+    records
+}
+
+fn month() -> SimTrail {
+    let mut spec = TrailSpec::new("tp-backtest", t(START), 720);
+    spec.region = "eu-west-1".into();
+    spec.home_region = "eu-west-1".into();
+    spec.trail_name = "audit".into();
+    spec.planted = planted();
+    simulate(&spec)
+}
+
+fn filter(name: &str, pattern: &str, metric: &str) -> Value {
+    json!({"name": name, "pattern": pattern, "transformations": [{"namespace": "Sec", "name": metric, "value": "1"}]})
+}
+
+fn alarm(name: &str, metric: &str, threshold: f64, treat: &str) -> Value {
+    json!({"name": name, "arn": null, "namespace": "Sec", "metric_name": metric, "statistic": "Sum", "period": 300, "evaluation_periods": 1,
+           "datapoints_to_alarm": null, "threshold": threshold, "comparison": "GreaterThanOrEqualToThreshold", "actions_enabled": true,
+           "alarm_actions": [], "dimensions": [], "uses_metric_math": false, "treat_missing_data": treat})
+}
+
+/// The account as `baseline --save-snapshot` would have saved it: the trail's log group with four
+/// filters (one without an alarm) and four alarms.
+fn snapshot(trail: &SimTrail) -> Value {
+    let group = format!("arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:CloudTrail/audit");
+    json!({
+        "taken_at": END, "region": "eu-west-1",
+        "trails": {"ok": [{
+            "name": "audit", "arn": trail.spec.trail_arn(), "home_region": "eu-west-1", "is_multi_region": true, "is_organization_trail": false,
+            "include_global_service_events": true, "log_file_validation": true, "kms_key_id": null, "s3_bucket": "tp-backtest",
+            "cloudwatch_logs_log_group_arn": format!("{group}:*"),
+            "status": {"ok": {"is_logging": true, "latest_cloudwatch_logs_delivery": END, "latest_cloudwatch_logs_delivery_error": null}},
+            "selectors": {"ok": {"advanced": [], "classic": []}}
+        }]},
+        "log_groups": {group.clone(): {"name": "CloudTrail/audit", "region": "eu-west-1", "metric_filters": {"ok": [
+            filter("denied", r#"{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }"#, "Denied"),
+            filter("root", r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, "Root"),
+            filter("outside-regions", r#"{ $.awsRegion != "eu-west-1" }"#, "OutsideRegions"),
+            filter("iam-attach", r#"{ $.eventSource = "iam.amazonaws.com" && $.eventName = "AttachUserPolicy" }"#, "IamAttach"),
+        ]}}},
+        "alarms": {"eu-west-1": {"ok": [
+            alarm("denied-storm", "Denied", 10.0, "missing"),
+            alarm("denied-any", "Denied", 1.0, "notBreaching"),
+            alarm("root-usage", "Root", 1.0, "notBreaching"),
+            alarm("outside-regions", "OutsideRegions", 1.0, "notBreaching"),
+        ]}},
+        "topics": {}
+    })
+}
+
+struct Month {
+    trail: SimTrail,
+    dir: tempfile::TempDir,
+    snapshot: std::path::PathBuf,
+}
+
+fn setup() -> Month {
+    let trail = month();
+    let dir = write_dir(&trail);
+    let snapshot = dir.path().join("snapshot.json");
+    std::fs::write(&snapshot, snapshot_text(&trail)).unwrap();
+    Month { trail, dir, snapshot }
+}
+
+fn snapshot_text(trail: &SimTrail) -> String {
+    serde_json::to_string_pretty(&snapshot(trail)).unwrap()
+}
+
+impl Month {
+    fn run(&self, command: &str, extra: &[&str]) -> Run {
+        let (dir, keys, arn) = (path_str(self.dir.path()), path_str(&root().join("keys/public-keys/eu-west-1.json")), self.trail.spec.trail_arn());
+        let mut args = vec![command, "--source", &dir, "--s3-bucket", "tp-backtest", "--public-keys", &keys, "--trail-arn", &arn, "--start-time", START, "--end-time", END];
+        args.extend_from_slice(extra);
+        trailproof(&args, &offline_env())
+    }
+
+    fn backtest(&self, extra: &[&str]) -> Run {
+        let snapshot = path_str(&self.snapshot);
+        let mut args = vec!["--snapshot", &snapshot, "--output", "json", "--threshold-sweep", "1,5,10,20"];
+        args.extend_from_slice(extra);
+        self.run("backtest", &args)
+    }
+}
+
+fn alarm_of<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["alarms"].as_array().unwrap().iter().find(|a| a["alarm_name"] == name).unwrap_or_else(|| panic!("no alarm {name} in {report}"))
+}
+
+fn counts(a: &Value) -> (u64, u64, u64) {
+    (a["matched_events"].as_u64().unwrap(), a["breaching_periods"].as_u64().unwrap(), a["alarm_entries"].as_u64().unwrap())
+}
+
+#[test]
+fn backtest_counts_the_planted_noise_exactly() {
+    let m = setup();
+    let run = m.backtest(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["evidence"]["verdict"], "valid");
+    assert_eq!(report["evidence"]["log_files_unverified"], 0);
+    assert_eq!(report["evidence"]["unverified_spans"], json!([]));
+    assert_eq!(report["evidence"]["log_files_replayed"].as_u64().unwrap(), m.trail.log_keys.len() as u64);
+    // (matched events, breaching periods, pages)
+    // Storm 1 breaches 10 in two periods (17, 17; the 6 after does not), storm 2 in one.
+    assert_eq!(counts(alarm_of(&report, "denied-storm")), (52, 3, 2));
+    // At 1, storm 1's three periods are one run of ALARM; storm 2 is another.
+    assert_eq!(counts(alarm_of(&report, "denied-any")), (52, 4, 2));
+    // Three isolated logins, three pages.
+    assert_eq!(counts(alarm_of(&report, "root-usage")), (3, 3, 3));
+    // The root logins and the IAM calls are global events in us-east-1: 3 + 5 + 2 matched, in
+    // 3 + 1 + 1 periods, each a page.
+    assert_eq!(counts(alarm_of(&report, "outside-regions")), (10, 5, 5));
+    let storm = alarm_of(&report, "denied-storm");
+    assert_eq!(storm["top"]["eventName"], json!([["AssumeRole", 52]]));
+    assert_eq!(storm["top"]["principal"], json!([[format!("arn:aws:sts::{ACCOUNT}:assumed-role/dev/alice"), 52]]));
+    assert_eq!(storm["top"]["errorCode"], json!([["AccessDenied", 52]]));
+    assert_eq!(alarm_of(&report, "root-usage")["top"]["principal"], json!([[format!("arn:aws:iam::{ACCOUNT}:root"), 3]]));
+    let sweep: Vec<(f64, u64)> = storm["sweep"].as_array().unwrap().iter().map(|p| (p["threshold"].as_f64().unwrap(), p["alarm_entries"].as_u64().unwrap())).collect();
+    assert_eq!(sweep, [(1.0, 2), (5.0, 2), (10.0, 2), (20.0, 0)]);
+    assert_eq!(storm["statistic"], "Sum");
+    assert_eq!(storm["period_s"], 300);
+    assert_eq!(storm["treat_missing_data"], "missing");
+    assert_eq!(storm["filters"], json!([{"log_group": "CloudTrail/audit", "filter_name": "denied", "pattern": r#"{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }"#}]));
+    assert_eq!(report["filters_without_alarm"], json!([{"filter_name": "iam-attach", "log_group": "CloudTrail/audit", "matched_events": 7}]));
+    // 2 pages over 30 days.
+    let per_week = storm["entries_per_week"].as_f64().unwrap();
+    assert!((per_week - 2.0 / (30.0 / 7.0)).abs() < 1e-9, "{per_week}");
+}
+
+#[test]
+fn a_tampered_log_files_events_are_not_counted_and_its_span_is_reported() {
+    let m = setup();
+    // The log file holding the root login of the 12th.
+    let planted = m.trail.log_keys.iter().find(|k| k.contains("PLANTED") && k.contains("/2026/03/12/")).unwrap();
+    let path = m.dir.path().join("tp-backtest").join(planted);
+    let mut body = trailproof::sim::gunzip(&std::fs::read(&path).unwrap());
+    body.insert(1, b' ');
+    std::fs::write(&path, trailproof::sim::gzip(&body)).unwrap();
+    let run = m.backtest(&[]);
+    assert_eq!(run.code, 1, "the evidence has an error finding: {}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["evidence"]["verdict"], "invalid");
+    assert_eq!(report["evidence"]["log_files_unverified"], 1);
+    assert_eq!(counts(alarm_of(&report, "root-usage")), (2, 2, 2));
+    assert_eq!(counts(alarm_of(&report, "outside-regions")), (9, 4, 4));
+    let spans = report["evidence"]["unverified_spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let (from, to) = (t(spans[0]["start_time"].as_str().unwrap()), t(spans[0]["end_time"].as_str().unwrap()));
+    assert!(from <= t("2026-03-12T09:00:00Z") && t("2026-03-12T09:00:00Z") < to && to - from <= chrono::Duration::minutes(62), "{spans:?}");
+    assert_eq!(spans[0]["region"], "eu-west-1");
+    assert!(run.stderr.contains("log_hash_mismatch"), "{}", run.stderr);
+}
+
+#[test]
+fn a_proposed_baseline_is_tried_against_the_same_evidence() {
+    let m = setup();
+    let run = m.run("backtest", &["--baseline", "cis", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    // CIS 4.3 (root usage) at threshold 1 per 5 minutes.
+    assert_eq!(counts(alarm_of(&report, "cis-4.3")).0, 3);
+    assert_eq!(counts(alarm_of(&report, "cis-4.3")).2, 3);
+    // CIS 4.1 counts every AccessDenied but the CIS exclusions.
+    assert_eq!(counts(alarm_of(&report, "cis-4.1")).0, 52);
+    let text = m.run("backtest", &["--baseline", "cis"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("cis-4.3") && text.stdout.contains("would have paged 3 times"), "{}", text.stdout);
+}
+
+#[test]
+fn backtest_usage_errors_are_exit_2() {
+    let m = setup();
+    let foreign = m.dir.path().join("not-a-snapshot.json");
+    std::fs::write(&foreign, "{}").unwrap();
+    let run = m.run("backtest", &["--snapshot", &path_str(&foreign)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let other = m.dir.path().join("other-trail.json");
+    std::fs::write(&other, snapshot_text(&m.trail).replace("trail/audit", "trail/other").replace("\"audit\"", "\"other\"")).unwrap();
+    let run = m.run("backtest", &["--snapshot", &path_str(&other)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not in the account's trails"), "{}", run.stderr);
+    let run = m.run("backtest", &["--baseline", "cis", "--threshold-sweep", "1,x"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn events_prints_verified_records_only_in_time_order_with_provenance() {
+    let m = setup();
+    let run = m.run("events", &["--filter", r#"{ $.userIdentity.type = "Root" }"#, "--provenance"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let times: Vec<&str> = lines.iter().map(|r| r["eventTime"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times.len(), 3);
+    assert_eq!(sorted, ["2026-03-05T09:00:00Z", "2026-03-12T09:00:00Z", "2026-03-20T09:00:00Z"]);
+    for r in &lines {
+        let log_key = r["_trailproof"]["log_key"].as_str().unwrap();
+        assert!(m.trail.log_keys.iter().any(|k| k == log_key), "{log_key}");
+        assert!(m.trail.digest_keys.iter().any(|k| k == r["_trailproof"]["digest_key"].as_str().unwrap()));
+    }
+    // All records, each file's in eventTime order.
+    let all = m.run("events", &[]);
+    assert_eq!(all.code, 0);
+    let storm: Vec<String> = all.stdout.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|r| r["errorCode"] == "AccessDenied").map(|r| r["eventTime"].as_str().unwrap().to_string()).collect();
+    assert_eq!(storm.len(), 52);
+
+    // A tampered file's records are never printed.
+    let planted = m.trail.log_keys.iter().find(|k| k.contains("PLANTED") && k.contains("/2026/03/12/")).unwrap();
+    let path = m.dir.path().join("tp-backtest").join(planted);
+    let mut body = trailproof::sim::gunzip(&std::fs::read(&path).unwrap());
+    body.insert(1, b' ');
+    std::fs::write(&path, trailproof::sim::gzip(&body)).unwrap();
+    let run = m.run("events", &["--filter", r#"{ $.userIdentity.type = "Root" }"#]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 2);
+    assert!(!run.stdout.contains("2026-03-12T09:00:00Z"));
+}
