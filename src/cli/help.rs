@@ -125,8 +125,10 @@ Examples:
   trailproof events --source ./evidence --public-keys keys.json --trail-arn ARN --start-time 2026-03-01 \\
       --filter '{ $.userIdentity.type = Root }' --provenance
 
-Exit status (as validate-logs; records of log files that did not verify are never printed):
-  0  Everything in range was checked and is valid.
+Records of log files that did not verify are never printed.
+
+Exit status:
+  0  Everything in range was checked and is valid (as validate-logs).
   1  The evidence has error findings; only verified records were printed.
   2  Usage error.
   3  Something could not be checked; only verified records were printed.";

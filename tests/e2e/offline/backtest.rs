@@ -153,6 +153,7 @@ fn backtest_counts_the_planted_noise_exactly() {
     let run = m.backtest(&[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report = run.json();
+    assert_fits_schema("backtest", &report);
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["evidence"]["verdict"], "valid");
     assert_eq!(report["evidence"]["log_files_unverified"], 0);
@@ -197,6 +198,7 @@ fn a_tampered_log_files_events_are_not_counted_and_its_span_is_reported() {
     let run = m.backtest(&[]);
     assert_eq!(run.code, 1, "the evidence has an error finding: {}{}", run.stdout, run.stderr);
     let report = run.json();
+    assert_fits_schema("backtest", &report);
     assert_eq!(report["evidence"]["verdict"], "invalid");
     assert_eq!(report["evidence"]["log_files_unverified"], 1);
     assert_eq!(counts(alarm_of(&report, "root-usage")), (2, 2, 2));

@@ -38,7 +38,7 @@ fn read_json(path: &std::path::Path) -> Value {
 /// version (README, "JSON output"). Regenerate with `trailproof schema DOCUMENT > schemas/…`.
 #[test]
 fn schemas_are_valid_and_frozen_per_version() {
-    for document in ["validate-logs", "baseline", "evidence-report", "export-manifest"] {
+    for document in ["validate-logs", "baseline", "evidence-report", "export-manifest", "backtest"] {
         let schema = schema(document);
         let version = schema["properties"]["schema_version"]["const"].as_u64().unwrap_or_else(|| panic!("{document}: no schema_version const"));
         let path = root().join(format!("schemas/{document}.v{version}.json"));
