@@ -487,3 +487,42 @@ fn baseline_calls_only_what_its_iam_policy_allows() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     super::iam::assert_policy_fits(&emulator().state.path().join("iam-actions.log"), key_id, "baseline.json", &[("TRAIL-BUCKET", BUCKET)], &[]);
 }
+
+/// backtest against the live (emulated) account: the trail's CloudWatch Logs group's CIS filters
+/// and alarms, read with DescribeMetricFilters and DescribeAlarms; the evidence read from S3 and
+/// authenticated with ListPublicKeys.
+#[test]
+fn backtest_replays_s3_evidence_through_the_accounts_own_alarms() {
+    let _turn = fresh_account();
+    compliant_account(&cis());
+    let mut spec = trailproof::sim::TrailSpec::new(BUCKET, t("2026-03-01T00:17:42Z"), 48);
+    spec.trail_name = TRAIL.into();
+    let root = json!({"type": "Root", "arn": format!("arn:aws:iam::{ACCOUNT}:root"), "principalId": ACCOUNT});
+    let alice = json!({"type": "AssumedRole", "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/dev/alice")});
+    for at in ["2026-03-01T05:00:00Z", "2026-03-01T20:00:00Z", "2026-03-02T09:00:00Z"] {
+        spec.planted.push(json!({"eventTime": at, "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "awsRegion": "us-east-1",
+            "eventType": "AwsConsoleSignIn", "userIdentity": root, "sourceIPAddress": "198.51.100.9"}));
+    }
+    for i in 0..40 {
+        let at = trailproof::time::display(t("2026-03-01T10:00:10Z") + chrono::Duration::seconds(18 * i));
+        spec.planted.push(json!({"eventTime": at, "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole", "awsRegion": "us-east-1",
+            "eventType": "AwsApiCall", "userIdentity": alice, "sourceIPAddress": "198.51.100.7", "errorCode": "AccessDenied"}));
+    }
+    let trail = simulate(&spec);
+    upload_objects(&trail);
+    let arn = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{TRAIL}");
+    let run = trailproof(&["backtest", "--trail-arn", &arn, "--start-time", "2026-03-01T00:17:42Z", "--end-time", "2026-03-03T00:17:42Z", "--output", "json"], &aws_env());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_fits_schema("backtest", &report);
+    assert_eq!(report["evidence"]["verdict"], "valid");
+    assert_eq!(report["evidence"]["log_files_replayed"].as_u64().unwrap(), trail.log_keys.len() as u64);
+    let alarm = |name: &str| report["alarms"].as_array().unwrap().iter().find(|a| a["alarm_name"] == name).cloned().unwrap_or_else(|| panic!("no {name}: {report}"));
+    let root_usage = alarm("cis-4.3");
+    assert_eq!((root_usage["matched_events"].as_u64(), root_usage["alarm_entries"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(root_usage["filters"][0]["log_group"], LOG_GROUP);
+    let unauthorized = alarm("cis-4.1");
+    // One storm over three 5-minute periods: one page.
+    assert_eq!((unauthorized["matched_events"].as_u64(), unauthorized["alarm_entries"].as_u64()), (Some(40), Some(1)));
+    assert_eq!(report["alarms"].as_array().unwrap().len(), cis().rules.len());
+}
