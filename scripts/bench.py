@@ -8,7 +8,9 @@ and a loopback latency proxy in front of s3s-fs, then prints:
   2. a local evidence copy (--source): trailproof's rate of inflated log bytes verified, the
      machine's limit (inflate + SHA-256 of the same files on every core) and their ratio;
   3. trailproof's peak RSS at three range sizes, each 10x the last;
-  4. the listing requests trailproof made for the full range and for half of it.
+  4. the listing requests trailproof made for the full range and for half of it;
+  5. backtest (the CIS baseline's 15 filters and alarms) against validate-logs on the local copy:
+     the replay reads the same bytes once, so it should cost at most about 2x.
 
 Run it through scripts/bench, which builds and installs what it needs. `--smoke` runs a tiny
 version (used by the test suite so that the benchmark cannot rot).
@@ -160,6 +162,18 @@ def main():
               f"limit {limit['limit_bytes_per_sec'] / mb:.0f} MB/s on {limit['cores']} cores, ratio {100 * rate / limit['limit_bytes_per_sec']:.0f}% (target >= 70%)")
         print("   single core, MB/s: " + ", ".join(f"{k} {v / mb:.0f}" for k, v in limit["single_core_bytes_per_sec"].items()) + "\n")
 
+        backtest_cmd = [str(BIN), "backtest", *rng[:6], "--source", str(local), *keys, "--no-progress", "--baseline", "cis", "--output", "json"]
+        backtest_times = []
+        for _ in range(a.runs):
+            seconds, peak, out, code = run_rss(backtest_cmd, offline)
+            if code != 0:
+                raise SystemExit(f"backtest failed (exit {code}):\n{out}")
+            backtest_times.append(seconds)
+        replayed = json.loads(out)["evidence"]
+        bt_s, local_s = statistics.median(backtest_times), statistics.median(local_times)
+        backtest_line = (f"5. backtest --baseline cis on the local copy: {bt_s:.2f} s for {replayed['events_replayed']} events in {replayed['log_files_replayed']} log files "
+                         f"(peak RSS {peak:.0f} MB); validate-logs {local_s:.2f} s; ratio {bt_s / local_s:.2f}x (target <= 2x)\n")
+
         rss = []
         per_hour = 2 if a.smoke else 84
         for hours in [int(x) for x in a.rss_hours.split(",")]:
@@ -188,6 +202,7 @@ def main():
         half = at(a.hours / 2)
         full_c, half_c = list_requests(end), list_requests(half)
         print(f"4. listing: full range {full_c['list_requests']} list requests of {full_c['requests']}; half range {half_c['list_requests']} of {half_c['requests']}")
+        print(backtest_line)
     finally:
         for p in procs:
             p.kill()

@@ -20,7 +20,7 @@ fn benchmark_smoke_run() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    for stage in ["1. S3 + 20 ms/request", "2. local copy", "3. peak RSS over", "4. listing"] {
+    for stage in ["1. S3 + 20 ms/request", "2. local copy", "3. peak RSS over", "4. listing", "5. backtest --baseline cis"] {
         assert!(stdout.contains(stage), "no '{stage}' in:\n{stdout}");
     }
     assert_eq!(stdout.matches("3. peak RSS over").count(), 3);
