@@ -37,6 +37,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the noise month (30 days of an eu-west-1 trail with planted alarm noise) to a
+    /// directory, and the account snapshot of its filters and alarms to --snapshot
+    NoiseMonth {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+    },
     /// Simulate one region of a trail
     Trail {
         /// Write to this directory as {bucket}/{key} with .metadata.json sidecars
@@ -114,6 +122,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             let trail = sim::simulate(&spec, keyset.get(&spec.region).ok_or("keyset.json has no us-east-1 keys")?)?;
             trail.write_dir(&out).map_err(|e| e.to_string())?;
             println!("{} digests, {} log files; trail {}", trail.digest_keys.len(), trail.log_keys.len(), spec.trail_arn());
+            Ok(())
+        }
+        Command::NoiseMonth { out, snapshot } => {
+            let spec = sim::noise::month();
+            let trail = sim::simulate(&spec, keyset.get(&spec.region).ok_or("keyset.json has no eu-west-1 keys")?)?;
+            trail.write_dir(&out).map_err(|e| e.to_string())?;
+            if let Some(path) = snapshot {
+                let text = serde_json::to_string_pretty(&sim::noise::snapshot(&spec)).map_err(|e| e.to_string())? + "\n";
+                std::fs::write(path, text).map_err(|e| e.to_string())?;
+            }
+            println!("{} digests, {} log files; trail {}, {} to {}", trail.digest_keys.len(), trail.log_keys.len(), spec.trail_arn(), sim::noise::START, sim::noise::END);
             Ok(())
         }
         Command::Trail { out, s3, bucket, prefix, region, home_region, organization_id, account_id, trail_name, start, hours, min_logs, max_logs, min_records, max_records, stopped, seed } => {

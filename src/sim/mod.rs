@@ -2,8 +2,10 @@
 //! and signature metadata) with the test keys in `keys/`. Used by the tests, the benchmarks and the
 //! bundled sample. Test keys only: nothing here ever touches a real AWS private key.
 //!
-//! `keys`: the test keys and signing; `trail`: the trail spec, the simulation and edits to it.
+//! `keys`: the test keys and signing; `trail`: the trail spec, the simulation and edits to it;
+//! `noise`: the noise month of the backtest's tests and worked example.
 mod keys;
+pub mod noise;
 mod trail;
 
 pub use keys::{load_keyset, public_keys, SimKey};
