@@ -6,7 +6,9 @@
 //! matching event, or its `defaultValue` for a non-matching one; every alarm on that metric
 //! (namespace and name) receives the value. Memory grows with the alarms' non-empty periods and
 //! the distinct values of the top-driver fields (capped), never with the number of events.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Deserialize;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -57,6 +59,9 @@ struct State {
 pub struct Replay {
     filters: Vec<Compiled>,
     alarms: Vec<AlarmDef>,
+    /// The record fields any filter, metric value or top-driver field reads; None when a term or
+    /// space-delimited pattern reads the whole record.
+    fields: Option<Vec<String>>,
     state: Mutex<State>,
 }
 
@@ -94,6 +99,18 @@ impl Replay {
                 Err(reason) => skipped.push(NotReplayed { kind: "filter", name: def.filter_name, reason }),
             }
         }
+        let mut fields: Option<HashSet<String>> = Some(["eventTime", "eventName", "userIdentity", "sourceIPAddress", "awsRegion", "errorCode"].map(String::from).into());
+        for f in &filters {
+            match (f.pattern.json_roots(), &mut fields) {
+                (Some(roots), Some(all)) => {
+                    all.extend(roots);
+                    if let MetricValue::Json(path) = &f.value {
+                        all.extend(path.root().map(str::to_string));
+                    }
+                }
+                _ => fields = None,
+            }
+        }
         let state = State {
             datapoints: alarms.iter().map(|a| datapoints(&a.spec)).collect(),
             alarm_matched: vec![0; alarms.len()],
@@ -101,7 +118,9 @@ impl Replay {
             top: alarms.iter().map(|_| Default::default()).collect(),
             ..State::default()
         };
-        (Replay { filters, alarms, state: Mutex::new(state) }, skipped)
+        // A handful of names: a scan beats hashing each key.
+        let fields = fields.map(|f| f.into_iter().collect());
+        (Replay { filters, alarms, fields, state: Mutex::new(state) }, skipped)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -110,12 +129,10 @@ impl Replay {
 
     /// Replays one verified log file's records (its inflated bytes).
     pub fn replay_log_file(&self, inflated: &[u8]) {
-        let records = match serde_json::from_slice::<Value>(inflated) {
-            Ok(Value::Object(mut file)) => match file.remove("Records") {
-                Some(Value::Array(records)) => records,
-                _ => Vec::new(),
-            },
-            _ => {
+        let mut reader = serde_json::Deserializer::from_slice(inflated);
+        let records = match serde::de::DeserializeSeed::deserialize(LogFile(self.fields.as_ref()), &mut reader).and_then(|r| reader.end().map(|()| r)) {
+            Ok(records) => records,
+            Err(_) => {
                 self.lock().unreadable_records += 1;
                 return;
             }
@@ -131,7 +148,6 @@ impl Replay {
                 continue;
             };
             events += 1;
-            let drivers = drivers(&record);
             let event = LogEvent::from_json(record);
             let mut matched_alarms: Vec<usize> = Vec::new();
             for (f, filter) in self.filters.iter().enumerate() {
@@ -152,8 +168,12 @@ impl Replay {
                     emissions.extend(filter.alarms.iter().map(|&a| (a, at, v)));
                 }
             }
+            if matched_alarms.is_empty() {
+                continue;
+            }
             matched_alarms.sort_unstable();
             matched_alarms.dedup();
+            let drivers = event.json().map(drivers).unwrap_or_default();
             alarm_hits.extend(matched_alarms.into_iter().map(|a| (a, drivers.clone())));
         }
         let mut state = self.lock();
@@ -195,6 +215,122 @@ impl crate::pipeline::Replay for Replay {
         let mut state = self.lock();
         state.unverified_logs += 1;
         state.holes.entry((scope.account_id.clone(), scope.region.clone())).or_default().push(digest_period);
+    }
+}
+
+/// A CloudTrail log file, `{"Records": [...]}`, read with each record reduced to the fields the
+/// replay uses (all of them when `fields` is None): skipping the rest without building it is
+/// most of what makes a replay cheap.
+struct LogFile<'a>(Option<&'a Vec<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for LogFile<'_> {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LogFile<'_> {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudTrail log file")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+        let mut records = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "Records" {
+                records = map.next_value_seed(Records(self.0))?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(records)
+    }
+}
+
+struct Records<'a>(Option<&'a Vec<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Records<'_> {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Records<'_> {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let mut records = Vec::new();
+        while let Some(record) = seq.next_element_seed(Record(self.0))? {
+            records.push(record);
+        }
+        Ok(records)
+    }
+}
+
+struct Record<'a>(Option<&'a Vec<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Record<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        match self.0 {
+            None => Value::deserialize(d),
+            Some(_) => d.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Record<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut kept = serde_json::Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if self.0.is_none_or(|fields| fields.iter().any(|f| f == key.as_ref())) {
+                kept.insert(key.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(Value::Object(kept))
+    }
+
+    // A record that is not an object has no fields: nothing to match.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Value::Null)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 }
 
@@ -395,6 +531,29 @@ mod tests {
         replay.replay_log_file(br#"{"Records":[{"eventName":"x","errorCode":"AccessDenied"}]}"#);
         let done = replay.finish();
         assert_eq!((done.not_cloudtrail_files(), done.events(), done.events_without_time()), (1, 0, 1));
+    }
+
+    #[test]
+    fn records_are_reduced_to_what_the_filters_read_but_never_change_a_match() {
+        let file = br#"{"Records":[{"eventTime":"2026-03-01T10:01:00Z","errorCode":"AccessDenied","requestParameters":{"note":"needle","deep":[1,{"x":2}]}}],"extra":{"ignored":true}}"#;
+        let (json_only, _) = Replay::new(definitions(None, "1"));
+        assert!(json_only.fields.as_ref().is_some_and(|f| !f.iter().any(|k| k == "requestParameters")));
+        json_only.replay_log_file(file);
+        assert_eq!(json_only.finish().alarm_matched(0), 1);
+        // A term pattern reads the whole record's text: nothing may be left out.
+        let mut defs = definitions(None, "1");
+        defs.filters[0].pattern = "needle".into();
+        let (terms, _) = Replay::new(defs);
+        assert!(terms.fields.is_none());
+        terms.replay_log_file(file);
+        assert_eq!(terms.finish().alarm_matched(0), 1);
+        // A field a JSON pattern names below the top level is kept whole.
+        let mut defs = definitions(None, "$.requestParameters.deep[1].x");
+        defs.filters[0].pattern = r#"{ $.requestParameters.note = "needle" }"#.into();
+        let (nested, _) = Replay::new(defs);
+        nested.replay_log_file(file);
+        let done = nested.finish();
+        assert_eq!(done.datapoints(0).iter().map(|(_, a)| a.sum).collect::<Vec<_>>(), [2.0]);
     }
 
     #[test]

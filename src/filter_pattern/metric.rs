@@ -37,6 +37,14 @@ impl JsonPath {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The top-level key the path starts with.
+    pub fn root(&self) -> Option<&str> {
+        match self.steps.first() {
+            Some(Step::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
 }
 
 /// What one event contributes to a metric filter's metric.

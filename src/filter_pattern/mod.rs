@@ -189,6 +189,31 @@ impl FilterPattern {
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// The top-level keys of a JSON event this pattern can look at; None when it reads the raw
+    /// text (term and space-delimited patterns). An event reduced to these keys matches exactly
+    /// as the whole event does, so a replay need not build the rest.
+    pub fn json_roots(&self) -> Option<std::collections::BTreeSet<String>> {
+        fn walk(e: &ast::JsonExpr, roots: &mut std::collections::BTreeSet<String>) {
+            match e {
+                ast::JsonExpr::Or(list) | ast::JsonExpr::And(list) => list.iter().for_each(|e| walk(e, roots)),
+                ast::JsonExpr::Test { selector, .. } => {
+                    if let Some(ast::Step::Key(k)) = selector.steps.first() {
+                        roots.insert(k.clone());
+                    }
+                }
+            }
+        }
+        let mut roots = std::collections::BTreeSet::new();
+        match &self.pattern {
+            ast::Pattern::MatchAll => Some(roots),
+            ast::Pattern::Json(e) => {
+                walk(e, &mut roots);
+                Some(roots)
+            }
+            ast::Pattern::Terms(_) | ast::Pattern::Delimited(_) => None,
+        }
+    }
 }
 
 /// Parses `pattern` with the default [`PatternLimits`].
@@ -208,10 +233,12 @@ pub fn parse_with(pattern: &str, limits: &PatternLimits) -> Result<FilterPattern
 /// code can hit it.
 const MAX_JSON_DEPTH: usize = 128;
 
-/// One log event: its raw text, and its JSON parsed once if the text is JSON.
+/// One log event: its raw text, and its JSON parsed once if the text is JSON. An event made from
+/// JSON serializes its text only when a term or space-delimited pattern first asks for it: a
+/// replay through JSON patterns alone never pays for it.
 #[derive(Debug, Clone)]
 pub struct LogEvent {
-    text: String,
+    text: std::sync::OnceLock<String>,
     json: Option<Value>,
 }
 
@@ -222,26 +249,24 @@ impl LogEvent {
         // serde_json's parser has a recursion limit, so hostile nesting fails instead of
         // overflowing the stack; the event then simply is not JSON.
         let json = serde_json::from_str(&text).ok();
-        LogEvent { text, json }
+        LogEvent { text: std::sync::OnceLock::from(text), json }
     }
 
     /// An event from parsed JSON; its text (for term and space-delimited patterns) is the compact
     /// serialization. A value nested deeper than 128 levels gets empty text rather than risk
     /// the serializer's recursion; JSON patterns still see the value.
     pub fn from_json(value: Value) -> LogEvent {
-        let text = if nested_deeper_than(&value, MAX_JSON_DEPTH) {
-            String::new()
-        } else {
-            value.to_string()
-        };
         LogEvent {
-            text,
+            text: std::sync::OnceLock::new(),
             json: Some(value),
         }
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.get_or_init(|| match &self.json {
+            Some(value) if !nested_deeper_than(value, MAX_JSON_DEPTH) => value.to_string(),
+            _ => String::new(),
+        })
     }
 
     pub fn json(&self) -> Option<&Value> {
