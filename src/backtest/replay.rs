@@ -36,6 +36,11 @@ struct Compiled {
     alarms: Vec<usize>,
 }
 
+/// (account, region).
+type Chain = (String, String);
+/// A period of time, start to end.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// What the replay has seen so far.
 #[derive(Default)]
 struct State {
@@ -49,8 +54,8 @@ struct State {
     unverified_logs: u64,
     /// Per (account, region): the periods authentic digests cover, and those with a log file
     /// that did not verify.
-    covered: BTreeMap<(String, String), Vec<(DateTime<Utc>, DateTime<Utc>)>>,
-    holes: BTreeMap<(String, String), Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    covered: BTreeMap<Chain, Vec<Span>>,
+    holes: BTreeMap<Chain, Vec<Span>>,
     /// Verified log files that are not CloudTrail log files (no `Records` array).
     unreadable_records: u64,
 }
