@@ -8,7 +8,7 @@
 use std::io::{Read, Write as _};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -213,20 +213,29 @@ fn chromium(page: &Path, mode: &[&str]) -> Rendered {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("chromium: {e}; {NEEDS}"));
+    // Drained while it runs: a page's DOM dump can outgrow a pipe's buffer.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).ok();
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     // A browser that hangs must fail the test, not stall the suite.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if Instant::now() > deadline {
             child.kill().ok();
-            panic!("chromium did not finish within 120 s");
+            panic!("chromium did not finish within 120 s (a JavaScript dialog such as alert() blocks headless Chromium: did evidence text run as script?)");
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().unwrap();
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     let log = String::from_utf8_lossy(&stderr).into_owned();
     assert!(status.success(), "chromium failed ({status}):\n{log}");
     let requests = seen
