@@ -36,7 +36,7 @@ const PLOT_H: f64 = 160.0;
 const AXIS_H: f64 = 22.0;
 /// An ALARM run or unverified span is never drawn narrower than this, so a single period in a
 /// year still shows.
-const MIN_RUN_WIDTH: f64 = 1.5;
+const MIN_RUN_WIDTH: f64 = 2.0;
 
 const CSS: &str = "
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1b1f24;background:#fff;margin:0 auto;max-width:1100px;padding:16px 24px}
@@ -168,7 +168,7 @@ fn coverage(r: &BacktestReport, h: &mut String) -> std::fmt::Result {
         let row_h = 22.0;
         let labels = if rows.is_empty() { 1 } else { rows.len() };
         let height = labels as f64 * row_h + AXIS_H + 6.0;
-        writeln!(h, "<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"evidence coverage\">\n<title>Evidence coverage: green verified and replayed, red not replayed</title>")?;
+        writeln!(h, "<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"evidence coverage\" shape-rendering=\"crispEdges\">\n<title>Evidence coverage: green verified and replayed, red not replayed</title>")?;
         if rows.is_empty() {
             write!(
                 h,
@@ -339,7 +339,8 @@ fn timeline(a: &AlarmResult, h: &mut String) -> std::fmt::Result {
     if !chart.alarm_runs.is_empty() {
         h.push_str("<g fill=\"");
         h.push_str(ALARM_FILL);
-        h.push_str("\">");
+        // Crisp edges: a thin run is a solid sliver, not a blur that fades on a long range.
+        h.push_str("\" shape-rendering=\"crispEdges\">");
         for &(x0, x1) in &chart.alarm_runs {
             write!(
                 h,
@@ -865,7 +866,7 @@ mod tests {
             );
         }
         let shaded = page
-            .split(&format!("<g fill=\"{ALARM_FILL}\">"))
+            .split(&format!("<g fill=\"{ALARM_FILL}\" shape-rendering=\"crispEdges\">"))
             .nth(1)
             .unwrap()
             .split("</g>")

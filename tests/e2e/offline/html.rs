@@ -322,8 +322,20 @@ fn html_report_renders_in_chromium() {
         .collect();
     let distinct: std::collections::HashSet<[u8; 3]> = rgbs.iter().copied().collect();
     let non_white = rgbs.iter().filter(|p| **p != [255, 255, 255]).count();
-    let count = |hex: &str| rgbs.iter().filter(|p| **p == rgb(hex)).count();
-    let (alarm, unverified) = (count(ALARM_FILL), count(UNVERIFIED_FILL));
+    // The charts' fills, told from their 12-pixel legend swatches by their extent: an ALARM
+    // run spans the plot's height (a column of them), the unverified span hours of the axis (a
+    // row of them).
+    let width = info.width as usize;
+    let (alarm, unverified) = (rgb(ALARM_FILL), rgb(UNVERIFIED_FILL));
+    let tallest_alarm = (0..width)
+        .map(|x| rgbs.iter().skip(x).step_by(width).filter(|p| **p == alarm).count())
+        .max()
+        .unwrap_or(0);
+    let widest_unverified = rgbs
+        .chunks(width)
+        .map(|row| row.iter().filter(|p| **p == unverified).count())
+        .max()
+        .unwrap_or(0);
     assert!(
         distinct.len() > 50,
         "{} colours: the screenshot is (nearly) blank",
@@ -334,10 +346,13 @@ fn html_report_renders_in_chromium() {
         "only {non_white} of {} pixels are not white",
         rgbs.len()
     );
-    assert!(alarm > 100, "{alarm} pixels of the ALARM shading");
     assert!(
-        unverified > 20,
-        "{unverified} pixels of the unverified span"
+        tallest_alarm > 100,
+        "no ALARM shading on screen: at most {tallest_alarm} pixels of it in a column"
+    );
+    assert!(
+        widest_unverified > 24,
+        "no unverified span on screen: at most {widest_unverified} pixels of it in a row"
     );
 
     // The DOM: the hostile principal is text, not an element.
