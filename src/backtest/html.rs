@@ -842,7 +842,7 @@ mod tests {
         });
         let r = report(vec![alarm("year", 60, t)], START + periods * 60);
         let page = render(&r);
-        assert!(page.len() < 400_000, "page of {} bytes", page.len());
+        assert!(page.len() < 200_000, "page of {} bytes", page.len());
         let path = page
             .split("stroke-linecap=\"round\" d=\"")
             .nth(1)
@@ -889,7 +889,7 @@ mod tests {
             "{}",
             chart.alarm_runs.len()
         );
-        assert!(render(&r).len() < 400_000);
+        assert!(render(&r).len() < 200_000);
     }
 
     #[test]
