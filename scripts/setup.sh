@@ -7,6 +7,7 @@
 #   fuzz smoke run), into $TRAILPROOF_TOOLS/bin;
 # - Microsoft's SARIF Multitool (the SARIF tests' validator), from npm into $TRAILPROOF_TOOLS/npm.
 # - groff (renders the man page in a test), from Debian, when it is missing.
+# - Chromium (renders the backtest's HTML report in a test), from Debian, when it is missing.
 # Without a home directory (some CI runners), the clone itself holds them, as it once did.
 export TRAILPROOF_TOOLS="${TRAILPROOF_TOOLS:-${XDG_CACHE_HOME:-${HOME:-$PWD/.bench}/.cache}/trailproof}"
 mkdir -p "$TRAILPROOF_TOOLS"
@@ -46,6 +47,14 @@ if ! command -v groff >/dev/null; then
   { $sudo apt-get install -y --no-install-recommends groff-base >/dev/null 2>&1 \
     || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends groff-base >/dev/null; }; } \
     || echo "warning: groff could not be installed (apt-get install groff-base): the man page test will fail" >&2
+fi
+# Chromium renders the backtest's HTML report headless in tests/e2e/offline/html.rs (Debian's
+# chromium package; root or sudo needed).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo -n"; fi
+  { $sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends chromium >/dev/null; }; } \
+    || echo "warning: chromium could not be installed (apt-get install chromium): the HTML report test will fail" >&2
 fi
 # scripts/fuzz pins the cargo-fuzz version.
 scripts/fuzz install || echo "warning: cargo-fuzz could not be installed" >&2

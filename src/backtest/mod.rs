@@ -11,6 +11,7 @@
 pub mod alarm;
 pub mod datapoints;
 pub mod definitions;
+pub mod html;
 pub mod replay;
 pub mod report;
 
