@@ -90,6 +90,8 @@ pub enum Command {
 pub enum BacktestFormat {
     Text,
     Json,
+    /// One self-contained page (with --out)
+    Html,
 }
 
 #[derive(Args, Debug)]

@@ -59,6 +59,7 @@ pub(super) async fn backtest(aws_opts: &AwsOptions, args: BacktestArgs, out: &mu
     let written = match args.output {
         BacktestFormat::Text => backtest_report::write_text(&result, writer),
         BacktestFormat::Json => backtest_report::write_json(&result, writer),
+        BacktestFormat::Html => crate::backtest::html::write_html(&result, writer),
     };
     written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
     // The evidence's problems are validate-logs' to explain: one line each on stderr.

@@ -371,3 +371,47 @@ fn html_report_renders_in_chromium() {
     );
     assert!(!dom.contains("<script") && !dom.contains("<img"), "{dom}");
 }
+
+/// The page as the command writes it: `backtest --output html --out FILE` on the noise month with
+/// one planted log file tampered, rendered in Chromium.
+#[test]
+fn backtest_writes_an_html_report_that_renders() {
+    use trailproof::sim::noise;
+    let trail = crate::common::simulate(&noise::month());
+    let dir = crate::common::write_dir(&trail);
+    let planted = trail.log_keys.iter().find(|k| k.contains("PLANTED") && k.contains("/2026/03/12/")).unwrap();
+    let path = dir.path().join("tp-backtest").join(planted);
+    let mut body = trailproof::sim::gunzip(&std::fs::read(&path).unwrap());
+    body.insert(1, b' ');
+    std::fs::write(&path, trailproof::sim::gzip(&body)).unwrap();
+    let page = dir.path().join("report.html");
+    let keys = crate::common::path_str(&crate::common::root().join("keys/public-keys/eu-west-1.json"));
+    let snapshot = crate::common::path_str(&crate::common::root().join("testdata/backtest-snapshot.json"));
+    let run = crate::common::trailproof(
+        &["backtest", "--source", &crate::common::path_str(dir.path()), "--public-keys", &keys, "--trail-arn", &trail.spec.trail_arn(),
+          "--start-time", noise::START, "--end-time", noise::END, "--snapshot", &snapshot, "--threshold-sweep", "1,5,10",
+          "--output", "html", "--out", &crate::common::path_str(&page)],
+        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string())],
+    );
+    assert_eq!(run.code, 1, "the tampered log file is an error finding: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "the page goes to --out: {}", run.stdout);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"), "{}", &html[..100.min(html.len())]);
+
+    let shot = dir.path().join("report.png");
+    let rendered = chromium(&page, &["--window-size=1280,2000", &format!("--screenshot={}", shot.display())]);
+    let console = console_lines(&rendered.log);
+    assert!(console.is_empty(), "console messages: {}", console.join("\n"));
+    assert!(rendered.requests.is_empty(), "network requests: {:?}", rendered.requests);
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let channels = info.color_type.samples();
+    let distinct: std::collections::HashSet<&[u8]> = pixels[..info.buffer_size()].chunks(channels).collect();
+    assert!(distinct.len() > 50, "{} colours: the screenshot is (nearly) blank", distinct.len());
+    let dom = chromium(&page, &["--dump-dom"]).stdout;
+    for text in ["denied-storm", "outside-regions", "root-usage", "iam-attach", "2026-03-12"] {
+        assert!(dom.contains(text), "no {text} in the page:\n{dom}");
+    }
+}
