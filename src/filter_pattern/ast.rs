@@ -41,6 +41,9 @@ pub(crate) enum JsonExpr {
     Or(Vec<JsonExpr>),
     And(Vec<JsonExpr>),
     Test { selector: Selector, test: JsonTest },
+    /// `$.s = "a" || $.s = "b" || …`, exact values only: the field is a string in the set. Lowered
+    /// from such chains by the parser (CIS filters are long ones).
+    AnyOf { selector: Selector, values: std::collections::HashSet<String> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

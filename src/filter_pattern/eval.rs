@@ -44,6 +44,7 @@ fn eval_json(expr: &JsonExpr, root: &Value) -> bool {
     match expr {
         JsonExpr::Or(items) => items.iter().any(|e| eval_json(e, root)),
         JsonExpr::And(items) => items.iter().all(|e| eval_json(e, root)),
+        JsonExpr::AnyOf { selector, values } => matches!(resolve(&selector.steps, root), Some(Value::String(s)) if values.contains(s)),
         JsonExpr::Test { selector, test } => {
             let field = resolve(&selector.steps, root);
             match test {

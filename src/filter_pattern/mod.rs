@@ -197,7 +197,7 @@ impl FilterPattern {
         fn walk(e: &ast::JsonExpr, roots: &mut std::collections::BTreeSet<String>) {
             match e {
                 ast::JsonExpr::Or(list) | ast::JsonExpr::And(list) => list.iter().for_each(|e| walk(e, roots)),
-                ast::JsonExpr::Test { selector, .. } => {
+                ast::JsonExpr::Test { selector, .. } | ast::JsonExpr::AnyOf { selector, .. } => {
                     if let Some(ast::Step::Key(k)) = selector.steps.first() {
                         roots.insert(k.clone());
                     }

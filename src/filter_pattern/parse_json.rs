@@ -1,9 +1,44 @@
 //! The JSON-pattern half of the parser: `{ ... }` expressions, selectors and their tests.
 
-use super::ast::{JsonExpr, JsonTest, Selector, Step};
+use super::ast::{CmpOp, JsonExpr, JsonTest, Literal, Selector, Step};
 use super::token::{describe_at, TokenKind};
 use super::parser::{cmp_op, collapse, Parser, MAX_EXCERPT_CHARS};
 use super::PatternError;
+
+/// Lowers the exact-value equalities of one `||` chain on the same selector into one set lookup:
+/// a replay evaluates every filter against every event, and `$.eventName = A || … || $.eventName
+/// = N` is then one lookup instead of N comparisons. Matches exactly as the chain did: an exact
+/// text literal equals only a string with that text.
+fn any_of(items: Vec<JsonExpr>) -> Vec<JsonExpr> {
+    let mut groups: Vec<(Selector, Vec<JsonExpr>)> = Vec::new();
+    let mut rest = Vec::new();
+    for item in items {
+        match &item {
+            JsonExpr::Test { selector, test: JsonTest::Compare(CmpOp::Eq, Literal::Text(glob)) } if glob.parts.len() == 1 => {
+                match groups.iter_mut().find(|(s, _)| s == selector) {
+                    Some((_, members)) => members.push(item),
+                    None => groups.push((selector.clone(), vec![item])),
+                }
+            }
+            _ => rest.push(item),
+        }
+    }
+    for (selector, members) in groups {
+        if members.len() < 2 {
+            rest.extend(members);
+            continue;
+        }
+        let values = members
+            .into_iter()
+            .filter_map(|m| match m {
+                JsonExpr::Test { test: JsonTest::Compare(_, Literal::Text(glob)), .. } => glob.parts.into_iter().next(),
+                _ => None,
+            })
+            .collect();
+        rest.push(JsonExpr::AnyOf { selector, values });
+    }
+    rest
+}
 
 impl Parser<'_> {
     pub(super) fn json(&mut self) -> Result<JsonExpr, PatternError> {
@@ -19,7 +54,7 @@ impl Parser<'_> {
             self.next();
             items.push(self.json_and(depth)?);
         }
-        Ok(collapse(items, JsonExpr::Or))
+        Ok(collapse(any_of(items), JsonExpr::Or))
     }
 
     fn json_and(&mut self, depth: usize) -> Result<JsonExpr, PatternError> {

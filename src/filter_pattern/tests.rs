@@ -1516,3 +1516,29 @@ fn random_patterns_never_panic() {
         exercise(&String::from_utf8_lossy(&raw), &events);
     }
 }
+
+/// A chain of exact equalities on one selector is lowered to one set lookup, and matches exactly
+/// as the chain: strings only, wildcards and other selectors left as they were.
+#[test]
+fn or_chains_of_exact_values_match_as_written() {
+    let pattern = r#"{ $.a = "x" || ($.a = y) || $.b = 1 || $.a = "z*" || $.c.d = "p" || $.c.d = "q" }"#;
+    let parsed = parse(pattern).unwrap();
+    let ast::Pattern::Json(ast::JsonExpr::Or(items)) = &parsed.pattern else { panic!("{:?}", parsed.pattern) };
+    assert_eq!(items.iter().filter(|i| matches!(i, ast::JsonExpr::AnyOf { .. })).count(), 2, "{items:?}");
+    for (event, want) in [
+        (r#"{"a":"x"}"#, true),
+        (r#"{"a":"y"}"#, true),
+        (r#"{"a":"zed"}"#, true),
+        (r#"{"a":"w"}"#, false),
+        (r#"{"a":"X"}"#, false),
+        (r#"{"a":1}"#, false),
+        (r#"{"a":["x"]}"#, false),
+        (r#"{"a":null}"#, false),
+        (r#"{"b":1}"#, true),
+        (r#"{"c":{"d":"q"}}"#, true),
+        (r#"{"c":{"d":"r"}}"#, false),
+        (r#"{}"#, false),
+    ] {
+        check(pattern, &LogEvent::new(event), want);
+    }
+}

@@ -128,6 +128,23 @@ fn a_tampered_log_files_events_are_not_counted_and_its_span_is_reported() {
 }
 
 #[test]
+fn incomplete_evidence_is_exit_3_and_its_span_is_not_replayed() {
+    let m = setup();
+    // The newest digest without its signature metadata, and no successor to name it: unverifiable.
+    let newest = m.trail.digest_keys.iter().max().unwrap();
+    std::fs::remove_file(format!("{}.metadata.json", m.dir.path().join("tp-backtest").join(newest).display())).unwrap();
+    let run = m.backtest(&[]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["evidence"]["verdict"], "incomplete");
+    let spans = report["evidence"]["unverified_spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0]["end_time"], END);
+    // Nothing planted lies in the last hour: every count stands.
+    assert_eq!(counts(alarm_of(&report, "denied-storm")), (52, 3, 2));
+}
+
+#[test]
 fn a_proposed_baseline_is_tried_against_the_same_evidence() {
     let m = setup();
     let run = m.run("backtest", &["--baseline", "cis", "--output", "json"]);
