@@ -44,16 +44,16 @@ export SARIF_MULTITOOL="$multitool"
 # groff renders the man page in tests/e2e/offline/cli.rs (Debian's groff-base; root or sudo needed).
 if ! command -v groff >/dev/null; then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo -n"; fi
-  { $sudo apt-get install -y --no-install-recommends groff-base >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends groff-base >/dev/null; }; } \
+  { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends groff-base >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends groff-base >/dev/null; }; } \
     || echo "warning: groff could not be installed (apt-get install groff-base): the man page test will fail" >&2
 fi
 # Chromium renders the backtest's HTML report headless in tests/e2e/offline/html.rs (Debian's
 # chromium package; root or sudo needed).
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo -n"; fi
-  { $sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends chromium >/dev/null; }; } \
+  { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }; } \
     || echo "warning: chromium could not be installed (apt-get install chromium): the HTML report test will fail" >&2
 fi
 # scripts/fuzz pins the cargo-fuzz version.
