@@ -191,10 +191,12 @@ pub fn unreferenced(
             key: k.clone(),
             delivered: Some(t),
             problem: None,
-            // The stamp is truncated to the minute, so it may read up to a minute early: inside
-            // when some period has start - 1 min <= t < end; surely when start <= t and
-            // t + 1 min <= end.
-            inside_covered_period: covered.latest_end_starting_by(t + minute).is_some_and(|e| t < e),
+            // The stamp is truncated to the minute: the file was delivered somewhere in
+            // [t, t + 1 min). Inside when verified periods cover that whole minute (one period, or
+            // two that meet in it); a minute that reaches past them may belong to the digest of
+            // the uncovered side (unverifiable, unread, or not yet delivered). Surely when one
+            // period holds the whole minute.
+            inside_covered_period: covered.contains(t) && covered.contains(t + minute - Duration::seconds(1)),
             surely_covered: covered.latest_end_starting_by(t).is_some_and(|e| t + minute <= e),
         });
     }
@@ -275,10 +277,16 @@ mod tests {
         assert!(found[0].inside_covered_period && found[0].key == listed[1]);
         assert!(!found[1].inside_covered_period && found[1].key == listed[2]);
         assert!(found[0].surely_covered);
-        // Stamped in the minute a covered period ends (or starts): inside, but not surely.
+        // Stamped in the minute a covered period ends (or starts), with nothing verified on the
+        // other side: the file may belong there, so not inside (issue 14's regression).
         let edge = [key("20260301T0659Z"), key("20260301T0500Z")];
         let found = unreferenced(&edge, "us-east-1", day, &|_| false, &Periods::new([(t("2026-03-01T05:00:30Z"), t("2026-03-01T06:59:40Z"))]), t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
-        assert!(found.iter().all(|u| u.inside_covered_period && !u.surely_covered), "{found:?}");
+        assert!(found.iter().all(|u| !u.inside_covered_period && !u.surely_covered), "{found:?}");
+        // Two verified periods meeting inside the minute cover it whole: inside, though no one
+        // period surely holds it.
+        let meeting = Periods::new([(t("2026-03-01T05:00:30Z"), t("2026-03-01T06:59:40Z")), (t("2026-03-01T06:59:40Z"), t("2026-03-01T08:00:10Z"))]);
+        let found = unreferenced(&[key("20260301T0659Z")], "us-east-1", day, &|_| false, &meeting, t("2026-03-01T00:00:00Z"), t("2026-03-01T12:00:00Z"));
+        assert!(found[0].inside_covered_period && !found[0].surely_covered, "{found:?}");
     }
 
     /// The index answers as a pass over every period would, on overlapping, nested and touching

@@ -40,7 +40,7 @@ fn unreferenced_finding(scope: &Scope, target: &Target, u: &completeness::Unrefe
     } else {
         Finding {
             severity: Severity::Warning,
-            message: format!("delivered {at} outside any verified digest's period (validation off, not yet digested, or its digest is bad or could not be read)"),
+            message: format!("delivered {at}, not wholly inside a verified digest's period (validation off, not yet digested, or its digest is bad or could not be read)"),
             ..f
         }
     }

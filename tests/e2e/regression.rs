@@ -667,3 +667,39 @@ fn missing_credentials_are_explained_in_one_line_issue_13() {
     assert!(!m.contains('\n') && !m.contains("ProviderChainError") && !m.contains("DispatchFailure") && m.len() < 400, "{m}");
     assert!(m.contains("no credentials") && m.contains("configure AWS credentials") && m.contains("--public-keys"), "{m}");
 }
+
+/// Found while building the backtest (issue 14): in a copy without S3 metadata, the newest digest
+/// has no successor to name its signature and is unverifiable. A log file it lists, delivered in
+/// the first minute of its period, has a name stamped to the minute that reads as before the
+/// period's start: it was judged "inside a period a verified digest covers … may have been
+/// injected" (an error, verdict invalid). A minute that reaches past the verified periods may
+/// belong to the uncovered side: a warning, the verdict incomplete (from the unverifiable digest).
+#[test]
+fn log_file_in_the_boundary_minute_of_an_unverifiable_digest_is_not_called_injected_issue_14() {
+    // The first seed whose newest digest lists a log file stamped in the minute before its period.
+    let in_boundary_minute = |trail: &trailproof::sim::SimTrail| {
+        let digest = trail.digest(trail.digest_keys.iter().max().unwrap());
+        let period_start = t(&digest.digest_start_time);
+        digest.log_files.iter().any(|l| trailproof::layout::log_key_time(&l.s3_object, "us-east-1").is_some_and(|at| at < period_start))
+    };
+    let (spec, trail) = (0..500)
+        .map(|seed| {
+            let mut spec = trailproof::sim::TrailSpec::new("tp-boundary-minute", t("2026-03-01T00:17:42Z"), 6);
+            spec.seed = seed;
+            let trail = simulate(&spec);
+            (spec, trail)
+        })
+        .find(|(_, trail)| in_boundary_minute(trail))
+        .expect("some seed has a log file in a boundary minute");
+    let dir = write_dir(&trail);
+    let newest = trail.digest_keys.iter().max().unwrap();
+    std::fs::remove_file(format!("{}.metadata.json", dir.path().join("tp-boundary-minute").join(newest).display())).unwrap();
+    let (start, end) = range(&trail);
+    let keys = path_str(&root().join("testdata/public-keys.json"));
+    let run = trailproof(
+        &["validate-logs", "--source", &path_str(dir.path()), "--public-keys", &keys, "--trail-arn", &spec.trail_arn(), "--start-time", &start, "--end-time", &end, "--output", "json"],
+        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string())],
+    );
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.error_kinds(), ["unchecked"], "{}", run.stdout);
+}
