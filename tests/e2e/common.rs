@@ -54,7 +54,8 @@ pub fn own_emulator() {
     OWN_EMULATOR.set(true);
 }
 
-fn start_emulator() -> Emulator {
+/// Starts an emulator: [`emulator`]'s, or one a test module keeps to itself.
+pub fn start_emulator() -> Emulator {
     let state = tempfile::tempdir().unwrap();
     let needs = "this test needs the moto emulator: run scripts/setup.sh (or scripts/test), or `cargo test -- --skip emulated::` to leave such tests out";
     let mut child = Command::new(python())
@@ -211,6 +212,17 @@ impl Run {
     pub fn count(&self, what: &str, which: &str) -> u64 {
         self.json()["summary"][what][which].as_u64().unwrap()
     }
+}
+
+/// No AWS endpoint is reachable and no credentials or config are read: any request fails, so an
+/// offline run that made one would turn incomplete.
+pub fn offline_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/nonexistent".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+    ]
 }
 
 /// Runs the trailproof binary with `args` and the given environment.

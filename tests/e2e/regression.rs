@@ -698,7 +698,7 @@ fn log_file_in_the_boundary_minute_of_an_unverifiable_digest_is_not_called_injec
     let keys = path_str(&root().join("testdata/public-keys.json"));
     let run = trailproof(
         &["validate-logs", "--source", &path_str(dir.path()), "--public-keys", &keys, "--trail-arn", &spec.trail_arn(), "--start-time", &start, "--end-time", &end, "--output", "json"],
-        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string())],
+        &offline_env(),
     );
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.error_kinds(), ["unchecked"], "{}", run.stdout);

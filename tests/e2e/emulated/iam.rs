@@ -5,9 +5,7 @@
 //! the ones a test names as needed only in cases it does not set up.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::common::*;
@@ -73,30 +71,9 @@ pub fn assert_policies_fit(log: &Path, key_id: &str, files: &[&str], placeholder
 
 /// An emulator of these tests' own: no other test resets it or denies calls on it while a command
 /// runs.
-struct Own {
-    endpoint: String,
-    state: tempfile::TempDir,
-    _child: Child,
-}
-
-fn own() -> &'static Own {
-    static OWN: OnceLock<Own> = OnceLock::new();
-    OWN.get_or_init(|| {
-        let state = tempfile::tempdir().unwrap();
-        let needs = "this test needs the moto emulator: run scripts/setup.sh";
-        let mut child = Command::new(python())
-            .arg(root().join("tests/emulator/emulator.py"))
-            .arg(root().join("keys/public-keys"))
-            .arg(state.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}; {needs}", python().display()));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("the emulator did not start ({line:?}); {needs}")).to_string();
-        Own { endpoint: format!("http://127.0.0.1:{port}"), state, _child: child }
-    })
+fn own() -> &'static Emulator {
+    static OWN: OnceLock<Emulator> = OnceLock::new();
+    OWN.get_or_init(start_emulator)
 }
 
 /// The emulator environment, on our own emulator and under `key_id`.

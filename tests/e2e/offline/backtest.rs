@@ -10,9 +10,6 @@ use trailproof::sim::noise::{self, END, START};
 
 const ACCOUNT: &str = "111122223333";
 
-fn offline_env() -> Vec<(&'static str, String)> {
-    vec![("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()), ("AWS_EC2_METADATA_DISABLED", "true".into())]
-}
 
 struct Month {
     trail: SimTrail,

@@ -6,7 +6,7 @@ use crate::common::*;
 fn bundled_snapshot_is_judged_offline_with_its_documented_failures() {
     let snapshot = path_str(&root().join("testdata/account-snapshot.json"));
     // No endpoint, no credentials: nothing may be asked of AWS.
-    let env = [("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string()), ("AWS_EC2_METADATA_DISABLED", "true".to_string())];
+    let env = offline_env();
     let run = trailproof(&["baseline", "--snapshot", &snapshot, "--output", "json"], &env);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let json = run.json();

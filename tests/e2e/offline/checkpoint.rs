@@ -7,10 +7,6 @@ use serde_json::Value;
 use crate::common::*;
 use trailproof::sim::{SimTrail, TrailSpec};
 
-/// No AWS endpoint is reachable: any request would fail.
-fn offline_env() -> Vec<(&'static str, String)> {
-    vec![("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()), ("AWS_EC2_METADATA_DISABLED", "true".into())]
-}
 
 struct Audit {
     trail: SimTrail,

@@ -185,7 +185,8 @@ fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn offline_env() -> Vec<(&'static str, String)> {
+/// Credentials and a region, but no config files or instance metadata: the endpoint each test gives is all it can reach.
+fn fake_credentials_env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ACCESS_KEY_ID", ACCOUNT.into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -200,7 +201,7 @@ fn offline_env() -> Vec<(&'static str, String)> {
 fn baseline_without_network_fails_once_with_exit_3() {
     let endpoint = format!("http://127.0.0.1:{}", closed_port());
     for format in ["text", "json"] {
-        let run = trailproof(&["baseline", "--endpoint-url", &endpoint, "--max-attempts", "1", "-o", format], &offline_env());
+        let run = trailproof(&["baseline", "--endpoint-url", &endpoint, "--max-attempts", "1", "-o", format], &fake_credentials_env());
         assert_eq!(run.code, 3, "{format}: {}{}", run.stdout, run.stderr);
         assert_eq!(run.stdout, "", "{format}");
         let lines: Vec<&str> = run.stderr.lines().collect();
@@ -214,11 +215,11 @@ fn baseline_without_network_fails_once_with_exit_3() {
 
 #[test]
 fn a_bad_endpoint_url_is_a_usage_error_in_one_line() {
-    let run = trailproof(&["validate-logs", "--endpoint-url", "not a url", "--trail-arn", ARN, "--start-time", "2026-03-01"], &offline_env());
+    let run = trailproof(&["validate-logs", "--endpoint-url", "not a url", "--trail-arn", ARN, "--start-time", "2026-03-01"], &fake_credentials_env());
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--endpoint-url") && run.stderr.contains("http") && !run.stderr.contains("Request {"), "{}", run.stderr);
     // From the environment it reaches the SDK, which dumps the whole request into its error.
-    let mut env = offline_env();
+    let mut env = fake_credentials_env();
     env.push(("AWS_ENDPOINT_URL", "not a url".into()));
     let run = trailproof(&["baseline"], &env);
     assert_eq!(run.code, 3, "{}", run.stderr);

@@ -9,10 +9,6 @@ use trailproof::sim::{SimTrail, TrailSpec};
 
 use crate::common::*;
 
-/// No AWS endpoint is reachable: any request would fail.
-fn offline_env() -> Vec<(&'static str, String)> {
-    vec![("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()), ("AWS_EC2_METADATA_DISABLED", "true".into())]
-}
 
 /// The Multitool scripts/setup.sh installs: $SARIF_MULTITOOL, else where setup.sh puts it.
 fn multitool() -> PathBuf {

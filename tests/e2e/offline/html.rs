@@ -391,7 +391,7 @@ fn backtest_writes_an_html_report_that_renders() {
         &["backtest", "--source", &crate::common::path_str(dir.path()), "--public-keys", &keys, "--trail-arn", &trail.spec.trail_arn(),
           "--start-time", noise::START, "--end-time", noise::END, "--snapshot", &snapshot, "--threshold-sweep", "1,5,10",
           "--output", "html", "--out", &crate::common::path_str(&page)],
-        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string())],
+        &crate::common::offline_env(),
     );
     assert_eq!(run.code, 1, "the tampered log file is an error finding: {}", run.stderr);
     assert!(run.stdout.is_empty(), "the page goes to --out: {}", run.stdout);

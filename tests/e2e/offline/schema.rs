@@ -9,15 +9,6 @@ use trailproof::sim::TrailSpec;
 
 use crate::common::*;
 
-/// As the README's first command, with no network.
-fn offline_env() -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_CONFIG_FILE", "/nonexistent".into()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
-    ]
-}
 
 fn validate_dir(dir: &std::path::Path, trail: &trailproof::sim::SimTrail, report: &std::path::Path) -> Run {
     let (start, end) = range(trail);

@@ -3,15 +3,6 @@
 use crate::common::*;
 use trailproof::sim::TrailSpec;
 
-/// No AWS endpoint is reachable: any request would fail and turn the run incomplete.
-fn offline_env() -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_CONFIG_FILE", "/nonexistent".into()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
-    ]
-}
 
 fn validate_dir(dir: &std::path::Path, trail: &trailproof::sim::SimTrail, keys_file: &str) -> Run {
     let (start, end) = range(trail);
