@@ -137,6 +137,12 @@ impl PageTokens {
     }
 }
 
+/// An S3 client in the bucket's own region, found with GetBucketLocation through `home`'s region.
+pub async fn bucket_client(home: &SdkConfig, opts: &AwsOptions, bucket: &str) -> Result<aws_sdk_s3::Client, String> {
+    let region = bucket_region(&s3_client(home, opts), bucket).await?;
+    Ok(s3_client(&sdk_config(opts, Some(region)).await, opts))
+}
+
 /// The bucket's region; GetBucketLocation answers an empty constraint for us-east-1.
 pub async fn bucket_region(client: &aws_sdk_s3::Client, bucket: &str) -> Result<String, String> {
     let out = client.get_bucket_location().bucket(bucket).send().await.map_err(|e| {

@@ -90,8 +90,5 @@ impl Store {
 async fn client(aws_opts: &AwsOptions, bucket: &str) -> Result<aws_sdk_s3::Client, RunError> {
     // GetBucketLocation answers for any bucket from us-east-1.
     let home = aws::sdk_config(aws_opts, Some(aws_opts.region.clone().unwrap_or_else(|| "us-east-1".into()))).await;
-    let region = aws::bucket_region(&aws::s3_client(&home, aws_opts), bucket)
-        .await
-        .map_err(|e| RunError::Unavailable(format!("--checkpoint s3://{bucket}/…: {e}")))?;
-    Ok(aws::s3_client(&aws::sdk_config(aws_opts, Some(region)).await, aws_opts))
+    aws::bucket_client(&home, aws_opts, bucket).await.map_err(|e| RunError::Unavailable(format!("--checkpoint s3://{bucket}/…: {e}")))
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::account::load_baseline;
-use super::trail::{verify, Verified};
+use super::trail::{verify, Verification, Verified};
 use super::*;
 use crate::backtest::definitions::Definitions;
 use crate::backtest::replay::Replay;
@@ -43,7 +43,8 @@ pub(super) async fn backtest(aws_opts: &AwsOptions, args: BacktestArgs, out: &mu
     let definitions = definitions(aws_opts, &args).await?;
     let (replay, not_replayed) = Replay::new(definitions);
     let replay = Arc::new(replay);
-    let Verified { report, targets, range } = verify(aws_opts, &args.trail, &args.evidence, replay.clone(), true).await?;
+    let how = Verification { earlier: None, record_objects: false, progress: true, replay: Some(replay.clone()) };
+    let Verified { report, targets, range } = verify(aws_opts, &args.trail, &args.evidence, how).await?;
     let replay = Arc::try_unwrap(replay).map_err(|_| RunError::Unavailable("the replay is still in use after the run".into()))?;
     let replayed = replay.finish();
     let inputs = Inputs { trail_arn: &args.trail.trail_arn, range: (range.start, range.end), verdict: report.verdict, targets: &targets, thresholds: &args.threshold_sweep, not_replayed };
@@ -62,11 +63,16 @@ pub(super) async fn backtest(aws_opts: &AwsOptions, args: BacktestArgs, out: &mu
         BacktestFormat::Html => crate::backtest::html::write_html(&result, writer),
     };
     written.map_err(|e| RunError::Unavailable(format!("writing the report: {e}")))?;
-    // The evidence's problems are validate-logs' to explain: one line each on stderr.
+    evidence_errors(&report);
+    Ok(result.exit_code())
+}
+
+/// The evidence's error findings, one line each on stderr: validate-logs explains them; a replay
+/// only says why the verdict is not valid.
+fn evidence_errors(report: &crate::report::Report) {
     for f in report.findings.iter().filter(|f| f.severity == crate::finding::Severity::Error) {
         eprintln!("evidence: {} s3://{}/{}: {}", f.kind, f.bucket, f.key, f.message);
     }
-    Ok(result.exit_code())
 }
 
 /// Writes each verified log file's records as JSON lines, in `eventTime` order within the file.
@@ -87,7 +93,7 @@ impl crate::pipeline::Replay for Events {
         let Some(serde_json::Value::Array(mut records)) = file.remove("Records") else { return };
         let time = |r: &serde_json::Value| r.get("eventTime").and_then(serde_json::Value::as_str).and_then(crate::time::parse_cloudtrail_time);
         // Stable: records with the same time (or none) keep CloudTrail's order.
-        records.sort_by_key(|r| time(r));
+        records.sort_by_cached_key(|r| time(r));
         let mut block = Vec::new();
         let mut n = 0u64;
         for mut record in records {
@@ -125,7 +131,7 @@ pub(super) async fn events(aws_opts: &AwsOptions, args: EventsArgs, out: &mut dy
     let records = Arc::new(AtomicU64::new(0));
     let sink = Arc::new(Events { filter, provenance: args.provenance, lines, records: records.clone() });
     // The sink (and with it the channel's only sender) ends with the run, which ends the writer.
-    let run = verify(aws_opts, &args.trail, &args.evidence, sink, false);
+    let run = verify(aws_opts, &args.trail, &args.evidence, Verification { earlier: None, record_objects: false, progress: false, replay: Some(sink) });
     let write = async {
         let mut failed = None;
         while let Some(block) = received.recv().await {
@@ -148,8 +154,6 @@ pub(super) async fn events(aws_opts: &AwsOptions, args: EventsArgs, out: &mut dy
         report.verdict.as_str(),
         s.log_files.invalid
     );
-    for f in report.findings.iter().filter(|f| f.severity == crate::finding::Severity::Error) {
-        eprintln!("evidence: {} s3://{}/{}: {}", f.kind, f.bucket, f.key, f.message);
-    }
+    evidence_errors(&report);
     Ok(report.verdict.exit_code())
 }

@@ -78,9 +78,8 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
                 None => None,
             };
             let status = Some(aws::trail_status(&trail, &args.trail_arn).await);
-            let region = aws::bucket_region(&aws::s3_client(&home, aws_opts), &bucket).await.map_err(RunError::Unavailable)?;
-            let conf = aws::sdk_config(aws_opts, Some(region)).await;
-            (Arc::new(S3Source::new(aws::s3_client(&conf, aws_opts))), bucket, prefix, organization_id, status)
+            let client = aws::bucket_client(&home, aws_opts, &bucket).await.map_err(RunError::Unavailable)?;
+            (Arc::new(S3Source::new(client)), bucket, prefix, organization_id, status)
         }
     };
 
@@ -172,37 +171,19 @@ fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
 }
 
 pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
-    let file_keys = args.evidence.public_keys.as_deref().map(key_file).transpose()?;
-    let saved_status = args.evidence.trail_status.as_deref().map(status_file).transpose()?;
     let store = args.checkpoint.as_deref().map(checkpoint::Store::parse).transpose()?;
     let earlier = match &store {
         Some(store) => store.load(aws_opts, &args.trail.trail_arn).await?,
         None => None,
     };
-    let mut plan = plan(aws_opts, &args.trail, args.evidence.source.as_deref(), earlier.as_ref().and_then(Checkpoint::earliest_end)).await?;
-    let (jobs, requested) = jobs(&plan, earlier.as_ref())?;
-    if let Some(status) = saved_status {
-        plan.status = Some(Ok(status));
-    }
-    let api_keys = aws::ApiKeys { options: aws_opts.clone() };
-    let keys = key_source(&file_keys, &api_keys);
-    let options = Options {
-        concurrency: args.trail.concurrency as usize,
-        limits: args.evidence.limits(),
-        // A local copy may come from `aws s3 sync`, which drops S3 metadata.
-        walk: WalkOptions { signature_from_successor: args.evidence.source.is_some() },
-        now: Utc::now(),
+    let how = Verification {
+        earlier: earlier.as_ref(),
         // JUnit lists every object checked, one test case each.
         record_objects: args.verbose || args.report.is_some() || args.output == report::Format::Junit,
-        read_attempts: aws_opts.max_attempts.unwrap_or(3),
+        progress: !args.quiet,
+        replay: None,
     };
-    let ctx = Context::new(plan.source, keys, plan.status, options, !args.trail.no_progress && !args.quiet);
-    let mut report = pipeline::validate(&ctx, &jobs, requested).await;
-    ctx.progress.finish();
-    if let Some(path) = &args.evidence.public_keys {
-        let hints = key_file_hints(&report, path, requested);
-        report.findings.extend(hints);
-    }
+    let Verified { report, range: requested, .. } = verify(aws_opts, &args.trail, &args.evidence, how).await?;
     if let Some(path) = &args.report {
         let parameters = Parameters {
             command_line: std::env::args().collect(),
@@ -274,20 +255,33 @@ fn verified_heads(report: &report::Report) -> Vec<ChainRecord> {
         .collect()
 }
 
-/// What a replaying command (backtest, events) verified: the validation's report, every target as
-/// (account, region), and the range.
+/// What a run verified: the validation's report, every target as (account, region), and the range
+/// as a whole.
 pub(super) struct Verified {
     pub report: report::Report,
     pub targets: Vec<(String, String)>,
     pub range: Range,
 }
 
-/// Verifies the evidence as validate-logs does (no checkpoint), handing each verified log file to
-/// `replay`.
-pub(super) async fn verify(aws_opts: &AwsOptions, trail: &TrailArgs, evidence: &EvidenceArgs, replay: Arc<dyn pipeline::Replay>, progress: bool) -> Result<Verified, RunError> {
+/// How a command verifies the evidence.
+pub(super) struct Verification<'a> {
+    /// A checkpoint: its chains resume after their records.
+    pub earlier: Option<&'a Checkpoint>,
+    /// Keep a record of every object judged.
+    pub record_objects: bool,
+    /// Show the progress bar (on a terminal, unless --no-progress).
+    pub progress: bool,
+    /// Where verified log files are replayed (backtest, events).
+    pub replay: Option<Arc<dyn pipeline::Replay>>,
+}
+
+/// Verifies the evidence: the plan (source, targets, range), the trusted keys, the pipeline, and
+/// the key-file hints. validate-logs, backtest and events all verify through here.
+pub(super) async fn verify(aws_opts: &AwsOptions, trail: &TrailArgs, evidence: &EvidenceArgs, how: Verification<'_>) -> Result<Verified, RunError> {
     let file_keys = evidence.public_keys.as_deref().map(key_file).transpose()?;
     let saved_status = evidence.trail_status.as_deref().map(status_file).transpose()?;
-    let mut plan = plan(aws_opts, trail, evidence.source.as_deref(), None).await?;
+    let mut plan = plan(aws_opts, trail, evidence.source.as_deref(), how.earlier.and_then(Checkpoint::earliest_end)).await?;
+    let (jobs, requested) = jobs(&plan, how.earlier)?;
     if let Some(status) = saved_status {
         plan.status = Some(Ok(status));
     }
@@ -296,25 +290,29 @@ pub(super) async fn verify(aws_opts: &AwsOptions, trail: &TrailArgs, evidence: &
     let options = Options {
         concurrency: trail.concurrency as usize,
         limits: evidence.limits(),
+        // A local copy may come from `aws s3 sync`, which drops S3 metadata.
         walk: WalkOptions { signature_from_successor: evidence.source.is_some() },
         now: Utc::now(),
-        record_objects: false,
+        record_objects: how.record_objects,
         read_attempts: aws_opts.max_attempts.unwrap_or(3),
     };
     let targets: Vec<(String, String)> = plan.targets.iter().map(|t| (t.account_id.clone(), t.source_region.clone())).collect();
-    let jobs: Vec<pipeline::Job> = plan.targets.iter().map(|t| pipeline::Job::new(t.clone(), plan.range)).collect();
-    let ctx = Context::new(plan.source, keys, plan.status, options, progress && !trail.no_progress).with_replay(replay);
-    let mut report = pipeline::validate(&ctx, &jobs, plan.range).await;
+    let mut ctx = Context::new(plan.source, keys, plan.status, options, how.progress && !trail.no_progress);
+    if let Some(replay) = how.replay {
+        ctx = ctx.with_replay(replay);
+    }
+    let mut report = pipeline::validate(&ctx, &jobs, requested).await;
     ctx.progress.finish();
     if let Some(path) = &evidence.public_keys {
-        report.findings.extend(key_file_hints(&report, path, plan.range));
+        report.findings.extend(key_file_hints(&report, path, requested));
     }
-    Ok(Verified { report, targets, range: plan.range })
+    Ok(Verified { report, targets, range: requested })
 }
 
 pub(super) async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     let file_keys = args.public_keys.as_deref().map(key_file).transpose()?;
     let plan = plan(aws_opts, &args.trail, None, None).await?;
+    let (jobs, range) = jobs(&plan, None)?;
     std::fs::create_dir_all(&args.out).map_err(|e| RunError::Usage(format!("--out {}: {e}", args.out.display())))?;
     let api_keys = aws::ApiKeys { options: aws_opts.clone() };
     let keys = RecordingKeys::new(key_source(&file_keys, &api_keys));
@@ -323,8 +321,7 @@ pub(super) async fn export(aws_opts: &AwsOptions, args: ExportArgs, out: &mut dy
     let status = plan.status.clone();
     let ctx = Context::new(recorder.clone(), &keys, plan.status, options, !args.trail.no_progress);
     // Validating through the recorder copies exactly what a validation reads.
-    let jobs: Vec<pipeline::Job> = plan.targets.iter().map(|t| pipeline::Job::new(t.clone(), plan.range)).collect();
-    let report = pipeline::validate(&ctx, &jobs, plan.range).await;
+    let report = pipeline::validate(&ctx, &jobs, range).await;
     ctx.progress.finish();
     let failures = recorder.copy_listed().await;
     let manifest = recorder.manifest();
