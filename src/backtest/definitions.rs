@@ -113,19 +113,14 @@ impl Definitions {
                 evaluation_periods: u32::try_from(a.evaluation_periods).map_err(|_| format!("rule {}: evaluation_periods {} is negative", r.id, a.evaluation_periods))?,
                 datapoints_to_alarm: None,
                 threshold: a.threshold,
-                comparison: parse(&a.comparison).map_err(|e| format!("rule {}: {e}", r.id))?,
-                statistic: parse(&a.statistic).map_err(|e| format!("rule {}: {e}", r.id))?,
+                comparison: a.comparison.parse().map_err(|e| format!("rule {}: {e}", r.id))?,
+                statistic: a.statistic.parse().map_err(|e| format!("rule {}: {e}", r.id))?,
                 treat_missing_data: TreatMissingData::default(),
             };
             definitions.alarms.push(AlarmDef { alarm_name: r.id.clone(), namespace: namespace.clone(), metric_name: r.id.clone(), spec });
         }
         Ok(definitions)
     }
-}
-
-/// One of AWS's names (`Sum`, `GreaterThanOrEqualToThreshold`, `notBreaching`), as serde reads it.
-fn parse<T: serde::de::DeserializeOwned>(name: &str) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| format!("'{name}' is not supported"))
 }
 
 /// A snapshot alarm's settings, if backtest can evaluate them: a static threshold on one
@@ -138,10 +133,10 @@ fn alarm_def(a: &Alarm) -> Result<AlarmDef, String> {
         return Err(format!("watches dimensions {}: metric filters publish without dimensions unless told to", a.dimensions.join(", ")));
     }
     let need = |what: &str| format!("no {what}");
-    let statistic: Statistic = parse(a.statistic.as_deref().ok_or_else(|| need("statistic"))?).map_err(|e| format!("statistic {e} (extended statistics are not evaluated)"))?;
-    let comparison: Comparison = parse(a.comparison.as_deref().ok_or_else(|| need("comparison operator"))?).map_err(|e| format!("comparison {e}"))?;
+    let statistic: Statistic = a.statistic.as_deref().ok_or_else(|| need("statistic"))?.parse().map_err(|e: super::alarm::SpecError| e.to_string())?;
+    let comparison: Comparison = a.comparison.as_deref().ok_or_else(|| need("comparison operator"))?.parse().map_err(|e: super::alarm::SpecError| e.to_string())?;
     let treat_missing_data: TreatMissingData = match &a.treat_missing_data {
-        Some(t) => parse(t).map_err(|e| format!("TreatMissingData {e}"))?,
+        Some(t) => t.parse().map_err(|e: super::alarm::SpecError| e.to_string())?,
         None => TreatMissingData::default(),
     };
     let positive = |v: Option<i32>, what: &str| v.ok_or_else(|| need(what)).and_then(|v| u32::try_from(v).map_err(|_| format!("{what} {v} is negative")));

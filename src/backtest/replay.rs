@@ -394,17 +394,14 @@ impl Replayed {
     }
 
     /// At most `n` values per top field, by count, ties by value.
-    pub fn top(&self, alarm: usize, n: usize) -> Vec<(&'static str, Vec<(String, u64)>)> {
-        TOP_FIELDS
-            .iter()
-            .zip(&self.state.top[alarm])
-            .map(|(field, counts)| {
-                let mut list: Vec<(String, u64)> = counts.iter().map(|(v, c)| (v.clone(), *c)).collect();
-                list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                list.truncate(n);
-                (*field, list)
-            })
-            .collect()
+    /// In [`TOP_FIELDS`] order.
+    pub fn top(&self, alarm: usize, n: usize) -> [Vec<(String, u64)>; 5] {
+        self.state.top[alarm].each_ref().map(|counts| {
+            let mut list: Vec<(String, u64)> = counts.iter().map(|(v, c)| (v.clone(), *c)).collect();
+            list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            list.truncate(n);
+            list
+        })
     }
 
     /// Per (account, region): the parts of `range` whose log files were not all replayed: not
@@ -515,8 +512,8 @@ mod tests {
         let points: Vec<(i64, f64)> = done.datapoints(0).iter().map(|(start, agg)| (start.timestamp(), agg.statistic(Statistic::Sum))).collect();
         assert_eq!(points, [(t("2026-03-01T10:00:00Z").timestamp(), 2.0), (t("2026-03-01T10:05:00Z").timestamp(), 1.0)]);
         let top = done.top(0, 10);
-        assert_eq!(top[0], ("eventName", vec![("GetObject".to_string(), 2), ("PutObject".to_string(), 1)]));
-        assert_eq!(top[1].1, [("arn:aws:sts::1:assumed-role/dev/alice".to_string(), 3)]);
+        assert_eq!((TOP_FIELDS[0], top[0].clone()), ("eventName", vec![("GetObject".to_string(), 2), ("PutObject".to_string(), 1)]));
+        assert_eq!((TOP_FIELDS[1], top[1].clone()), ("principal", vec![("arn:aws:sts::1:assumed-role/dev/alice".to_string(), 3)]));
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub struct AlarmResult {
     pub timeline: Vec<(DateTime<Utc>, Option<f64>, AlarmState)>,
 }
 
-#[derive(Debug, Default, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[allow(non_snake_case)] // CloudTrail's own field names
 pub struct Top {
     pub eventName: Vec<(String, u64)>,
@@ -123,16 +123,8 @@ pub fn build(replayed: &Replayed, inputs: Inputs<'_>) -> BacktestReport {
             }
         };
         let swept = sweep(&def.spec, points, range, inputs.thresholds).unwrap_or_default();
-        let mut top = Top::default();
-        for (field, list) in replayed.top(i, TOP_N) {
-            match field {
-                "eventName" => top.eventName = list,
-                "principal" => top.principal = list,
-                "sourceIPAddress" => top.sourceIPAddress = list,
-                "awsRegion" => top.awsRegion = list,
-                _ => top.errorCode = list,
-            }
-        }
+        let [event_name, principal, source_ip, region, error_code] = replayed.top(i, TOP_N);
+        let top = Top { eventName: event_name, principal, sourceIPAddress: source_ip, awsRegion: region, errorCode: error_code };
         let s = &def.spec;
         alarms.push(AlarmResult {
             alarm_name: def.alarm_name.clone(),
