@@ -68,6 +68,18 @@ def run_rss(cmd, env):
     return time.perf_counter() - t, usage.ru_maxrss / 1024, out.decode(), p.returncode
 
 
+def timed(cmd, env, runs, what):
+    """Runs `cmd` `runs` times; its wall times, and the last run's peak RSS and output. A run that
+    fails ends the benchmark."""
+    times = []
+    for _ in range(runs):
+        seconds, peak, out, code = run_rss(cmd, env)
+        if code != 0:
+            raise SystemExit(f"{what} failed (exit {code}):\n{out}")
+        times.append(seconds)
+    return times, peak, out
+
+
 def counts(text, what):
     for line in text.splitlines():
         if line.endswith(f" {what} files valid") or f" {what} files valid," in line:
@@ -149,12 +161,7 @@ def main():
         keys = ["--public-keys", str(ROOT / "keys/public-keys/us-east-1.json")]
         offline = dict(base_env, AWS_ENDPOINT_URL="http://127.0.0.1:9")
         local_cmd = [str(BIN), "validate-logs", *rng[:6], "--source", str(local), *keys, "--no-progress"]
-        local_times = []
-        for _ in range(a.runs):
-            seconds, _, out, code = run_rss(local_cmd, offline)
-            if code != 0:
-                raise SystemExit(f"local validation failed (exit {code}):\n{out}")
-            local_times.append(seconds)
+        local_times, _, _ = timed(local_cmd, offline, a.runs, "local validation")
         limit = json.loads(subprocess.run([str(SIM), "cpu-limit", "--dir", str(local)], check=True, capture_output=True, text=True).stdout)
         rate = limit["inflated_bytes"] / statistics.median(local_times)
         mb = 1e6
@@ -163,12 +170,7 @@ def main():
         print("   single core, MB/s: " + ", ".join(f"{k} {v / mb:.0f}" for k, v in limit["single_core_bytes_per_sec"].items()) + "\n")
 
         backtest_cmd = [str(BIN), "backtest", *rng[:6], "--source", str(local), *keys, "--no-progress", "--baseline", "cis", "--output", "json"]
-        backtest_times = []
-        for _ in range(a.runs):
-            seconds, peak, out, code = run_rss(backtest_cmd, offline)
-            if code != 0:
-                raise SystemExit(f"backtest failed (exit {code}):\n{out}")
-            backtest_times.append(seconds)
+        backtest_times, peak, out = timed(backtest_cmd, offline, a.runs, "backtest")
         replayed = json.loads(out)["evidence"]
         bt_s, local_s = statistics.median(backtest_times), statistics.median(local_times)
         backtest_line = (f"5. backtest --baseline cis on the local copy: {bt_s:.2f} s for {replayed['events_replayed']} events in {replayed['log_files_replayed']} log files "
