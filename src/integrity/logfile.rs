@@ -1,4 +1,8 @@
-//! Log files: streamed through gunzip and SHA-256, never buffered whole.
+//! Log files: gunzip and SHA-256. A file that fits in [`WHOLE_MAX`] is inflated whole by
+//! libdeflate into a worker's reusable buffer ([`check_whole`]); a larger one streams through
+//! zlib-rs ([`LogHasher`]), never buffered whole. Both give the same verdicts: whenever the fast
+//! path does not verify a file, the streaming path judges it (and words the finding).
+use std::borrow::Cow;
 use std::io::{Read, Write};
 
 use flate2::write::GzDecoder;
@@ -109,6 +113,44 @@ impl LogHasher {
 
 pub const CHUNK: usize = 64 * 1024;
 
+/// The largest log file (stored or inflated) inflated whole; larger ones stream. CloudTrail's log
+/// files are far smaller; the bound keeps a worker's buffers at most this size each.
+pub const WHOLE_MAX: usize = 16 << 20;
+
+/// A worker's reusable state for [`check_whole`]: the decompressor and the output buffer. The
+/// buffer only grows (to at most `WHOLE_MAX`), so a file costs no allocation and no zeroing.
+#[derive(Default)]
+pub struct Scratch {
+    inflater: crate::integrity::inflate::Inflater,
+    out: Vec<u8>,
+    /// The stored bytes of the file being checked, for callers that read files into it.
+    pub input: Vec<u8>,
+}
+
+/// [`check_kept`] for a whole stored object in memory: inflated in one call when its claimed
+/// size allows, else streamed. The kept bytes borrow the scratch buffer when they can.
+pub fn check_whole<'s>(gz: &[u8], expected_hex: &str, max_inflated: u64, keep: bool, scratch: &'s mut Scratch) -> (LogVerdict, Option<Cow<'s, [u8]>>) {
+    // The trailer's length (ISIZE, the size mod 2^32) is a claim: it only sizes a buffer that
+    // is bounded anyway, and a wrong claim fails the inflate, sending the file down the stream.
+    let claimed = gz.len().checked_sub(4).map(|at| u32::from_le_bytes([gz[at], gz[at + 1], gz[at + 2], gz[at + 3]]) as usize);
+    if let Some(size) = claimed.filter(|&n| n <= WHOLE_MAX && n as u64 <= max_inflated && gz.len() <= WHOLE_MAX) {
+        if scratch.out.len() < size {
+            scratch.out.resize(size, 0);
+        }
+        if let Ok(n) = scratch.inflater.gunzip_one(gz, &mut scratch.out[..size]) {
+            let inflated = &scratch.out[..n];
+            let actual = hex::encode(Sha256::digest(inflated));
+            return if actual.eq_ignore_ascii_case(expected_hex.trim()) {
+                (LogVerdict::Valid { sha256: actual }, keep.then_some(Cow::Borrowed(inflated)))
+            } else {
+                (LogVerdict::HashMismatch { actual }, None)
+            };
+        }
+    }
+    let (verdict, kept) = check_kept(gz, expected_hex, max_inflated, keep);
+    (verdict, kept.map(Cow::Owned))
+}
+
 /// Inflates `body` (one gzip member), hashes the inflated bytes and compares with `expected_hex`.
 /// A failing `body` is a `ReadError`: a broken connection is never taken for a corrupt (or, worse,
 /// complete) file.
@@ -162,6 +204,33 @@ mod tests {
         let mut trailing = gz(body);
         trailing.push(0);
         assert_eq!(check_kept(&trailing[..], &sha(body), u64::MAX, true).1, None);
+    }
+
+    /// The whole-buffer path and the streaming path judge every file alike, including files
+    /// whose trailer lies about the length, files past the limit and files with trailing bytes.
+    #[test]
+    fn whole_and_streamed_checks_agree() {
+        let body = br#"{"Records":[{"eventName":"ConsoleLogin"}]}"#.repeat(100);
+        let stored = gz(&body);
+        let mut lying = stored.clone();
+        let at = lying.len() - 4;
+        lying[at..].copy_from_slice(&1u32.to_le_bytes());
+        let mut huge_claim = stored.clone();
+        huge_claim[at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut trailing = stored.clone();
+        trailing.extend_from_slice(&stored[stored.len() - 8..]);
+        let mut flipped = stored.clone();
+        flipped[20] ^= 0x10;
+        let mut scratch = Scratch::default();
+        for (name, file) in [("good", &stored), ("lying length", &lying), ("huge claim", &huge_claim), ("trailing", &trailing), ("flipped", &flipped), ("empty", &Vec::new())] {
+            for (expected, max) in [(sha(&body), u64::MAX), (sha(b"other"), u64::MAX), (sha(&body), 100)] {
+                let whole = check_whole(file, &expected, max, true, &mut scratch);
+                let streamed = check_kept(&file[..], &expected, max, true);
+                assert_eq!(whole.0, streamed.0, "{name}, limit {max}");
+                assert_eq!(whole.1.as_deref(), streamed.1.as_deref(), "{name}, limit {max}");
+            }
+        }
+        assert_eq!(check_whole(&stored, &sha(&body), u64::MAX, true, &mut scratch).1.as_deref(), Some(&body[..]));
     }
 
     #[test]

@@ -3,6 +3,7 @@ pub mod chain;
 pub mod completeness;
 pub mod digest;
 pub mod gzip;
+pub mod inflate;
 pub mod keys;
 pub mod logfile;
 pub mod signature;

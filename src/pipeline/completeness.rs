@@ -2,21 +2,32 @@
 //! (`integrity::completeness`); this turns their answers into findings, and lists the log folders.
 use chrono::{DateTime, Utc};
 
-use super::list::unreferenced_logs;
+use tokio::sync::mpsc::Receiver;
+
+use super::list::LoggedDay;
 use super::logs::Referenced;
 use super::Run;
 use crate::finding::{Finding, FindingKind, Scope, Severity};
 use crate::integrity::completeness::{self, Periods};
 use crate::layout::Target;
 
-/// Log files no authentic digest lists: one finding each (see [`unreferenced_finding`]), or an
-/// access error when the folders could not be listed. Returns the findings and their count.
-pub async fn unreferenced(run: &Run<'_>, referenced: &Referenced, covered: &Periods, unread: &Periods, no_digests: bool) -> (Vec<Finding>, usize) {
-    let Run { ctx, target, ref scope, range, .. } = *run;
-    match unreferenced_logs(&*ctx.source, target, range, &|k| referenced.contains(k), covered).await {
-        Ok(found) => (found.iter().map(|u| unreferenced_finding(scope, target, u, unread, no_digests)).collect(), found.len()),
-        Err(e) => (vec![scope.finding(FindingKind::AccessError, &target.bucket, &target.log_dir(), format!("could not list log files: {e}"))], 0),
+/// Log files no authentic digest lists, from the listed date folders `days`: one finding each (see
+/// [`unreferenced_finding`]), and an access error for a folder that could not be listed. Returns
+/// the findings and the count of unreferenced log files.
+pub async fn unreferenced(run: &Run<'_>, referenced: &Referenced, covered: &Periods, unread: &Periods, no_digests: bool, mut days: Receiver<LoggedDay>) -> (Vec<Finding>, usize) {
+    let Run { target, ref scope, range, .. } = *run;
+    let (mut findings, mut count) = (Vec::new(), 0);
+    while let Some((day, listed)) = days.recv().await {
+        match listed {
+            Ok(keys) => {
+                let found = completeness::unreferenced(&keys, &target.source_region, day, &|k| referenced.contains(k), covered, range.start, range.end);
+                count += found.len();
+                findings.extend(found.iter().map(|u| unreferenced_finding(scope, target, u, unread, no_digests)));
+            }
+            Err(e) => findings.push(scope.finding(FindingKind::AccessError, &target.bucket, &target.log_dir(), format!("could not list log files: {e}"))),
+        }
     }
+    (findings, count)
 }
 
 /// The finding for a log file no authentic digest lists.

@@ -135,11 +135,15 @@ async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot
     // Authentic successors first: their hint is CloudTrail's.
     let mut namers: Vec<&DigestSlot> = slots.iter().collect();
     namers.sort_by_key(|s| s.authentic().is_none());
-    for p in namers.iter().filter_map(|s| s.parsed()) {
-        let (Some(at), Some(sig)) = (p.previous(), &p.digest.previous_digest_signature) else { continue };
+    let named = namers.iter().filter_map(|s| match s.authentic() {
+        Some(a) => Some((a.previous(), a.previous_signature())),
+        None => s.parsed().map(|p| (p.previous(), p.digest.previous_digest_signature.as_deref())),
+    });
+    for named in named {
+        let (Some(at), Some(sig)) = named else { continue };
         let list = hints.entry(at).or_default();
-        if list.len() < CANDIDATES && !list.contains(sig) {
-            list.push(sig.clone());
+        if list.len() < CANDIDATES && !list.iter().any(|s| s == sig) {
+            list.push(sig.to_string());
         }
     }
     let work: Vec<(usize, Vec<String>)> = (0..slots.len())
@@ -183,6 +187,7 @@ async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress)
     let Some(authentic) = slot.authentic_mut() else { return };
     let entries = authentic.take_log_files();
     let period = (authentic.start(), authentic.end());
+    slot.release_body();
     let digest: Arc<str> = slot.key.as_str().into();
     for entry in &entries {
         if entry.s3_bucket == logs.bucket {
@@ -216,7 +221,7 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
             let source = ctx.source.clone();
             let keys = keys.clone();
             async move {
-                let fetched = fetch_digest(&*source, &bucket, &key, &limits, attempts).await;
+                let fetched = fetch_digest(ctx, &*source, &bucket, &key, &limits, attempts).await;
                 let key_time = digest_key_time(&key);
                 let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending };
                 let stand_in = slot.unreadable("checking task failed".into());
@@ -245,15 +250,17 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
 }
 
 /// Fetches a digest and parses it off the reactor; a body that broke off is fetched again.
-async fn fetch_digest(source: &dyn Source, bucket: &str, key: &str, limits: &Limits, attempts: u32) -> Fetched {
+async fn fetch_digest(ctx: &Context<'_>, source: &dyn Source, bucket: &str, key: &str, limits: &Limits, attempts: u32) -> Fetched {
     let broken = |f: &Fetched| matches!(f, Fetched::Unreadable(_));
-    match retrying(attempts, broken, || fetch_digest_once(source, bucket, key, limits)).await {
+    match retrying(attempts, broken, || fetch_digest_once(ctx, source, bucket, key, limits)).await {
         (Fetched::Unreadable(why), attempt) if attempt > 1 => Fetched::Unreadable(format!("{why} (after {attempt} attempts)")),
         (fetched, _) => fetched,
     }
 }
 
-async fn fetch_digest_once(source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
+async fn fetch_digest_once(ctx: &Context<'_>, source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
+    // One of the run's request permits, from the request until the body is read.
+    let Ok(request) = ctx.requests.acquire().await else { return Fetched::Unreadable("request budget closed".into()) };
     let object = match source.get(bucket, key).await {
         Ok(o) => o,
         Err(SourceError::NotFound) => return Fetched::Missing,
@@ -269,6 +276,7 @@ async fn fetch_digest_once(source: &dyn Source, bucket: &str, key: &str, limits:
         Ok(b) => b,
         Err(e) => return Fetched::Unreadable(e.to_string()),
     };
+    drop(request);
     if gz.len() as u64 > limits.max_digest_bytes {
         let parsed = Err(digest::DigestFormatError::TooLarge { limit: limits.max_digest_bytes });
         return Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } };
@@ -281,8 +289,9 @@ async fn fetch_digest_once(source: &dyn Source, bucket: &str, key: &str, limits:
 pub fn record_digests(out: &mut Vec<ObjectRecord>, slots: &[DigestSlot], chain: &ChainReport, object_type: ObjectType) {
     for (i, verdict) in &chain.verdicts {
         let s = &slots[*i];
-        let sha256 = match &s.fetched {
-            Fetched::Present { bytes, .. } => bytes.inflated_sha256.map(hex::encode),
+        let sha256 = match (&s.fetched, s.authentic()) {
+            (Fetched::Present { bytes, .. }, _) => bytes.inflated_sha256.map(hex::encode),
+            (Fetched::Released, Some(a)) => Some(hex::encode(a.sha256())),
             _ => None,
         };
         let verdict = match verdict {

@@ -1,10 +1,12 @@
 //! The listing stage: which digests and log files the range's date folders hold. Folders bound
 //! every listing; names are claims, judged later.
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
+use futures::StreamExt;
+use tokio::sync::mpsc::Receiver;
 
-use crate::integrity::completeness;
 use crate::layout::Target;
 use crate::source::{Source, SourceError};
 use crate::time::Range;
@@ -48,23 +50,36 @@ pub async fn digests(source: &dyn Source, target: &Target, range: Range) -> Resu
     Ok(listing)
 }
 
-/// Lists the log files of the range's date folders, one day's prefix at a time so that the cost
-/// follows the range, and keeps those no authentic digest lists.
-pub async fn unreferenced_logs(
-    source: &dyn Source,
-    target: &Target,
-    range: Range,
-    referenced: &dyn Fn(&str) -> bool,
-    covered: &completeness::Periods,
-) -> Result<Vec<completeness::Unreferenced>, SourceError> {
-    let mut found = Vec::new();
-    let mut day = (range.start - Duration::minutes(1)).date_naive();
-    while day <= range.end.date_naive() {
-        let prefix = format!("{}{}", target.log_dir(), day.format("%Y/%m/%d/"));
-        let listed = source.list(&target.bucket, &prefix, None, &|_| false).await?;
-        found.extend(completeness::unreferenced(&listed, &target.source_region, day, referenced, covered, range.start, range.end));
-        let Some(next) = day.succ_opt() else { break };
-        day = next;
-    }
-    Ok(found)
+/// One date folder's log file keys, or why it could not be listed.
+pub type LoggedDay = (NaiveDate, Result<Vec<String>, SourceError>);
+
+/// How many date folders are listed ahead of the completeness check: the listing overlaps the
+/// chain's fetching, and at most this many days' keys wait in memory.
+const DAYS_AHEAD: usize = 3;
+
+/// Lists the log files of the range's date folders, one day's prefix at a time (so the cost
+/// follows the range), in a task of its own that runs while the chain is fetched. Days arrive in
+/// order; the first that fails to list is the last sent.
+pub fn log_days(source: Arc<dyn Source>, target: Target, range: Range) -> Receiver<LoggedDay> {
+    let (days_tx, days_rx) = tokio::sync::mpsc::channel(DAYS_AHEAD);
+    let first = (range.start - Duration::minutes(1)).date_naive();
+    let last = range.end.date_naive();
+    let days = std::iter::successors(Some(first), |d| d.succ_opt()).take_while(move |d| *d <= last);
+    tokio::spawn(async move {
+        let mut listed = futures::stream::iter(days)
+            .map(|day| {
+                let (source, prefix) = (source.clone(), format!("{}{}", target.log_dir(), day.format("%Y/%m/%d/")));
+                let bucket = target.bucket.clone();
+                async move { (day, source.list(&bucket, &prefix, None, &|_| false).await) }
+            })
+            .buffered(DAYS_AHEAD);
+        while let Some((day, keys)) = listed.next().await {
+            let failed = keys.is_err();
+            // The receiver is gone when the target's run ended early: nothing more is wanted.
+            if days_tx.send((day, keys)).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    days_rx
 }

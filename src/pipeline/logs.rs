@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use tokio::sync::mpsc::{Receiver, Sender};
-use tokio::sync::Semaphore;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::retry::retrying;
@@ -17,7 +16,8 @@ use crate::integrity::digest::{LogFileEntry, HASH_ALGORITHM};
 use crate::integrity::logfile::{self, LogVerdict};
 use crate::progress::Progress;
 use crate::report::{Counts, ObjectRecord, ObjectType, ObjectVerdict};
-use crate::source::{Body, Source, SourceError};
+use crate::source::dir::Folders;
+use crate::source::{LocalFiles, SourceError};
 
 /// How many log checks may wait in the queue: enough to keep the pool busy, few enough that a
 /// range of any size costs the same memory (the digest fetcher waits when it is full).
@@ -39,47 +39,146 @@ pub fn queue() -> (LogQueue, Receiver<LogJob>) {
     tokio::sync::mpsc::channel(LOG_QUEUE)
 }
 
-/// Checks every queued log file, at most `--concurrency` at once, until the queue's senders are
-/// all dropped.
+/// How many queued log files of a local copy one worker checks per hop.
+const LOCAL_BATCH: usize = 64;
+
+/// Checks every queued log file until the queue's senders are all dropped: from S3, at most
+/// `--concurrency` at once; from a local copy, in batches, each batch on one worker (open, read,
+/// inflate and hash without a thread hop per file).
 pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<LogJob>) -> LogTally {
     let opts = &ctx.options;
-    ReceiverStream::new(queued)
+    let tally = |mut tally: LogTally, (job, verdict): (LogJob, Result<LogVerdict, SourceError>)| {
+        if let Some(replay) = &ctx.replay {
+            if !matches!(verdict, Ok(LogVerdict::Valid { .. })) {
+                replay.unverified(scope, &job.entry.s3_object, job.period);
+            }
+        }
+        ctx.progress.log_done();
+        tally.add(scope, job, verdict, opts.record_objects);
+        async move { tally }
+    };
+    let queued = ReceiverStream::new(queued);
+    if ctx.source.local().is_some() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        return queued
+            .ready_chunks(LOCAL_BATCH)
+            .map(|batch| check_local_batch(ctx, scope, batch))
+            .buffer_unordered(cores)
+            .flat_map(futures::stream::iter)
+            .fold(LogTally::default(), tally)
+            .await;
+    }
+    queued
         .map(|job| {
-            let source = ctx.source.clone();
-            let max = opts.limits.max_log_inflated;
-            let progress = ctx.progress.clone();
             let replay = ctx.replay.clone().map(|r| Replayed { replay: r, scope: scope.clone(), digest: job.digest.clone() });
             async move {
-                let verdict = check_log_retrying(source, &job.entry, max, &progress, &ctx.cpu, opts.read_attempts, replay.as_ref()).await;
-                if let Some(r) = &replay {
-                    if !matches!(verdict, Ok(LogVerdict::Valid { .. })) {
-                        r.replay.unverified(&r.scope, &job.entry.s3_object, job.period);
-                    }
-                }
-                progress.log_done();
+                let verdict = check_log_retrying(ctx, &job.entry, replay.as_ref()).await;
                 (job, verdict)
             }
         })
         .buffer_unordered(opts.concurrency.max(1))
-        .fold(LogTally::default(), |mut tally, (job, verdict)| {
-            tally.add(scope, job, verdict, opts.record_objects);
-            async move { tally }
-        })
+        .fold(LogTally::default(), tally)
         .await
 }
 
-/// The log files authentic digests list, by exact key: a hash would let a colliding injected
-/// file pass.
+/// Checks a batch of a local copy's log files on one worker.
+async fn check_local_batch(ctx: &Context<'_>, scope: &Scope, batch: Vec<LogJob>) -> Vec<(LogJob, Result<LogVerdict, SourceError>)> {
+    let source = ctx.source.clone();
+    let (max, progress) = (ctx.options.limits.max_log_inflated, ctx.progress.clone());
+    let replay = ctx.replay.clone().map(|r| (r, scope.clone()));
+    let checked = ctx
+        .cpu
+        .run(move |scratch| {
+            let mut folders = Folders::default();
+            batch
+                .into_iter()
+                .map(|job| {
+                    let replayed = replay.as_ref().map(|(r, scope)| Replayed { replay: r.clone(), scope: scope.clone(), digest: job.digest.clone() });
+                    let check = || match source.local() {
+                        Some(local) => check_local(local, &mut folders, &job.entry, max, scratch, &progress, replayed.as_ref()),
+                        None => Err(SourceError::Access("not a local source".into())),
+                    };
+                    // A bug must cost one file's verdict (unreadable), never the batch's.
+                    let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check))
+                        .unwrap_or_else(|_| Err(SourceError::Access("checking task failed".into())));
+                    (job, verdict)
+                })
+                .collect()
+        })
+        .await;
+    // The pool only fails when the runtime shuts down, and then no report is written.
+    checked.unwrap_or_default()
+}
+
+/// Opens, reads, inflates and hashes one local log file on the calling worker.
+fn check_local(
+    local: &dyn LocalFiles,
+    folders: &mut Folders,
+    entry: &LogFileEntry,
+    max_inflated: u64,
+    scratch: &mut logfile::Scratch,
+    progress: &Progress,
+    replay: Option<&Replayed>,
+) -> Result<LogVerdict, SourceError> {
+    use std::io::Read;
+    if entry.hash_algorithm != HASH_ALGORITHM {
+        return Ok(unsupported(entry));
+    }
+    let file = local.open(folders, &entry.s3_bucket, &entry.s3_object)?;
+    let mut input = std::mem::take(&mut scratch.input);
+    input.clear();
+    // Read whole up to the whole-inflate bound; a larger file streams on from where this stopped.
+    let read = (&file).take(logfile::WHOLE_MAX as u64 + 1).read_to_end(&mut input);
+    progress.read(input.len());
+    let verdict = match read {
+        Err(e) => LogVerdict::ReadError(e.to_string()),
+        Ok(_) if input.len() <= logfile::WHOLE_MAX => {
+            let (verdict, kept) = logfile::check_whole(&input, &entry.hash_value, max_inflated, replay.is_some(), scratch);
+            if let (Some(r), Some(bytes)) = (replay, kept) {
+                r.verified(entry, &bytes);
+            }
+            verdict
+        }
+        Ok(_) => {
+            let (verdict, kept) = logfile::check_kept(std::io::Cursor::new(&input).chain(&file), &entry.hash_value, max_inflated, replay.is_some());
+            if let (Some(r), Some(bytes)) = (replay, kept) {
+                r.verified(entry, &bytes);
+            }
+            verdict
+        }
+    };
+    scratch.input = input;
+    Ok(verdict)
+}
+
+fn unsupported(entry: &LogFileEntry) -> LogVerdict {
+    LogVerdict::Format(format!("digest names unsupported hashAlgorithm '{}'", entry.hash_algorithm))
+}
+
+/// The log files authentic digests list. Held as 128-bit SHA-256 prefixes of the keys, so a year
+/// of log files costs a few megabytes: a planted key would pass only by hitting one of these
+/// prefixes exactly, a second preimage (2^128 work), where a plain hash (64 bits, not
+/// collision-resistant) could be matched on purpose.
 #[derive(Default)]
-pub struct Referenced(std::sync::Mutex<HashSet<String>>);
+pub struct Referenced(std::sync::Mutex<HashSet<[u8; 16]>>);
 
 impl Referenced {
+    fn id(key: &str) -> [u8; 16] {
+        use sha2::Digest as _;
+        let sha = sha2::Sha256::digest(key.as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&sha[..16]);
+        id
+    }
+
     pub fn insert(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string());
+        let id = Referenced::id(key);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(key)
+        let id = Referenced::id(key);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(&id)
     }
 }
 
@@ -148,19 +247,11 @@ impl Replayed {
     }
 }
 
-/// A log file whose body could not be read whole is fetched again, up to `attempts` times; the
-/// last failure stands, as an unreadable object, never as a hash mismatch.
-async fn check_log_retrying(
-    source: Arc<dyn Source>,
-    entry: &LogFileEntry,
-    max_inflated: u64,
-    progress: &Progress,
-    cpu: &Semaphore,
-    attempts: u32,
-    replay: Option<&Replayed>,
-) -> Result<LogVerdict, SourceError> {
+/// A log file whose body could not be read whole is fetched again, up to `--read-attempts`
+/// times; the last failure stands, as an unreadable object, never as a hash mismatch.
+async fn check_log_retrying(ctx: &Context<'_>, entry: &LogFileEntry, replay: Option<&Replayed>) -> Result<LogVerdict, SourceError> {
     let broken = |v: &Result<LogVerdict, SourceError>| matches!(v, Ok(LogVerdict::ReadError(_)) | Err(SourceError::Access(_)));
-    let (verdict, attempt) = retrying(attempts, broken, || check_log(source.clone(), entry, max_inflated, progress, cpu, replay)).await;
+    let (verdict, attempt) = retrying(ctx.options.read_attempts, broken, || check_log(ctx, entry, replay)).await;
     match verdict {
         Ok(LogVerdict::ReadError(why)) if attempt > 1 => Ok(LogVerdict::ReadError(format!("{why} (after {attempt} attempts)"))),
         Err(SourceError::Access(why)) if attempt > 1 => Err(SourceError::Access(format!("{why} (after {attempt} attempts)"))),
@@ -168,71 +259,75 @@ async fn check_log_retrying(
     }
 }
 
-/// Checks one log file. A local file is read, inflated and hashed by one worker thread in one
-/// go. A stream (S3) is read asynchronously, and each 64 KiB it yields goes to a worker thread for
-/// inflate and SHA-256, so no worker ever waits on the network. Either way the CPU work holds one
-/// of the per-core `cpu` permits, and memory per check is one buffer plus the inflate state.
-/// With a replay, the inflated bytes are kept while hashing and handed over only when the hash
-/// matched: what is replayed is exactly what was verified, read once.
-async fn check_log(source: Arc<dyn Source>, entry: &LogFileEntry, max_inflated: u64, progress: &Progress, cpu: &Semaphore, replay: Option<&Replayed>) -> Result<LogVerdict, SourceError> {
+/// How much of a streamed log file is read before deciding how to check it: a file that ends
+/// within it (most do) is checked whole in one worker hop.
+const WHOLE_READ: usize = 4 * logfile::CHUNK;
+
+/// Checks one streamed log file (S3). The body is read asynchronously; a file that ends within
+/// `WHOLE_READ` goes to a worker once, whole; a longer one goes over in `CHUNK`s for streaming
+/// inflate and SHA-256, so no worker ever waits on the network and memory per check stays one
+/// buffer plus the inflate state. With a replay, the inflated bytes are kept while hashing and
+/// handed over only when the hash matched: what is replayed is exactly what was verified, read once.
+async fn check_log(ctx: &Context<'_>, entry: &LogFileEntry, replay: Option<&Replayed>) -> Result<LogVerdict, SourceError> {
     use tokio::io::AsyncReadExt;
     if entry.hash_algorithm != HASH_ALGORITHM {
-        return Ok(LogVerdict::Format(format!("digest names unsupported hashAlgorithm '{}'", entry.hash_algorithm)));
+        return Ok(unsupported(entry));
     }
-    let closed = || SourceError::Access("worker pool closed".into());
-    let worker_failed = |e: tokio::task::JoinError| SourceError::Access(format!("hashing task failed: {e}"));
-    let mut stream = match source.get(&entry.s3_bucket, &entry.s3_object).await?.body {
-        Body::File(file) => {
-            progress.read(file.metadata().map_or(0, |m| m.len() as usize));
-            let expected = entry.hash_value.clone();
-            let _permit = cpu.acquire().await.map_err(|_| closed())?;
-            let (replay, entry) = (replay.cloned(), entry.clone());
-            return tokio::task::spawn_blocking(move || {
-                let (verdict, kept) = logfile::check_kept(file, &expected, max_inflated, replay.is_some());
+    let max_inflated = ctx.options.limits.max_log_inflated;
+    let _request = ctx.requests.acquire().await.map_err(|_| SourceError::Access("request budget closed".into()))?;
+    let mut stream = ctx.source.get(&entry.s3_bucket, &entry.s3_object).await?.body.into_async();
+    // Fills `buf` up to `want` bytes; true when the body ended first.
+    async fn fill(stream: &mut (impl tokio::io::AsyncRead + Unpin), buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+        while buf.len() < want {
+            if stream.take((want - buf.len()) as u64).read_buf(buf).await? == 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+    let mut buf = Vec::with_capacity(logfile::CHUNK);
+    let mut ended = match fill(&mut stream, &mut buf, WHOLE_READ).await {
+        Ok(ended) => ended,
+        // A short or broken body is never hashed as if complete.
+        Err(e) => return Ok(LogVerdict::ReadError(e.to_string())),
+    };
+    ctx.progress.read(buf.len());
+    if ended {
+        let (expected, replay, entry) = (entry.hash_value.clone(), replay.cloned(), entry.clone());
+        return ctx
+            .cpu
+            .run(move |scratch| {
+                let (verdict, kept) = logfile::check_whole(&buf, &expected, max_inflated, replay.is_some(), scratch);
                 if let (Some(r), Some(bytes)) = (replay, kept) {
                     r.verified(&entry, &bytes);
                 }
                 verdict
             })
-            .await
-            .map_err(worker_failed);
-        }
-        Body::Stream(s) => s,
-    };
+            .await;
+    }
     let mut hasher = logfile::LogHasher::with_kept(&entry.hash_value, max_inflated, replay.is_some());
-    let mut buf = Vec::with_capacity(logfile::CHUNK);
-    let mut ended = false;
-    while !ended {
-        // Fill the buffer before handing it over: network reads come in small pieces.
-        buf.clear();
-        while buf.len() < logfile::CHUNK {
-            match (&mut stream).take((logfile::CHUNK - buf.len()) as u64).read_buf(&mut buf).await {
-                Ok(0) => {
-                    ended = true;
-                    break;
-                }
-                Ok(_) => {}
-                // A short or broken body is never hashed as if complete.
-                Err(e) => return Ok(LogVerdict::ReadError(e.to_string())),
-            }
-        }
-        progress.read(buf.len());
-        let _permit = cpu.acquire().await.map_err(|_| closed())?;
-        (hasher, buf) = tokio::task::spawn_blocking(move || {
-            hasher.push(&buf);
-            (hasher, buf)
-        })
-        .await
-        .map_err(worker_failed)?;
-        if hasher.failed() {
+    loop {
+        (hasher, buf) = ctx
+            .cpu
+            .run(move |_| {
+                hasher.push(&buf);
+                (hasher, buf)
+            })
+            .await?;
+        if hasher.failed() || ended {
             break;
         }
+        buf.clear();
+        ended = match fill(&mut stream, &mut buf, logfile::CHUNK).await {
+            Ok(ended) => ended,
+            Err(e) => return Ok(LogVerdict::ReadError(e.to_string())),
+        };
+        ctx.progress.read(buf.len());
     }
     let (verdict, kept) = hasher.finish_kept();
     if let (Some(r), Some(bytes)) = (replay.cloned(), kept) {
         let entry = entry.clone();
-        let _permit = cpu.acquire().await.map_err(|_| closed())?;
-        tokio::task::spawn_blocking(move || r.verified(&entry, &bytes)).await.map_err(worker_failed)?;
+        ctx.cpu.run(move |_| r.verified(&entry, &bytes)).await?;
     }
     Ok(verdict)
 }

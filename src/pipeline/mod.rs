@@ -24,6 +24,7 @@ use crate::source::Source;
 use crate::time::Range;
 
 mod completeness;
+mod cpu;
 mod digests;
 mod list;
 mod logs;
@@ -31,7 +32,8 @@ mod retry;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The most object requests in flight at once.
+    /// The most object requests in flight at once, across digests, log files, regions and
+    /// accounts (one budget, `Context::requests`).
     pub concurrency: usize,
     pub limits: Limits,
     pub walk: WalkOptions,
@@ -59,8 +61,11 @@ pub struct Context<'a> {
     pub status: Option<Result<TrailStatus, String>>,
     pub options: Options,
     pub progress: Progress,
-    /// One permit per core for inflate + SHA-256 work.
-    pub cpu: Semaphore,
+    /// One worker per core for inflate + SHA-256 work.
+    pub cpu: cpu::Cpu,
+    /// One permit per object request in flight (`Options::concurrency`), held from the request
+    /// until its body is read, whatever the object's kind or target.
+    pub requests: Semaphore,
     /// Where verified log files go to be replayed (`backtest`, `events`); None for validation.
     pub replay: Option<Arc<dyn Replay>>,
 }
@@ -83,7 +88,7 @@ impl<'a> Context<'a> {
     /// terminal), a progress bar.
     pub fn new(source: Arc<dyn Source>, keys: &'a dyn KeySource, status: Option<Result<TrailStatus, String>>, options: Options, progress: bool) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Context { source, keys, status, options, progress: Progress::new(progress), cpu: Semaphore::new(cores), replay: None }
+        Context { source, keys, status, progress: Progress::new(progress), cpu: cpu::Cpu::new(cores), requests: Semaphore::new(options.concurrency.max(1)), options, replay: None }
     }
 
     /// The same context, replaying verified log files into `replay`.
@@ -192,6 +197,9 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
         }
     };
 
+    // The log folders are listed while the chain is fetched; the check against what the digests
+    // list waits for the chain.
+    let days = list::log_days(ctx.source.clone(), target.clone(), range);
     // Log files are checked as soon as their digest is authentic, while the rest of the chain is
     // still being fetched: a bounded queue feeds a bounded pool of log checks.
     let referenced = logs::Referenced::default();
@@ -231,7 +239,7 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
 
     let covered = Periods::new(verified.iter().map(|a| (a.start(), a.end())));
     let unread = Periods::new(chain.report.unread.iter().chain(&backfill.report.unread).copied());
-    let (unreferenced, count) = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests).await;
+    let (unreferenced, count) = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests, days).await;
     findings.extend(unreferenced);
     part.summary.unreferenced_log_files = count;
     part.findings = findings;

@@ -8,5 +8,5 @@ mod keys;
 pub mod noise;
 mod trail;
 
-pub use keys::{load_keyset, public_keys, SimKey};
+pub use keys::{generate as generate_keys, load_keyset, public_keys, SimKey};
 pub use trail::{gunzip, gzip, sign_digest, simulate, SimObject, SimTrail, TrailSpec};

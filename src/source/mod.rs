@@ -61,8 +61,21 @@ pub trait Source: Send + Sync {
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError>;
 
+    /// A local source's files, opened on the calling (worker) thread: a log file's open, read,
+    /// inflate and hash then cost one hop. None for a remote source (use `get`).
+    fn local(&self) -> Option<&dyn LocalFiles> {
+        None
+    }
+
     /// A human name for messages (`s3://` or a directory).
     fn describe(&self) -> String;
+}
+
+/// A source whose objects are local files (see [`Source::local`]).
+pub trait LocalFiles: Send + Sync {
+    /// Opens an object's body, blocking, with the same checks as `get` but without its metadata.
+    /// `folders` keeps folders open between calls (a batch of log files shares a few).
+    fn open(&self, folders: &mut dir::Folders, bucket: &str, key: &str) -> Result<std::fs::File, SourceError>;
 }
 
 /// Reads a whole (small) object, but never more than `max + 1` bytes: a longer result means the

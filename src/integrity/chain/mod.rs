@@ -37,6 +37,10 @@ pub enum Fetched {
     Missing,
     /// Could not be read (access denied, network): never counted as valid or invalid.
     Unreadable(String),
+    /// Present and authentic, its body released once its log files were handed on
+    /// ([`DigestSlot::release_body`]): its `Authentic` holds all the walk needs (times, links,
+    /// signature, SHA-256), so a chain of years costs a small record per digest.
+    Released,
 }
 
 /// A digest CloudTrail's key is proven to have signed, at the location it was signed for. Made
@@ -101,6 +105,10 @@ impl Authentic {
     pub fn previous(&self) -> Option<(&str, &str)> {
         self.previous.as_ref().map(|p| (p.bucket.as_str(), p.key.as_str()))
     }
+    /// The signature this digest names for its predecessor (signed).
+    pub fn previous_signature(&self) -> Option<&str> {
+        self.previous.as_ref().and_then(|p| p.signature.as_deref())
+    }
     /// The log files this digest lists, moved out (they are queued for checking once).
     pub fn take_log_files(&mut self) -> Vec<LogFileEntry> {
         std::mem::take(&mut self.log_files)
@@ -160,6 +168,14 @@ impl DigestSlot {
         match &self.auth {
             Auth::Authentic(a) => Some(a),
             _ => None,
+        }
+    }
+
+    /// Releases an authentic digest's parsed body (see [`Fetched::Released`]); call it once its
+    /// log files have been taken.
+    pub fn release_body(&mut self) {
+        if self.authentic().is_some() {
+            self.fetched = Fetched::Released;
         }
     }
 

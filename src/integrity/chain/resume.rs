@@ -12,10 +12,19 @@ pub fn check_resume(head: &ChainHead, verified_at: &str, slots: &[DigestSlot], s
     let mismatch = |bucket: &str, key: &str, message: String| {
         scope.finding(FindingKind::DigestCheckpointMismatch, bucket, key, message).with("checkpoint_key", head.key.as_str()).with("verified_at", verified_at)
     };
-    match slots.iter().find(|s| s.bucket == head.bucket && s.key == head.key).map(|s| &s.fetched) {
+    let slot = slots.iter().find(|s| s.bucket == head.bucket && s.key == head.key);
+    // What the object is now: its SHA-256 and signature metadata (a released body's are its
+    // authentic record's).
+    let present = slot.and_then(|s| match (&s.fetched, s.authentic()) {
+        (Fetched::Present { metadata, bytes }, _) => Some((bytes.inflated_sha256, metadata.signature.clone())),
+        (Fetched::Released, Some(a)) => Some((Some(a.sha256()), Some(a.signature().to_string()))),
+        _ => None,
+    });
+    match slot.map(|s| &s.fetched) {
         Some(Fetched::Missing) => findings.push(mismatch(&head.bucket, &head.key, format!("the digest verified by the audit of {verified_at} is gone: removed after that audit"))),
-        Some(Fetched::Present { metadata, bytes }) => {
-            let sha256 = bytes.inflated_sha256.map(hex::encode);
+        Some(Fetched::Present { .. } | Fetched::Released) => {
+            let (sha256, signature) = present.unwrap_or_default();
+            let sha256 = sha256.map(hex::encode);
             if sha256.as_deref() != Some(head.sha256.as_str()) {
                 findings.push(
                     mismatch(&head.bucket, &head.key, format!("the digest verified by the audit of {verified_at} has changed since: its SHA-256 differs from the checkpoint's"))
@@ -23,7 +32,7 @@ pub fn check_resume(head: &ChainHead, verified_at: &str, slots: &[DigestSlot], s
                         .with("actual", sha256.unwrap_or_default()),
                 );
             }
-            let signature = metadata.signature.as_deref().map(|s| s.trim().to_ascii_lowercase());
+            let signature = signature.map(|s| s.trim().to_ascii_lowercase());
             // A copy without metadata has no signature to compare; its successor's link is checked below.
             if signature.as_ref().is_some_and(|s| *s != head.signature) {
                 findings.push(mismatch(&head.bucket, &head.key, format!("the digest verified by the audit of {verified_at} has changed since: its signature differs from the checkpoint's")));

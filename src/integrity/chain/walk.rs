@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::authenticate::truncate;
 use super::{Auth, Authentic, DigestSlot, DigestVerdict, Fetched, PreviousLink};
 use crate::finding::{Finding, FindingKind, Scope};
-use crate::integrity::digest::{DigestBytes, HASH_ALGORITHM};
+use crate::integrity::digest::HASH_ALGORITHM;
 use crate::layout::Target;
 use crate::time::display;
 
@@ -99,9 +99,15 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
                 format!("links back to s3://{}/{}, which is not older in the chain (a loop)", prev.bucket, prev.key)));
             continue;
         }
+        let present = match &slots[p].fetched {
+            Fetched::Present { metadata, bytes } => Some((metadata.signature.as_deref(), bytes.inflated_sha256)),
+            Fetched::Released => Some((None, slots[p].authentic().map(Authentic::sha256))),
+            Fetched::Missing | Fetched::Unreadable(_) => None,
+        };
         match &slots[p].fetched {
-            Fetched::Present { metadata, bytes } => {
-                let problems = link_problems(prev, slots[p].authentic().map(|x| x.signature.as_str()).or(metadata.signature.as_deref()), bytes);
+            Fetched::Present { .. } | Fetched::Released => {
+                let (metadata_signature, sha256) = present.unwrap_or_default();
+                let problems = link_problems(prev, slots[p].authentic().map(|x| x.signature.as_str()).or(metadata_signature), sha256);
                 if problems.is_empty() {
                     linked[p] = true;
                     if slots[p].authentic().is_none() {
@@ -183,19 +189,19 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
                 report.findings.push(own(FindingKind::AccessError, format!("could not read digest: {why}; the log files of its period are unchecked")));
                 DigestVerdict::Unreadable
             }
-            (Fetched::Present { .. }, Auth::Authentic(_)) => {
+            (_, Auth::Authentic(_)) => {
                 report.verified.push(i);
                 if broken[i] { DigestVerdict::Invalid } else { DigestVerdict::Valid }
             }
-            (Fetched::Present { .. }, Auth::Invalid(kind, message)) => {
+            (_, Auth::Invalid(kind, message)) => {
                 report.findings.push(own(*kind, message.clone()));
                 DigestVerdict::Invalid
             }
-            (Fetched::Present { .. }, Auth::Unverifiable(why)) => {
+            (_, Auth::Unverifiable(why)) => {
                 report.findings.push(own(FindingKind::Unchecked, format!("unverifiable: {why}")));
                 DigestVerdict::Unverifiable
             }
-            (Fetched::Present { .. }, Auth::Pending) => {
+            (_, Auth::Pending) => {
                 report.findings.push(own(FindingKind::Unchecked, "not authenticated".into()));
                 DigestVerdict::Unverifiable
             }
@@ -212,7 +218,7 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
 
 /// What is wrong with an authentic digest's link to the object it names: it must commit to exactly
 /// that object, by its signature and by the hash of its inflated bytes.
-fn link_problems(prev: &PreviousLink, actual_signature: Option<&str>, bytes: &DigestBytes) -> Vec<String> {
+fn link_problems(prev: &PreviousLink, actual_signature: Option<&str>, actual_sha256: Option<[u8; 32]>) -> Vec<String> {
     let mut problems = Vec::new();
     if let (Some(stated), Some(actual)) = (&prev.signature, actual_signature) {
         if !stated.trim().eq_ignore_ascii_case(actual.trim()) {
@@ -223,7 +229,7 @@ fn link_problems(prev: &PreviousLink, actual_signature: Option<&str>, bytes: &Di
         Some(HASH_ALGORITHM) | None => {}
         Some(other) => problems.push(format!("previousDigestHashAlgorithm is '{}', not SHA-256", truncate(other))),
     }
-    match (&prev.hash, &bytes.inflated_sha256) {
+    match (&prev.hash, &actual_sha256) {
         (Some(stated), Some(actual)) if stated.eq_ignore_ascii_case(&hex::encode(actual)) => {}
         (Some(_), Some(_)) => problems.push("previousDigestHashValue differs from the SHA-256 of the previous digest".into()),
         (Some(_), None) => problems.push("the previous digest cannot be inflated to check previousDigestHashValue".into()),

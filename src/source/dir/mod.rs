@@ -13,11 +13,11 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::FileType;
 
-use super::{Object, Source, SourceError};
+use super::{LocalFiles, Object, Source, SourceError};
 
 mod nofollow;
 
-use self::nofollow::{entries, open_dir, open_dir_at, open_with_sidecar};
+use self::nofollow::{entries, open_dir, open_dir_at, open_file_at, open_with_sidecar};
 pub use self::nofollow::{MAX_SIDECAR_BYTES, SIDECAR_SUFFIX};
 
 pub struct DirSource {
@@ -128,6 +128,42 @@ impl Source for DirSource {
 
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn local(&self) -> Option<&dyn LocalFiles> {
+        Some(self)
+    }
+}
+
+/// Folders held open between object opens, so that a file costs one open rather than one per
+/// path component. Each was opened link-free from the root; a handful at most are kept.
+#[derive(Default)]
+pub struct Folders {
+    open: Vec<(PathBuf, std::os::fd::OwnedFd)>,
+}
+
+impl Folders {
+    const KEPT: usize = 8;
+}
+
+impl LocalFiles for DirSource {
+    fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<std::fs::File, SourceError> {
+        let mut rel = checked(bucket)?.to_path_buf();
+        rel.push(checked(key)?);
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            return Err(SourceError::Access(format!("{}: not an object path", self.root.join(&rel).display())));
+        };
+        let at = match folders.open.iter().position(|(p, _)| p == parent) {
+            Some(i) => i,
+            None => {
+                if folders.open.len() >= Folders::KEPT {
+                    folders.open.remove(0);
+                }
+                folders.open.push((parent.to_path_buf(), open_dir(&self.root, parent)?));
+                folders.open.len() - 1
+            }
+        };
+        open_file_at(folders.open[at].1.as_fd(), name, &self.root.join(&rel))
     }
 }
 

@@ -123,6 +123,11 @@ pub(super) fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileTy
     Ok(out)
 }
 
+/// Opens the regular file `name` in the open folder `dir` (`shown` for messages), link-free.
+pub(super) fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<std::fs::File, SourceError> {
+    Ok(std::fs::File::from(open_entry(dir, name, shown, FileType::RegularFile)?))
+}
+
 /// Opens the object at `root/rel` (bucket and key) and reads its sidecar, both only if they are
 /// regular files reached without a link.
 pub(super) fn open_with_sidecar(root: &Path, rel: &Path) -> Result<Object, SourceError> {
