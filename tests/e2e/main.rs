@@ -33,6 +33,7 @@ mod emulated {
     mod faults;
     mod forensics;
     mod iam;
+    mod scale;
     mod source_conformance;
     mod validate_s3;
 }
