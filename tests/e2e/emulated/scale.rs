@@ -269,4 +269,12 @@ fn a_sliced_plan_reports_a_digest_deleted_at_a_slice_edge() {
     assert_eq!(single.code, 1);
     assert_eq!(error_findings(&doc), error_findings(&single.json()));
     assert_eq!(doc["per_region"].as_array().unwrap().len(), 2);
+    // The warnings both slices give about the log files of the deleted digest's hour are
+    // reported once, as the single run does.
+    let all = |d: &Value| -> Vec<(String, String)> { d["findings"].as_array().unwrap().iter().map(|f| (f["kind"].as_str().unwrap().to_string(), f["key"].as_str().unwrap().to_string())).collect() };
+    let (mut m, mut s) = (all(&doc), all(&single.json()));
+    m.sort();
+    s.sort();
+    assert!(m.iter().filter(|f| f.0 == "log_unreferenced").count() >= 2, "{m:?}");
+    assert_eq!(m, s);
 }
