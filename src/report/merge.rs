@@ -7,6 +7,11 @@
 //! - Findings keep plan order (the order of a single run over the same targets). A finding that
 //!   an earlier slice of the same chain already reported (same kind, bucket and key; for a
 //!   finding about a folder rather than an object, the same message too) is reported once.
+//! - A slice's tail is not the chain's: when a later slice of the same chain verified a digest,
+//!   an earlier slice's tail findings (`digest_tail_missing`, or `unchecked` for an undecidable
+//!   tail) are dropped. The later slice walks back across the edge: a digest deleted there is
+//!   reported by it as missing, and a legitimate stop as a gap, as in a single run. When no later
+//!   slice verified anything, the earlier slice's tail finding stands: the chain ends there.
 //! - A unit with no report, an unreadable one, or one for another plan or unit is an `unchecked`
 //!   error naming the unit: the verdict is at best incomplete.
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -92,6 +97,13 @@ fn identity(f: &Finding) -> (FindingKind, String, String, String) {
     (f.kind, f.bucket.clone(), f.key.clone(), if about_folder { f.message.clone() } else { String::new() })
 }
 
+/// A finding about a chain's newest end (`pipeline::completeness::tail_finding`): about the digest
+/// folder, with the span `from` to `to`.
+fn is_tail(f: &Finding, digest_dir: &str) -> bool {
+    let span = f.details.contains_key("from") && f.details.contains_key("to");
+    f.key == digest_dir && (f.kind == FindingKind::DigestTailMissing || (f.kind == FindingKind::Unchecked && span))
+}
+
 /// Joins the units' reports (one [`Got`] per unit of `plan`, in plan order) into one report.
 /// `location` says where a unit's report should be, for the findings about missing ones.
 pub fn merge(plan: &Plan, got: Vec<Got>, location: &dyn Fn(&Unit) -> String) -> Report {
@@ -107,7 +119,17 @@ pub fn merge(plan: &Plan, got: Vec<Got>, location: &dyn Fn(&Unit) -> String) -> 
     let mut chains: Vec<Chain> = Vec::new();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut found: Option<Range> = None;
-    for (unit, got) in plan.units.iter().zip(got) {
+    // Whether a later unit of the same chain verified anything.
+    let mut later_verified = vec![false; plan.units.len()];
+    let mut verified_after: HashSet<(&str, &str)> = HashSet::new();
+    for (i, (unit, got)) in plan.units.iter().zip(&got).enumerate().rev() {
+        let chain = (unit.account_id.as_str(), unit.region.as_str());
+        later_verified[i] = verified_after.contains(&chain);
+        if matches!(got, Got::Report(r) if r.found.is_some()) {
+            verified_after.insert(chain);
+        }
+    }
+    for ((unit, got), later_verified) in plan.units.iter().zip(got).zip(later_verified) {
         let at = *index.entry((unit.account_id.clone(), unit.region.clone())).or_insert_with(|| {
             chains.push(Chain {
                 account_id: unit.account_id.clone(),
@@ -124,7 +146,10 @@ pub fn merge(plan: &Plan, got: Vec<Got>, location: &dyn Fn(&Unit) -> String) -> 
         let why = match got {
             Got::Report(r) => match foreign(plan, unit, &r) {
                 None => {
-                    let ours: Vec<Finding> = r.findings.into_iter().filter(|f| !chain.seen.contains(&identity(f))).collect();
+                    let ours: Vec<Finding> = r.findings.into_iter()
+                        .filter(|f| !chain.seen.contains(&identity(f)))
+                        .filter(|f| !(later_verified && is_tail(f, &chain.digest_dir)))
+                        .collect();
                     chain.seen.extend(ours.iter().map(identity));
                     chain.findings.extend(ours);
                     chain.summary += r.summary;
@@ -296,6 +321,27 @@ mod tests {
         // The second slice's own report of the edge finding stays in its unit report: the merge
         // dedupes only across slices of one chain, and only what an earlier slice reported.
         assert_eq!(r.verdict, Verdict::Invalid);
+    }
+
+    /// An earlier slice's tail finding is dropped when a later slice verified digests; it stands
+    /// when none did (the chain ends in that slice).
+    #[test]
+    fn a_slice_tail_is_judged_by_the_later_slices() {
+        let p = plan(Some(chrono::Duration::days(7)));
+        let u0 = &p.units[0];
+        let dir = p.target(u0).digest_dir();
+        let scope = Scope { account_id: u0.account_id.clone(), region: u0.region.clone() };
+        let tail = scope.finding(FindingKind::DigestTailMissing, "b", &dir, "cut").with("from", "x").with("to", "y");
+        let undecided = scope.finding(FindingKind::Unchecked, "b", &dir, "undecided").with("from", "x").with("to", "y");
+        let rest = |valid| vec![report(&p, &p.units[1], valid, vec![]), report(&p, &p.units[2], 5, vec![]), report(&p, &p.units[3], 5, vec![])];
+        for f in [tail, undecided] {
+            let first = report(&p, u0, 5, vec![f.clone()]);
+            let r = merge(&p, [vec![first.clone()], rest(5)].concat(), &at);
+            assert_eq!((r.verdict, r.findings.len()), (Verdict::Valid, 0), "{:?}", f.kind);
+            let r = merge(&p, [vec![first], rest(0)].concat(), &at);
+            assert_ne!(r.verdict, Verdict::Valid, "{:?}", f.kind);
+            assert_eq!(r.findings, vec![f]);
+        }
     }
 
     /// A slice with no authentic digest (logging off that week) does not make its chain

@@ -20,6 +20,7 @@ mod offline {
     mod formats;
     mod fuzz_regressions;
     mod hostile;
+    mod plan;
     mod html;
     mod schema;
     mod validate_dir;
