@@ -12,6 +12,11 @@
 //!   tail) are dropped. The later slice walks back across the edge: a digest deleted there is
 //!   reported by it as missing, and a legitimate stop as a gap, as in a single run. When no later
 //!   slice verified anything, the earlier slice's tail finding stands: the chain ends there.
+//! - A slice with no digest at all calls its log files unvouched-for errors ("this region has no
+//!   digest in the range"). When another slice of the chain verified digests, the chain has
+//!   digests, as a single run over the whole range sees it: such log files are warnings, as
+//!   there (not inside a verified digest's period), and the missing digests are judged by the
+//!   neighbouring slices' walks (missing, a gap, or a cut tail).
 //! - A unit with no report, an unreadable one, or one for another plan or unit is an `unchecked`
 //!   error naming the unit: the verdict is at best incomplete.
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -104,6 +109,19 @@ fn is_tail(f: &Finding, digest_dir: &str) -> bool {
     f.key == digest_dir && (f.kind == FindingKind::DigestTailMissing || (f.kind == FindingKind::Unchecked && span))
 }
 
+/// A log file a slice without digests reported as vouched for by nothing, as a run over a range
+/// where its chain has digests reports it: a warning, not inside a verified digest's period.
+fn as_in_a_chain_with_digests(f: Finding) -> Finding {
+    match (f.kind, f.details.get("delivered").and_then(|d| d.as_str())) {
+        (FindingKind::LogUnreferenced, Some(at)) => Finding {
+            severity: crate::finding::Severity::Warning,
+            message: format!("delivered {at}, not wholly inside a verified digest's period (validation off, not yet digested, or its digest is bad or could not be read)"),
+            ..f
+        },
+        _ => f,
+    }
+}
+
 /// Joins the units' reports (one [`Got`] per unit of `plan`, in plan order) into one report.
 /// `location` says where a unit's report should be, for the findings about missing ones.
 pub fn merge(plan: &Plan, got: Vec<Got>, location: &dyn Fn(&Unit) -> String) -> Report {
@@ -119,7 +137,7 @@ pub fn merge(plan: &Plan, got: Vec<Got>, location: &dyn Fn(&Unit) -> String) -> 
     let mut chains: Vec<Chain> = Vec::new();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut found: Option<Range> = None;
-    // Whether a later unit of the same chain verified anything.
+    // Whether a later unit of the same chain verified anything; which chains verified anything.
     let mut later_verified = vec![false; plan.units.len()];
     let mut verified_after: HashSet<(&str, &str)> = HashSet::new();
     for (i, (unit, got)) in plan.units.iter().zip(&got).enumerate().rev() {
@@ -129,6 +147,7 @@ pub fn merge(plan: &Plan, got: Vec<Got>, location: &dyn Fn(&Unit) -> String) -> 
             verified_after.insert(chain);
         }
     }
+    let chain_verified = verified_after;
     for ((unit, got), later_verified) in plan.units.iter().zip(got).zip(later_verified) {
         let at = *index.entry((unit.account_id.clone(), unit.region.clone())).or_insert_with(|| {
             chains.push(Chain {
@@ -146,7 +165,11 @@ pub fn merge(plan: &Plan, got: Vec<Got>, location: &dyn Fn(&Unit) -> String) -> 
         let why = match got {
             Got::Report(r) => match foreign(plan, unit, &r) {
                 None => {
+                    let s = &r.summary;
+                    let no_digests = s.digests.valid + s.digests.invalid + s.backfill_digests.valid + s.backfill_digests.invalid == 0;
+                    let chain_has_digests = no_digests && chain_verified.contains(&(unit.account_id.as_str(), unit.region.as_str()));
                     let ours: Vec<Finding> = r.findings.into_iter()
+                        .map(|f| if chain_has_digests { as_in_a_chain_with_digests(f) } else { f })
                         .filter(|f| !chain.seen.contains(&identity(f)))
                         .filter(|f| !(later_verified && is_tail(f, &chain.digest_dir)))
                         .collect();
@@ -342,6 +365,30 @@ mod tests {
             assert_ne!(r.verdict, Verdict::Valid, "{:?}", f.kind);
             assert_eq!(r.findings, vec![f]);
         }
+    }
+
+    /// The log files of a slice without digests are warnings when the chain has digests in
+    /// another slice, errors when it has none anywhere.
+    #[test]
+    fn a_slice_without_digests_is_judged_with_its_chain() {
+        let p = plan(Some(chrono::Duration::days(7)));
+        let u1 = &p.units[1];
+        let scope = Scope { account_id: u1.account_id.clone(), region: u1.region.clone() };
+        let stray = scope.finding(FindingKind::LogUnreferenced, "b", "AWSLogs/l.json.gz", "delivered 2026-03-09T00:00:00Z, but this region has no digest in the range: nothing vouches for it").with("delivered", "2026-03-09T00:00:00Z");
+        let rest = vec![report(&p, &p.units[2], 5, vec![]), report(&p, &p.units[3], 5, vec![])];
+        // No digest listed at all: every count zero.
+        let bare = || match report(&p, u1, 0, vec![stray.clone()]) {
+            Got::Report(mut r) => {
+                r.summary = Summary::default();
+                Got::Report(r)
+            }
+            other => other,
+        };
+        let r = merge(&p, [vec![report(&p, &p.units[0], 5, vec![]), bare()], rest.clone()].concat(), &at);
+        assert_eq!((r.verdict, r.findings[0].severity), (Verdict::Valid, Severity::Warning));
+        assert!(r.findings[0].message.contains("not wholly inside a verified digest's period"), "{}", r.findings[0].message);
+        let r = merge(&p, [vec![report(&p, &p.units[0], 0, vec![]), bare()], rest].concat(), &at);
+        assert_eq!((r.verdict, &r.findings[0]), (Verdict::Invalid, &stray));
     }
 
     /// A slice with no authentic digest (logging off that week) does not make its chain
