@@ -50,19 +50,27 @@ Examples:
 A unit is one chain (account, region) over the range, or one slice of it. The plan_id is the SHA-256
 of the canonical units (with the trail and bucket): a report names the plan it belongs to.
 
-Exit status: 0 the plan was written; 2 usage error; 3 discovery failed (trail lookup, listing).";
+Exit status:
+  0  The plan was written.
+  2  Usage or configuration error: a bad flag, ARN, time or --slice.
+  3  Discovery failed (trail lookup, organization, listing accounts or regions) or --out could not be written.";
 
 pub const MERGE: &str = "\
 Examples:
   trailproof merge --plan plan.json --report-dir reports/ -o json > report.json
+  # Plan and reports in S3, SARIF for code scanning.
+  trailproof merge --plan s3://audit-bucket/trailproof/plans/2025.json --report-dir s3://audit-bucket/trailproof/reports/2025 -o sarif
 
 The report has validate-logs' shape and verdict rules. Counts are summed per unit: objects in the
 one-hour overlap of neighbouring slices are counted in both. A finding an earlier slice of the same
 chain reported is reported once. A unit without a report (its shard never ran or failed), or with a
 report for another plan, is an unchecked error naming the unit.
 
-Exit status: as validate-logs: 0 valid, 1 an error finding, 2 usage error (bad flag, unreadable plan),
-3 incomplete (a unit without its report, or something unchecked).";
+Exit status:
+  0  Every unit's report is there and everything is valid.
+  1  At least one error finding in some unit.
+  2  Usage error: a bad flag, an unreadable or edited plan, a report dir that is not a directory.
+  3  Incomplete: a unit without its report (or with another plan's), or something unchecked.";
 
 pub const EXPORT: &str = "\
 Examples:

@@ -76,7 +76,7 @@ pub enum Command {
     /// Print the records of verified log files only, one JSON object per line
     #[command(after_long_help = help::EVENTS)]
     Events(EventsArgs),
-    /// Plan an organization-scale audit: one unit per account × region (or time slice), for an
+    /// Plan an organization-scale audit: one unit per account and region (or time slice), for an
     /// array job whose children run `validate-logs --plan`
     #[command(after_long_help = help::PLAN)]
     Plan(PlanArgs),

@@ -95,8 +95,8 @@ fn merge(plan: &str, dir: &str) -> Run {
 /// (kind, account, region, key) of every error finding.
 fn error_findings(doc: &Value) -> BTreeSet<(String, String, String, String)> {
     doc["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error")
-        .map(|f| [&f["kind"], &f["account_id"], &f["region"], &f["key"]].map(|v| v.as_str().unwrap().to_string()).into())
-        .map(|[a, b, c, d]: [String; 4]| (a, b, c, d))
+        .map(|f| [&f["kind"], &f["account_id"], &f["region"], &f["key"]].map(|v| v.as_str().unwrap().to_string()))
+        .map(|[a, b, c, d]| (a, b, c, d))
         .collect()
 }
 

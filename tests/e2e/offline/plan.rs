@@ -96,7 +96,9 @@ fn a_chain_cut_off_in_an_early_slice_is_not_valid() {
 fn shard_usage_errors_exit_2() {
     let w = world("plan-usage", true);
     let reports = path_str(&w.work.path().join("reports"));
-    let cases: [(&[&str], Vec<(&str, String)>, &str); 5] = [
+    // (flags, environment, what stderr says)
+    type Case<'a> = (&'a [&'a str], Vec<(&'a str, String)>, &'a str);
+    let cases: [Case; 5] = [
         (&["--shard-index", "2", "--shard-count", "2"], vec![], "not below the shard count 2"),
         (&["--shard-index", "0"], vec![], "--shard-count is required"),
         (&["--shard-count", "2"], vec![], "--shard-index is required"),
