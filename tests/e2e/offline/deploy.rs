@@ -87,7 +87,7 @@ fn cloudformation() -> Value {
     yaml_as_json(&iam_dir().join("trailproof.yaml"))
 }
 
-fn yaml_as_json(path: &Path) -> Value {
+pub fn yaml_as_json(path: &Path) -> Value {
     let out = Command::new(python())
         .args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"])
         .arg(path)
