@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, BinaryHeap};
 use std::cmp::Reverse;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -173,6 +173,9 @@ impl Plan {
     pub fn parse(bytes: &[u8]) -> Result<Plan, String> {
         let plan: Plan = serde_json::from_slice(bytes).map_err(|e| format!("not a trailproof plan: {e}"))?;
         parse_trail_arn(&plan.trail_arn)?;
+        if plan.range().is_none_or(|r| r.start > r.end) {
+            return Err("its requested start_time and end_time are not a time range".into());
+        }
         if plan.units.is_empty() || plan.units.len() > MAX_UNITS {
             return Err(format!("{} units: a plan holds 1 to {MAX_UNITS}", plan.units.len()));
         }
@@ -246,14 +249,10 @@ pub fn assign(units: &[Unit], count: usize) -> Vec<usize> {
     of
 }
 
-/// Parses RFC 3339 as the plan writes it.
-pub fn time(text: &str) -> Option<DateTime<Utc>> {
-    crate::time::parse_user_time(text).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     fn t(s: &str) -> DateTime<Utc> {
         crate::time::parse_user_time(s).unwrap()
@@ -316,7 +315,7 @@ mod tests {
         assert_eq!(Plan::new(&targets, range(), requested(), Some(Duration::days(7))).unwrap().plan_id, plan.plan_id);
         let edited = text.replace("444455556666", "444455556667");
         assert!(Plan::parse(edited.as_bytes()).unwrap_err().contains("plan_id"));
-        for (from, to) in [("\"plan_version\": 1", "\"plan_version\": 2"), ("us-east-1\"", "../../x\""), ("2026-03-08T00:00:00Z", "tomorrow")] {
+        for (from, to) in [("\"plan_version\": 1", "\"plan_version\": 2"), ("us-east-1\"", "../../x\""), ("2026-03-08T00:00:00Z", "tomorrow"), ("\"start_time\": \"2026-03-01T00:00:00Z\"", "\"start_time\": \"2027-03-01T00:00:00Z\"")] {
             assert!(Plan::parse(text.replacen(from, to, 1).as_bytes()).is_err(), "{from} -> {to}");
         }
         assert!(Plan::parse(b"{}").is_err());

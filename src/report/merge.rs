@@ -31,8 +31,8 @@ use crate::finding::{Finding, FindingKind, Scope};
 use crate::plan::{Plan, Unit};
 use crate::time::Range;
 
-/// The largest unit report read back.
-pub const MAX_UNIT_REPORT_BYTES: u64 = 1024 * 1024 * 1024;
+/// The largest unit report read back (a chain-year with every log file flagged is about 30 MB).
+pub const MAX_UNIT_REPORT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One unit's report as a shard writes it: validate-logs' document, plus the plan and the unit.
 #[derive(Serialize, JsonSchema)]
