@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::common::*;
-use crate::offline::deploy::{json_policy, policy_actions};
+use crate::offline::deploy::json_policy;
 use serde_json::Value;
 
 /// A glob with `*` only, as IAM resources use it.
