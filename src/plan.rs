@@ -26,6 +26,10 @@ pub const OVERLAP: Duration = Duration::hours(1);
 /// bounded by it too.
 pub const MAX_UNITS: usize = 1_000_000;
 
+/// The most shards a plan is dealt into: a Kubernetes Indexed Job's most completions (an AWS
+/// Batch array holds at most 10,000 children).
+pub const MAX_SHARDS: u64 = 100_000;
+
 /// The largest plan file read (about 300 bytes a unit).
 pub const MAX_PLAN_BYTES: u64 = 512 * 1024 * 1024;
 

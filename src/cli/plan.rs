@@ -133,6 +133,9 @@ pub(super) async fn shard(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut d
         .ok_or_else(|| RunError::Usage("--shard-index is required (AWS Batch sets AWS_BATCH_JOB_ARRAY_INDEX, an Indexed Job JOB_COMPLETION_INDEX)".into()))?;
     let count = from_env(args.shard.shard_count, &["AWS_BATCH_JOB_ARRAY_SIZE"])?
         .ok_or_else(|| RunError::Usage("--shard-count is required (AWS Batch sets AWS_BATCH_JOB_ARRAY_SIZE; on Kubernetes give the Job's completions)".into()))?;
+    if count > crate::plan::MAX_SHARDS {
+        return Err(RunError::Usage(format!("shard count {count}: at most {} shards", crate::plan::MAX_SHARDS)));
+    }
     if count == 0 || index >= count {
         return Err(RunError::Usage(format!("shard index {index} is not below the shard count {count}: shards are numbered 0 to count-1")));
     }

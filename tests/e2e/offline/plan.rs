@@ -98,7 +98,8 @@ fn shard_usage_errors_exit_2() {
     let reports = path_str(&w.work.path().join("reports"));
     // (flags, environment, what stderr says)
     type Case<'a> = (&'a [&'a str], Vec<(&'a str, String)>, &'a str);
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
+        (&["--shard-index", "0", "--shard-count", "18446744073709551615"], vec![], "at most 100000 shards"),
         (&["--shard-index", "2", "--shard-count", "2"], vec![], "not below the shard count 2"),
         (&["--shard-index", "0"], vec![], "--shard-count is required"),
         (&["--shard-count", "2"], vec![], "--shard-index is required"),
