@@ -350,6 +350,8 @@ pub struct ShardArgs {
 }
 
 #[derive(Args, Debug)]
+// Planning only lists folders: the verification flags mean nothing here.
+#[command(mut_arg("concurrency", |a| a.hide(true)), mut_arg("no_progress", |a| a.hide(true)))]
 pub struct PlanArgs {
     #[command(flatten)]
     pub trail: TrailArgs,
