@@ -1,8 +1,8 @@
 //! The findings model: what trailproof found about the evidence, in a stable public vocabulary.
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A finding kind. The snake_case names are a stable public interface (JSON `kind`), frozen by a test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     DigestMissing,
@@ -154,7 +154,7 @@ impl std::fmt::Display for FindingKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Error,
@@ -162,7 +162,7 @@ pub enum Severity {
 }
 
 /// One thing trailproof found about one object (or one span of time) of the evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
@@ -173,7 +173,7 @@ pub struct Finding {
     pub message: String,
     /// The finding's context as data (e.g. `expected` and `actual` hashes; a gap's `from`, `to`
     /// and `count`), for machines; `message` says the same for people.
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 

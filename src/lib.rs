@@ -20,6 +20,7 @@ pub mod integrity;
 pub mod layout;
 pub mod keysource;
 pub mod limits;
+pub mod plan;
 pub mod progress;
 pub mod report;
 #[cfg(feature = "sim")]

@@ -26,6 +26,8 @@ Examples:
   trailproof validate-logs --source ./evidence --public-keys keys.json --trail-arn ARN --start-time 2026-03-01 -q
   # A scheduled audit: each run checks only what is new since the last, and proves the link.
   trailproof validate-logs --trail-arn ARN --all-regions --checkpoint s3://audit-bucket/trailproof/main.json
+  # One child of an array job (AWS Batch sets the index and size): its shard of a plan.
+  trailproof validate-logs --plan s3://audit-bucket/plans/2025.json --report-dir s3://audit-bucket/reports/2025
 
 Exit status:
   0  Everything in range was checked and is valid (warnings, such as gaps between chains, may remain).
@@ -35,6 +37,40 @@ Exit status:
      nothing in range could be checked, or a prerequisite (trail lookup, bucket region, organization,
      region discovery) failed.
   Tampering outranks incompleteness: error findings and unchecked ones together exit 1.";
+
+pub const PLAN: &str = "\
+Examples:
+  # An organization trail, every account and region, a year, in weekly slices.
+  trailproof plan --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org --all-accounts --all-regions \\
+      --start-time 2025-01-01 --end-time 2026-01-01 --slice 7d --out s3://audit-bucket/plans/2025.json --shards 500
+  # Then each child of an array job of N runs its shard, and one merge joins them:
+  trailproof validate-logs --plan s3://audit-bucket/plans/2025.json --report-dir s3://audit-bucket/reports/2025
+  trailproof merge --plan s3://audit-bucket/plans/2025.json --report-dir s3://audit-bucket/reports/2025 -o json
+
+A unit is one chain (account, region) over the range, or one slice of it. The plan_id is the SHA-256
+of the canonical units (with the trail and bucket): a report names the plan it belongs to.
+
+Exit status:
+  0  The plan was written.
+  2  Usage or configuration error: a bad flag, ARN, time or --slice.
+  3  Discovery failed (trail lookup, organization, listing accounts or regions) or --out could not be written.";
+
+pub const MERGE: &str = "\
+Examples:
+  trailproof merge --plan plan.json --report-dir reports/ -o json > report.json
+  # Plan and reports in S3, SARIF for code scanning.
+  trailproof merge --plan s3://audit-bucket/trailproof/plans/2025.json --report-dir s3://audit-bucket/trailproof/reports/2025 -o sarif
+
+The report has validate-logs' shape and verdict rules. Counts are summed per unit: objects in the
+one-hour overlap of neighbouring slices are counted in both. A finding an earlier slice of the same
+chain reported is reported once. A unit without a report (its shard never ran or failed), or with a
+report for another plan, is an unchecked error naming the unit.
+
+Exit status:
+  0  Every unit's report is there and everything is valid.
+  1  At least one error finding in some unit.
+  2  Usage error: a bad flag, an unreadable or edited plan, a report dir that is not a directory.
+  3  Incomplete: a unit without its report (or with another plan's), or something unchecked.";
 
 pub const EXPORT: &str = "\
 Examples:

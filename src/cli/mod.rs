@@ -13,6 +13,8 @@ use crate::report::Format;
 mod account;
 mod checkpoint;
 mod help;
+mod location;
+mod plan;
 mod replay;
 mod trail;
 
@@ -74,6 +76,13 @@ pub enum Command {
     /// Print the records of verified log files only, one JSON object per line
     #[command(after_long_help = help::EVENTS)]
     Events(EventsArgs),
+    /// Plan an organization-scale audit: one unit per account and region (or time slice), for an
+    /// array job whose children run `validate-logs --plan`
+    #[command(after_long_help = help::PLAN)]
+    Plan(PlanArgs),
+    /// Join the unit reports of a planned audit's shards into one validate-logs report
+    #[command(after_long_help = help::MERGE)]
+    Merge(MergeArgs),
     /// Print the JSON Schema (draft 2020-12) of a JSON document trailproof writes
     #[command(after_long_help = help::SCHEMA)]
     Schema(SchemaArgs),
@@ -141,6 +150,9 @@ pub struct SchemaArgs {
     /// The document whose schema to print
     pub document: crate::report::schema::Document,
 }
+
+/// The heading of validate-logs' shard flags.
+const SHARD: &str = "Shard of a plan (array jobs)";
 
 /// The heading of the AWS CLI's global options in every command's help.
 const AWS_OPTIONS: &str = "AWS options";
@@ -290,9 +302,12 @@ pub struct TrailArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("trail_arn", |a| a.required(false).required_unless_present("plan").default_value("").hide_default_value(true)))]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub trail: TrailArgs,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     #[command(flatten)]
     pub evidence: EvidenceArgs,
     /// Print one line per file checked
@@ -312,6 +327,66 @@ pub struct ValidateArgs {
     /// a file or s3://BUCKET/KEY (absent: a normal run that writes it)
     #[arg(long, value_name = "FILE|S3_URI")]
     pub checkpoint: Option<String>,
+}
+
+/// validate-logs as one child of an array job: its shard of a plan's units.
+#[derive(Args, Debug)]
+pub struct ShardArgs {
+    /// Run one shard of this plan (`trailproof plan --out`): a file or s3://BUCKET/KEY. The
+    /// trail, accounts, regions and range come from the plan
+    #[arg(long, value_name = "FILE|S3_URI", requires = "report_dir", help_heading = SHARD,
+          conflicts_with_all = ["trail_arn", "start_time", "end_time", "s3_bucket", "s3_prefix", "account_id", "organization_id", "all_regions", "all_accounts", "checkpoint", "report"])]
+    pub plan: Option<String>,
+    /// This shard's index, 0 to count-1 [default: AWS_BATCH_JOB_ARRAY_INDEX, else
+    /// JOB_COMPLETION_INDEX]
+    #[arg(long, value_name = "I", requires = "plan", help_heading = SHARD)]
+    pub shard_index: Option<u64>,
+    /// How many shards the plan is dealt into [default: AWS_BATCH_JOB_ARRAY_SIZE]
+    #[arg(long, value_name = "N", requires = "plan", help_heading = SHARD)]
+    pub shard_count: Option<u64>,
+    /// Write one JSON report per unit here, as UNIT_ID.json: a directory or s3://BUCKET/PREFIX
+    #[arg(long, value_name = "DIR|S3_URI", requires = "plan", help_heading = SHARD)]
+    pub report_dir: Option<String>,
+}
+
+#[derive(Args, Debug)]
+// Planning only lists folders: the verification flags mean nothing here.
+#[command(mut_arg("concurrency", |a| a.hide(true)), mut_arg("no_progress", |a| a.hide(true)))]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
+    /// Plan from a local evidence copy laid out as DIR/{bucket}/{key} instead of S3
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// Cut each chain into slices of this length (36h, 7d, 2w); neighbouring slices overlap by
+    /// one hour, one digest period, so the link across every edge is checked
+    #[arg(long, value_name = "DURATION")]
+    pub slice: Option<String>,
+    /// Write the plan here: a file or s3://BUCKET/KEY
+    #[arg(long, value_name = "FILE|S3_URI")]
+    pub out: String,
+    /// Also print how the units deal into this many shards (units and hours of evidence each)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub shards: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The plan the shards ran: a file or s3://BUCKET/KEY
+    #[arg(long, value_name = "FILE|S3_URI")]
+    pub plan: String,
+    /// Where the shards wrote their unit reports: a directory or s3://BUCKET/PREFIX
+    #[arg(long, value_name = "DIR|S3_URI")]
+    pub report_dir: String,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Text output: print only the summary and the verdict
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Reports read at once
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
 }
 
 /// Where the evidence and its trusted keys come from, and the limits on reading it: every command
@@ -421,6 +496,8 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError
         Command::Filter(FilterCommand::Test(args)) => account::filter_test(args, out),
         Command::Backtest(args) => replay::backtest(&aws, args, out).await,
         Command::Events(args) => replay::events(&aws, args, out).await,
+        Command::Plan(args) => plan::plan(&aws, args, out).await,
+        Command::Merge(args) => plan::merge(&aws, args, out).await,
         Command::Schema(args) => account::schema(args, out),
         Command::Completions(args) => help::completions(args, out),
         Command::Man(args) => help::man(args, out),

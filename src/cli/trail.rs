@@ -35,15 +35,15 @@ fn range_args(start: &str, end: Option<&str>) -> Result<Range, RunError> {
 }
 
 /// What a run will look at: the evidence source, its targets (account x region) and the range.
-struct Plan {
-    source: Arc<dyn Source>,
-    targets: Vec<Target>,
-    range: Range,
-    status: Option<Result<TrailStatus, String>>,
+pub(super) struct Plan {
+    pub source: Arc<dyn Source>,
+    pub targets: Vec<Target>,
+    pub range: Range,
+    pub status: Option<Result<TrailStatus, String>>,
 }
 
 /// `default_start` stands in for an omitted `--start-time` (a checkpoint's earliest record).
-async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::path::Path>, default_start: Option<chrono::DateTime<Utc>>) -> Result<Plan, RunError> {
+pub(super) async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::path::Path>, default_start: Option<chrono::DateTime<Utc>>) -> Result<Plan, RunError> {
     let arn = parse_trail_arn(&args.trail_arn).map_err(RunError::Usage)?;
     let range = match (&args.start_time, default_start) {
         (Some(start), _) => range_args(start, args.end_time.as_deref())?,
@@ -141,7 +141,7 @@ async fn plan(aws_opts: &AwsOptions, args: &TrailArgs, source_dir: Option<&std::
 const MAX_REGIONS: usize = 64;
 
 /// The trusted keys: the key file when given, else ListPublicKeys.
-fn key_source<'a>(file: &'a Option<FileKeys>, api: &'a aws::ApiKeys) -> &'a dyn KeySource {
+pub(super) fn key_source<'a>(file: &'a Option<FileKeys>, api: &'a aws::ApiKeys) -> &'a dyn KeySource {
     match file {
         Some(k) => k,
         None => api,
@@ -150,12 +150,12 @@ fn key_source<'a>(file: &'a Option<FileKeys>, api: &'a aws::ApiKeys) -> &'a dyn 
 
 /// A saved GetTrailStatus: trusted as the user vouches for it, like a key file, never read from
 /// the evidence on its own.
-fn status_file(path: &std::path::Path) -> Result<TrailStatus, RunError> {
+pub(super) fn status_file(path: &std::path::Path) -> Result<TrailStatus, RunError> {
     let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--trail-status {}: {e}", path.display())))?;
     serde_json::from_slice(&bytes).map_err(|e| RunError::Usage(format!("--trail-status {}: not a saved GetTrailStatus: {e}", path.display())))
 }
 
-fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
+pub(super) fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
     let bytes = std::fs::read(path).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
     let keys = FileKeys::parse(&bytes).map_err(|e| RunError::Usage(format!("--public-keys {}: {e}", path.display())))?;
     if keys.lists_no_key() {
@@ -171,6 +171,12 @@ fn key_file(path: &std::path::Path) -> Result<FileKeys, RunError> {
 }
 
 pub(super) async fn validate_logs(aws_opts: &AwsOptions, args: ValidateArgs, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
+    if args.shard.plan.is_some() {
+        return super::plan::shard(aws_opts, args, out).await;
+    }
+    if args.trail.trail_arn.is_empty() {
+        return Err(RunError::Usage("--trail-arn is required (or --plan, to run a shard of a plan)".into()));
+    }
     let store = args.checkpoint.as_deref().map(checkpoint::Store::parse).transpose()?;
     let earlier = match &store {
         Some(store) => store.load(aws_opts, &args.trail.trail_arn).await?,
@@ -379,7 +385,7 @@ pub(super) async fn keys_export(aws_opts: &AwsOptions, args: KeysExportArgs, out
 /// one warning per such region, beside its `digest_key_unknown` errors (which keep the verdict),
 /// saying how to write the right file. A region where some digest verified, or where a key matched
 /// but its signature failed, gets none: the file is the right one there.
-fn key_file_hints(report: &report::Report, key_file: &std::path::Path, range: Range) -> Vec<crate::finding::Finding> {
+pub(super) fn key_file_hints(report: &report::Report, key_file: &std::path::Path, range: Range) -> Vec<crate::finding::Finding> {
     use crate::finding::{FindingKind, Scope};
     // ListPublicKeys is asked for the range widened so; the file should cover as much.
     let margin = chrono::Duration::hours(2);

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::schema::Version;
 use super::{RegionSummary, Report, Summary, Verdict};
@@ -12,7 +12,7 @@ use crate::baseline::{self, BaselineReport, CheckResult};
 use crate::finding::Finding;
 
 /// A UTC time range, both ends as RFC 3339 (`2026-03-01T00:00:00Z`).
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Span {
     pub start_time: String,
     pub end_time: String,
@@ -50,7 +50,7 @@ pub struct ValidationDocument<'a> {
     pub verdict: Verdict,
 }
 
-fn span(r: &crate::time::Range) -> Span {
+pub fn span(r: &crate::time::Range) -> Span {
     Span { start_time: crate::time::display(r.start), end_time: crate::time::display(r.end) }
 }
 

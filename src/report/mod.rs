@@ -11,6 +11,7 @@ use crate::time::Range;
 pub mod cases;
 pub mod evidence;
 pub mod json;
+pub mod merge;
 pub mod junit;
 pub mod sarif;
 pub mod schema;
@@ -65,7 +66,7 @@ pub struct Report {
     pub verdict: Verdict,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Counts {
     pub valid: usize,
     pub invalid: usize,
@@ -78,7 +79,7 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub digests: Counts,
     pub backfill_digests: Counts,
@@ -95,7 +96,7 @@ impl std::ops::AddAssign for Summary {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Valid,
@@ -164,7 +165,7 @@ pub struct ObjectRecord {
 }
 
 /// One account and region's share of the run.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RegionSummary {
     pub account_id: String,
     pub region: String,

@@ -21,6 +21,10 @@ pub const EVIDENCE_REPORT: u32 = 1;
 pub const EXPORT_MANIFEST: u32 = 1;
 /// backtest `--output json`.
 pub const BACKTEST: u32 = 1;
+/// `trailproof plan`'s plan file (its `plan_version`).
+pub const PLAN: u32 = 1;
+/// A shard's report of one unit (`validate-logs --plan … --report-dir`).
+pub const UNIT_REPORT: u32 = 1;
 
 /// `"schema_version": N`; in the schema, the constant N.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,6 +33,16 @@ pub struct Version<const N: u32>;
 impl<const N: u32> Serialize for Version<N> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_u32(N)
+    }
+}
+
+/// Reads back only the version N: a document of another version is refused whole.
+impl<'de, const N: u32> serde::Deserialize<'de> for Version<N> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u32::deserialize(deserializer)? {
+            n if n == N => Ok(Version),
+            n => Err(serde::de::Error::custom(format!("version {n}; this trailproof reads version {N}"))),
+        }
     }
 }
 
@@ -63,10 +77,15 @@ pub enum Document {
     ExportManifest,
     /// `backtest --output json`
     Backtest,
+    /// `trailproof plan`'s plan file
+    Plan,
+    /// A shard's report of one unit, `validate-logs --plan … --report-dir DIR`
+    UnitReport,
 }
 
 impl Document {
-    pub const ALL: [Document; 5] = [Document::ValidateLogs, Document::Baseline, Document::EvidenceReport, Document::ExportManifest, Document::Backtest];
+    pub const ALL: [Document; 7] =
+        [Document::ValidateLogs, Document::Baseline, Document::EvidenceReport, Document::ExportManifest, Document::Backtest, Document::Plan, Document::UnitReport];
 
     fn title(self) -> &'static str {
         match self {
@@ -75,6 +94,8 @@ impl Document {
             Document::EvidenceReport => "trailproof validate-logs --report FILE (evidence report)",
             Document::ExportManifest => "trailproof export: manifest.json",
             Document::Backtest => "trailproof backtest --output json",
+            Document::Plan => "trailproof plan: the plan file",
+            Document::UnitReport => "trailproof validate-logs --plan FILE --report-dir DIR: one unit's report",
         }
     }
 
@@ -86,6 +107,8 @@ impl Document {
             Document::EvidenceReport => "evidence-report",
             Document::ExportManifest => "export-manifest",
             Document::Backtest => "backtest",
+            Document::Plan => "plan",
+            Document::UnitReport => "unit-report",
         }
     }
 }
@@ -119,6 +142,8 @@ pub fn of(document: Document) -> serde_json::Value {
         Document::EvidenceReport => generator.into_root_schema_for::<super::evidence::Document<'static>>(),
         Document::ExportManifest => generator.into_root_schema_for::<crate::export::Manifest>(),
         Document::Backtest => generator.into_root_schema_for::<crate::backtest::report::BacktestReport>(),
+        Document::Plan => generator.into_root_schema_for::<crate::plan::Plan>(),
+        Document::UnitReport => generator.into_root_schema_for::<super::merge::UnitDocument<'static>>(),
     };
     schema.insert("title".into(), document.title().into());
     schema.to_value()
@@ -160,7 +185,9 @@ mod tests {
     fn every_document_is_versioned_and_closed() {
         for document in Document::ALL {
             let schema = of(document);
-            assert_eq!(schema["required"][0], "schema_version", "{}", document.name());
+            // The plan's version is `plan_version`, as the plan format names it.
+            let version = if document == Document::Plan { "plan_version" } else { "schema_version" };
+            assert_eq!(schema["required"][0], version, "{}", document.name());
             assert_eq!(schema["additionalProperties"], false, "{}", document.name());
         }
     }

@@ -287,3 +287,26 @@ pub fn assert_fits_schema(document: &str, instance: &Value) {
     let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{e} (at {})", e.instance_path())).collect();
     assert!(errors.is_empty(), "the {document} document does not fit its schema:\n{}\n{instance:#}", errors.join("\n"));
 }
+
+/// One trail (home us-east-1) simulated in several accounts and regions, sharing a bucket.
+pub fn multi(bucket: &str, organization: Option<&str>, accounts: &[&str], regions: &[&str], edit: impl Fn(&mut TrailSpec)) -> Vec<SimTrail> {
+    let mut out = Vec::new();
+    for (a, account) in accounts.iter().enumerate() {
+        for (r, region) in regions.iter().enumerate() {
+            let mut s = spec(bucket);
+            s.account_id = account.to_string();
+            s.region = region.to_string();
+            s.organization_id = organization.map(str::to_string);
+            s.seed = 100 + (a * 10 + r) as u64;
+            edit(&mut s);
+            out.push(trailproof::sim::simulate(&s, &keys(region)).unwrap());
+        }
+    }
+    out
+}
+
+pub fn upload_all(trails: &[SimTrail]) {
+    for t in trails {
+        upload_objects(t);
+    }
+}

@@ -20,6 +20,7 @@ mod offline {
     mod formats;
     mod fuzz_regressions;
     mod hostile;
+    mod plan;
     mod html;
     mod schema;
     mod validate_dir;
@@ -33,6 +34,7 @@ mod emulated {
     mod faults;
     mod forensics;
     mod iam;
+    mod scale;
     mod source_conformance;
     mod validate_s3;
 }

@@ -8,29 +8,6 @@ use trailproof::sim::{SimTrail, TrailSpec};
 
 const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "us-west-2"];
 
-/// One trail (home us-east-1) simulated in several accounts and regions, sharing a bucket.
-fn multi(bucket: &str, organization: Option<&str>, accounts: &[&str], regions: &[&str], edit: impl Fn(&mut TrailSpec)) -> Vec<SimTrail> {
-    let mut out = Vec::new();
-    for (a, account) in accounts.iter().enumerate() {
-        for (r, region) in regions.iter().enumerate() {
-            let mut s = spec(bucket);
-            s.account_id = account.to_string();
-            s.region = region.to_string();
-            s.organization_id = organization.map(str::to_string);
-            s.seed = 100 + (a * 10 + r) as u64;
-            edit(&mut s);
-            out.push(trailproof::sim::simulate(&s, &keys(region)).unwrap());
-        }
-    }
-    out
-}
-
-fn upload_all(trails: &[SimTrail]) {
-    for t in trails {
-        upload_objects(t);
-    }
-}
-
 fn run_on(trail: &SimTrail, extra: &[&str], env: &[(&str, String)]) -> Run {
     let (start, end) = range(trail);
     let arn = trail.spec.trail_arn();

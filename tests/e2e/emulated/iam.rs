@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::common::*;
-use crate::offline::deploy::{json_policy, policy_actions};
+use crate::offline::deploy::json_policy;
 use serde_json::Value;
 
 /// A glob with `*` only, as IAM resources use it.
@@ -40,9 +40,6 @@ pub fn assert_policy_fits(log: &Path, key_id: &str, file: &str, placeholders: &[
 
 /// [`assert_policy_fits`] for a role holding several of the policies.
 pub fn assert_policies_fit(log: &Path, key_id: &str, files: &[&str], placeholders: &[(&str, &str)], uncalled: &[&str]) {
-    let file = files.join(" + ");
-    let calls = calls(log, key_id);
-    assert!(!calls.is_empty(), "no calls logged for {key_id} in {}", log.display());
     let mut statements = Vec::new();
     for f in files {
         let mut text = json_policy(f).to_string();
@@ -52,20 +49,29 @@ pub fn assert_policies_fit(log: &Path, key_id: &str, files: &[&str], placeholder
         let policy: Value = serde_json::from_str(&text).unwrap();
         statements.extend(policy["Statement"].as_array().unwrap().iter().cloned());
     }
+    assert_statements_fit(log, key_id, &files.join(" + "), &statements, uncalled);
+}
+
+/// [`assert_policy_fits`] for policy statements (`Action` and `Resource` as strings or lists),
+/// named `name` in failures.
+pub fn assert_statements_fit(log: &Path, key_id: &str, name: &str, statements: &[Value], uncalled: &[&str]) {
+    let file = name;
+    let calls = calls(log, key_id);
+    assert!(!calls.is_empty(), "no calls logged for {key_id} in {}", log.display());
+    let strings = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(list) => list.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+            _ => Vec::new(),
+        }
+    };
     let allows = |action: &str, resource: &str| {
-        statements.iter().any(|s| {
-            let listed = |v: &Value, what: &str| match v {
-                Value::String(one) => glob(one, what),
-                Value::Array(list) => list.iter().any(|x| glob(x.as_str().unwrap(), what)),
-                _ => false,
-            };
-            listed(&s["Action"], action) && listed(&s["Resource"], resource)
-        })
+        statements.iter().any(|s| strings(&s["Action"]).iter().any(|a| glob(a, action)) && strings(&s["Resource"]).iter().any(|r| glob(r, resource)))
     };
     let denied: BTreeSet<String> = calls.iter().filter(|(a, r)| !allows(a, r)).map(|(a, r)| format!("{a} on {r}")).collect();
     assert!(denied.is_empty(), "{file} does not allow what the command called: {denied:#?}");
     let called: BTreeSet<String> = calls.into_iter().map(|(a, _)| a).collect();
-    let unused: BTreeSet<String> = files.iter().flat_map(|f| policy_actions(f)).filter(|a| !called.contains(a) && !uncalled.contains(&a.as_str())).collect();
+    let unused: BTreeSet<String> = statements.iter().flat_map(|s| strings(&s["Action"])).filter(|a| !called.contains(a) && !uncalled.contains(&a.as_str())).collect();
     assert!(unused.is_empty(), "{file} allows actions the command never called: {unused:?} (called: {called:?})");
 }
 
@@ -219,4 +225,54 @@ fn policy_check_fails_on_a_call_the_policy_lacks() {
     let outcome = std::panic::catch_unwind(|| assert_policy_fits(&log, "K", "validate-logs.json", &subst, &["cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:ListPublicKeys", "organizations:DescribeOrganization", "s3:GetBucketLocation", "s3:ListBucket"]));
     assert!(outcome.is_err(), "a read outside CloudTrail/ and CloudTrail-Digest/ passed");
     assert!(glob("a/*/c*", "a/b/x/cd") && !glob("a/*/c", "a/b/d"));
+}
+
+/// The shards of an array job (and the merge) under deploy/aws-batch.yaml's job role: the
+/// template's statements, its `Fn::Sub` placeholders filled in, allow every call and nothing
+/// never called.
+#[test]
+fn shard_and_merge_call_only_what_the_batch_job_role_allows() {
+    let trail = trail();
+    let (start, end) = range(trail);
+    let arn = trail.spec.trail_arn();
+    runtime().block_on(async {
+        let conf = own_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+        s3.create_bucket().bucket("tp-audit-work").send().await.unwrap();
+    });
+    let plan = "s3://tp-audit-work/trailproof/plans/p.json";
+    let reports = "s3://tp-audit-work/trailproof/reports/run1";
+    let made = trailproof(&["plan", "--trail-arn", &arn, "--start-time", &start, "--end-time", &end, "--slice", "12h", "--out", plan], &env_as("AKIATPPLANNER0000001"));
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let key_id = "AKIATPBATCHSHARD0001";
+    for i in 0..2 {
+        let mut env = env_as(key_id);
+        env.push(("AWS_BATCH_JOB_ARRAY_INDEX", i.to_string()));
+        env.push(("AWS_BATCH_JOB_ARRAY_SIZE", "2".into()));
+        let run = trailproof(&["validate-logs", "--plan", plan, "--report-dir", reports, "-q"], &env);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    }
+    let run = trailproof(&["merge", "--plan", plan, "--report-dir", reports], &env_as(key_id));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    let template = crate::offline::deploy::yaml_as_json(&root().join("deploy/aws-batch.yaml"));
+    let role = &template["Resources"]["JobRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let logs_root = format!("{}AWSLogs/{}", trail.spec.prefix.as_ref().map_or(String::new(), |p| format!("{p}/")), trail.spec.account_id);
+    let fill = |v: &Value| -> Value {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other["Fn::Sub"].as_str().unwrap_or_else(|| panic!("a resource that is neither a string nor Fn::Sub: {other}")).to_string(),
+        };
+        let filled = [("${AWS::Partition}", "aws"), ("${TrailBucket}", &trail.spec.bucket), ("${LogsRoot}", &logs_root), ("${WorkBucket}", "tp-audit-work"), ("${WorkPrefix}", "trailproof")]
+            .iter().fold(text, |t, (from, to)| t.replace(from, to));
+        Value::String(filled)
+    };
+    let statements: Vec<Value> = role["Statement"].as_array().unwrap().iter().map(|s| {
+        let resources: Vec<Value> = match &s["Resource"] {
+            Value::Array(list) => list.iter().map(fill).collect(),
+            one => vec![fill(one)],
+        };
+        serde_json::json!({ "Action": s["Action"], "Resource": resources })
+    }).collect();
+    assert_statements_fit(&own().state.path().join("iam-actions.log"), key_id, "deploy/aws-batch.yaml JobRole", &statements, &[]);
 }

@@ -25,7 +25,7 @@ fn sample_keys() -> String {
 /// Every command, as typed before `--help`.
 const COMMANDS: &[&[&str]] = &[
     &["validate-logs"], &["export"], &["keys", "export"], &["baseline"], &["baseline", "init"],
-    &["filter", "test"], &["completions"], &["man"], &["schema"], &["backtest"], &["events"],
+    &["filter", "test"], &["completions"], &["man"], &["schema"], &["backtest"], &["events"], &["plan"], &["merge"],
 ];
 
 #[test]
@@ -171,7 +171,7 @@ fn man_page_renders() {
     let mut pages: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     pages.sort();
     assert_eq!(pages, ["trailproof-backtest.1", "trailproof-baseline-init.1", "trailproof-baseline.1", "trailproof-completions.1", "trailproof-events.1", "trailproof-export.1", "trailproof-filter-test.1",
-                       "trailproof-filter.1", "trailproof-keys-export.1", "trailproof-keys.1", "trailproof-man.1", "trailproof-schema.1", "trailproof-validate-logs.1", "trailproof.1"]);
+                       "trailproof-filter.1", "trailproof-keys-export.1", "trailproof-keys.1", "trailproof-man.1", "trailproof-merge.1", "trailproof-plan.1", "trailproof-schema.1", "trailproof-validate-logs.1", "trailproof.1"]);
     let page = groff(&std::fs::read(dir.path().join("trailproof-validate-logs.1")).unwrap());
     // Unfilled: an example keeps its line, whatever its length.
     assert!(page.lines().any(|l| l.trim() == "trailproof validate-logs --source ./evidence --public-keys keys.json --trail-arn ARN --start-time 2026-03-01 -q"), "{page}");

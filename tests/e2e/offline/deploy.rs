@@ -87,7 +87,7 @@ fn cloudformation() -> Value {
     yaml_as_json(&iam_dir().join("trailproof.yaml"))
 }
 
-fn yaml_as_json(path: &Path) -> Value {
+pub fn yaml_as_json(path: &Path) -> Value {
     let out = Command::new(python())
         .args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"])
         .arg(path)
@@ -220,4 +220,131 @@ fn action_run_step_writes_sarif_and_passes_the_exit_status_on() {
 
     let (outputs, _dir) = run_step("export", "");
     assert!(outputs.starts_with("step failed"), "only validate-logs and baseline may run: {outputs}");
+}
+
+/// deploy/aws-batch.yaml: the AWS Batch array job of organization-scale audits.
+fn batch_template() -> std::path::PathBuf {
+    root().join("deploy/aws-batch.yaml")
+}
+
+#[test]
+fn aws_batch_template_passes_cfn_lint() {
+    let (code, report) = cfn_lint(&batch_template());
+    assert_eq!((code, report.as_str()), (0, ""), "cfn-lint found problems in deploy/aws-batch.yaml");
+    // The check can fail: a misspelled property of the job definition is refused.
+    let text = std::fs::read_to_string(batch_template()).unwrap();
+    let broken = text.replacen("      PlatformCapabilities:", "      PlatformCapability:", 1);
+    assert_ne!(broken, text);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(&path, broken).unwrap();
+    let (code, report) = cfn_lint(&path);
+    assert_ne!(code, 0, "cfn-lint accepted a broken template: {report}");
+    assert!(report.contains("PlatformCapability"), "{report}");
+}
+
+/// The job definition's command, with Batch's parameters filled in, is one the binary takes: a
+/// child with only the array variables set reaches the plan (here absent: exit 2, naming it).
+/// The job role allows only what validate-logs' policy does, plus writing the reports.
+#[test]
+fn aws_batch_child_command_runs_and_its_role_is_least_privilege() {
+    let template = yaml_as_json(&batch_template());
+    let job = &template["Resources"]["ShardJobDefinition"]["Properties"];
+    assert_eq!(job["PlatformCapabilities"][0], "FARGATE");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = path_str(&dir.path().join("plan.json"));
+    let reports = path_str(&dir.path().join("reports"));
+    let command: Vec<String> = job["ContainerProperties"]["Command"].as_array().unwrap().iter()
+        .map(|a| a.as_str().unwrap().replace("Ref::plan", &plan).replace("Ref::reportdir", &reports))
+        .collect();
+    let mut env = offline_env();
+    env.push(("AWS_BATCH_JOB_ARRAY_INDEX", "3".into()));
+    env.push(("AWS_BATCH_JOB_ARRAY_SIZE", "10".into()));
+    let run = trailproof(&command.iter().map(String::as_str).collect::<Vec<_>>(), &env);
+    assert_eq!(run.code, 2, "{command:?}: {}", run.stderr);
+    assert!(run.stderr.contains(&format!("--plan {plan}: no such file")), "{}", run.stderr);
+    // Without the array variables, the child says which are missing.
+    let run = trailproof(&command.iter().map(String::as_str).collect::<Vec<_>>(), &offline_env());
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("AWS_BATCH_JOB_ARRAY_INDEX"), "{}", run.stderr);
+
+    let role = &template["Resources"]["JobRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let allowed: BTreeSet<String> = statements(role).into_values().flatten().collect();
+    let mut validate_logs = policy_actions("validate-logs.json");
+    validate_logs.insert("s3:PutObject".into());
+    assert!(allowed.is_subset(&validate_logs), "the job role allows more than validate-logs and writing reports: {:?}", allowed.difference(&validate_logs).collect::<Vec<_>>());
+    assert!(!allowed.contains("cloudtrail:DescribeTrails"), "a shard needs no DescribeTrails: the plan names the bucket");
+}
+
+/// kubernetes-validate (pinned in tests/emulator/requirements.txt) over a manifest: its exit
+/// status and report.
+fn kubernetes_validate(path: &Path) -> (i32, String) {
+    let out = Command::new(python())
+        .args(["-m", "kubernetes_validate", "--strict", "--kubernetes-version", "1.37.0"])
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {NEEDS_VENV}", python().display()));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!text.contains("No module named"), "kubernetes-validate is not installed: {text}; run scripts/setup.sh (it installs kubernetes-validate, pinned in tests/emulator/requirements.txt)");
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn k8s_manifest() -> std::path::PathBuf {
+    root().join("deploy/k8s-indexed-job.yaml")
+}
+
+#[test]
+fn k8s_indexed_job_fits_the_kubernetes_schema() {
+    let (code, report) = kubernetes_validate(&k8s_manifest());
+    assert_eq!(code, 0, "deploy/k8s-indexed-job.yaml does not fit the Kubernetes schema: {report}");
+    assert!(report.contains("passed for resource job/"), "{report}");
+    // The check can fail: a misspelled field and a mistyped one are refused.
+    let text = std::fs::read_to_string(k8s_manifest()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to, says) in [("completionMode: Indexed", "completionMod: Indexed", "completionMod"), ("completions: 50", "completions: fifty", "fifty")] {
+        let broken = text.replacen(from, to, 1);
+        assert_ne!(broken, text);
+        let path = dir.path().join("broken.yaml");
+        std::fs::write(&path, broken).unwrap();
+        let (code, report) = kubernetes_validate(&path);
+        assert_ne!(code, 0, "kubernetes-validate accepted {to}: {report}");
+        assert!(report.contains(says), "{report}");
+    }
+}
+
+/// The Job's documents, through PyYAML.
+fn k8s_documents() -> Vec<Value> {
+    let out = Command::new(python())
+        .args(["-c", "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))"])
+        .arg(k8s_manifest())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {NEEDS_VENV}", python().display()));
+    assert!(out.status.success(), "PyYAML: {}; {NEEDS_VENV}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The Indexed Job's container arguments are a shard the binary takes with only
+/// JOB_COMPLETION_INDEX set, and its --shard-count is the Job's completions.
+#[test]
+fn k8s_indexed_job_runs_one_shard_per_index() {
+    let docs = k8s_documents();
+    let job = docs.iter().find(|d| d["kind"] == "Job").expect("a Job");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    let args: Vec<String> = job["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let count = args.iter().position(|a| a == "--shard-count").map(|i| args[i + 1].clone()).expect("--shard-count in the args");
+    assert_eq!(job["spec"]["completions"].to_string(), count, "completions and --shard-count differ");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = path_str(&dir.path().join("plan.json"));
+    let at = args.iter().position(|a| a == "--plan").unwrap() + 1;
+    let mut local = args.clone();
+    local[at] = plan.clone();
+    let mut env = offline_env();
+    env.push(("JOB_COMPLETION_INDEX", "49".into()));
+    let run = trailproof(&local.iter().map(String::as_str).collect::<Vec<_>>(), &env);
+    assert_eq!(run.code, 2, "{local:?}: {}", run.stderr);
+    assert!(run.stderr.contains(&format!("--plan {plan}: no such file")), "{}", run.stderr);
+    env.pop();
+    env.push(("JOB_COMPLETION_INDEX", count.clone()));
+    let run = trailproof(&local.iter().map(String::as_str).collect::<Vec<_>>(), &env);
+    assert!(run.code == 2 && run.stderr.contains("not below the shard count"), "{}", run.stderr);
 }

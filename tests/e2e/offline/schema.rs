@@ -29,9 +29,11 @@ fn read_json(path: &std::path::Path) -> Value {
 /// version (README, "JSON output"). Regenerate with `trailproof schema DOCUMENT > schemas/…`.
 #[test]
 fn schemas_are_valid_and_frozen_per_version() {
-    for document in ["validate-logs", "baseline", "evidence-report", "export-manifest", "backtest"] {
+    for document in ["validate-logs", "baseline", "evidence-report", "export-manifest", "backtest", "plan", "unit-report"] {
         let schema = schema(document);
-        let version = schema["properties"]["schema_version"]["const"].as_u64().unwrap_or_else(|| panic!("{document}: no schema_version const"));
+        // The plan's version field is `plan_version`.
+        let field = if document == "plan" { "plan_version" } else { "schema_version" };
+        let version = schema["properties"][field]["const"].as_u64().unwrap_or_else(|| panic!("{document}: no schema_version const"));
         let path = root().join(format!("schemas/{document}.v{version}.json"));
         let committed: Value = serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap();
         assert!(committed == schema, "trailproof schema {document} differs from {}: the document changed; bump its schema_version (src/report/schema.rs) and commit the new schema", path.display());
