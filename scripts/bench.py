@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""trailproof's benchmark: trailproof against `aws cloudtrail validate-logs` on the same trail.
+"""trailproof's benchmark: what it costs against `aws cloudtrail validate-logs`, an ideal client and
+the machine's own limits, on the same data in the same run.
 
 Builds the data with the trail simulator, starts s3s-fs (S3), the moto emulator (ListPublicKeys)
 and a loopback latency proxy in front of s3s-fs, then prints:
-  1. S3 with added latency per request: median wall time of the AWS CLI and of trailproof over
-     alternating runs, and their ratio;
-  2. a local evidence copy (--source): trailproof's rate of inflated log bytes verified, the
-     machine's limit (inflate + SHA-256 of the same files on every core) and their ratio;
-  3. trailproof's peak RSS at three range sizes, each 10x the last;
-  4. the listing requests trailproof made for the full range and for half of it;
-  5. backtest (the CIS baseline's 15 filters and alarms) against validate-logs on the local copy:
-     the replay reads the same bytes once, so it should cost at most about 2x.
+  1. S3 with added latency per request, two regions: median wall time of the AWS CLI (one run per
+     region, as it validates one region at a time), trailproof (--all-regions) and an ideal client
+     (`trailproof-sim get-all`: every object GET, 64 in flight, no listing, no checks), and the ratios;
+  2. local copies in two profiles (log files of about 1.5 KB and about 600 KB inflated):
+     trailproof's rate of inflated bytes verified against the machine's limit, measured in the same
+     run (`trailproof-sim cpu-limit`: open + read + libdeflate + SHA-256 on every core);
+  3. peak RSS and time per object at 1x, 10x and 100x a range (36.5 days to 10 years of hourly
+     digests in one region, about 11 log files an hour: 1 M at 10 years), with test keys generated
+     for the decade (`trailproof-sim keygen`);
+  4. requests per run: trailproof's GETs and listings against the objects it verified;
+  5. backtest (the CIS baseline's 15 filters and alarms) against validate-logs on a record-heavy
+     local copy: the replay reads the same bytes once, so it should cost at most about 2x.
 
 Run it through scripts/bench, which builds and installs what it needs. `--smoke` runs a tiny
 version (used by the test suite so that the benchmark cannot rot).
@@ -87,22 +92,40 @@ def counts(text, what):
     return None
 
 
+def at(start, hours):
+    return (datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def simulate(keys_dir, out, start, hours, logs, records, region="us-east-1", env=None):
+    """Writes a simulated trail to `out` (a directory, or S3 when out is None); returns its summary line."""
+    cmd = [str(SIM), "--keys-dir", str(keys_dir), "trail", "--bucket", BUCKET, "--region", region, "--home-region", "us-east-1", "--start", start, "--hours", str(hours),
+           "--min-logs", str(logs[0]), "--max-logs", str(logs[1]), "--min-records", str(records[0]), "--max-records", str(records[1])]
+    cmd += ["--s3"] if out is None else ["--out", str(out)]
+    return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def objects_in(summary):
+    """(digests, log files) from the simulator's summary line."""
+    words = summary.replace(",", "").split()
+    return int(words[0]), int(words[2])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--latency-ms", type=int, default=20)
-    ap.add_argument("--hours", type=int, default=48)
-    ap.add_argument("--logs-per-hour", type=int, default=50)
-    # Peak RSS as the range grows: hours of a trail with RSS_LOGS_PER_HOUR log files each.
-    ap.add_argument("--rss-hours", default="12,120,1200")
+    # Section 1: hours x log files an hour in each of two regions (about 1,170 objects).
+    ap.add_argument("--hours", type=int, default=24)
+    ap.add_argument("--logs-per-hour", type=int, default=24)
+    # Section 3: the range sizes, in hours of about 11 log files each.
+    ap.add_argument("--rss-hours", default="876,8760,87600")
     ap.add_argument("--bin-dir", default=str(ROOT / "target/release"), help="where trailproof and trailproof-sim are")
     a = ap.parse_args()
     global BIN, SIM
     BIN, SIM = Path(a.bin_dir) / "trailproof", Path(a.bin_dir) / "trailproof-sim"
     if a.smoke:
-        a.runs, a.hours, a.logs_per_hour, a.rss_hours = 1, 3, 4, "1,10,100"
-    records = ("30", "60") if a.smoke else ("150", "250")
+        a.runs, a.hours, a.logs_per_hour, a.rss_hours = 1, 3, 4, "2,20,200"
 
     work = BENCH / ("smoke" if a.smoke else "run")
     shutil.rmtree(work, ignore_errors=True)
@@ -128,83 +151,113 @@ def main():
             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        sim_args = ["trail", "--bucket", BUCKET, "--start", START, "--hours", str(a.hours),
-                    "--min-logs", str(a.logs_per_hour), "--max-logs", str(a.logs_per_hour),
-                    "--min-records", records[0], "--max-records", records[1]]
-        env = dict(base_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{s3_port}")
-        subprocess.run([str(SIM), "--keys-dir", str(ROOT / "keys"), *sim_args, "--s3"], env=env, check=True, stdout=subprocess.DEVNULL)
-        local = work / "local"
-        made = subprocess.run([str(SIM), "--keys-dir", str(ROOT / "keys"), *sim_args, "--out", str(local)], check=True, capture_output=True, text=True).stdout.strip()
-
         arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/management-events"
-        at = lambda hours: (datetime.strptime(START, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        end = at(a.hours)
-        rng = ["--trail-arn", arn, "--start-time", START, "--end-time", end, "--s3-bucket", BUCKET]
+        keys_dir = ROOT / "keys"
+        records = (150, 250)
+        regions = ("us-east-1", "us-west-2")
+        to_s3 = dict(base_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{s3_port}")
+        local = work / "local"
+        made = [0, 0]
+        for region in regions:
+            simulate(keys_dir, None, START, a.hours, (a.logs_per_hour - 1, a.logs_per_hour), records, region, env=to_s3)
+            d, l = objects_in(simulate(keys_dir, local, START, a.hours, (a.logs_per_hour - 1, a.logs_per_hour), records, region))
+            made = [made[0] + d, made[1] + l]
+        total = sum(made)
+        end = at(START, a.hours)
+        rng = ["--trail-arn", arn, "--start-time", START, "--end-time", end]
         online = dict(base_env, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{proxy_port}", AWS_ENDPOINT_URL=f"http://127.0.0.1:{emu_port}")
-        cli = [str(PY), "-m", "awscli", "cloudtrail", "validate-logs", *rng]
-        ours = [str(BIN), "validate-logs", *rng, "--no-progress"]
-
-        print(f"trailproof benchmark{' (smoke)' if a.smoke else ''}: {made}; {os.cpu_count()} cores")
-        print(f"reproduce: scripts/bench{' --smoke' if a.smoke else ''}\n")
-        times = {"aws cli": [], "trailproof": []}
-        for _ in range(a.runs):
-            for name, cmd in (("aws cli", cli), ("trailproof", ours)):
-                seconds, _, out, code = run_rss(cmd, online)
-                valid = (counts(out, "digest"), counts(out, "log"))
-                if code != 0 or None in valid:
-                    raise SystemExit(f"{name} did not validate cleanly (exit {code}):\n{out}")
-                times[name].append(seconds)
-                print(f"  {name:10} {seconds:8.2f} s   digests {valid[0]}, log files {valid[1]}")
-        cli_s, ours_s = statistics.median(times["aws cli"]), statistics.median(times["trailproof"])
-        print(f"1. S3 + {a.latency_ms} ms/request: aws cli median {cli_s:.2f} s, trailproof median {ours_s:.2f} s, ratio {cli_s / ours_s:.1f}x (target >= 30x)\n")
-
-        keys = ["--public-keys", str(ROOT / "keys/public-keys/us-east-1.json")]
         offline = dict(base_env, AWS_ENDPOINT_URL="http://127.0.0.1:9")
-        local_cmd = [str(BIN), "validate-logs", *rng[:6], "--source", str(local), *keys, "--no-progress"]
-        local_times, _, _ = timed(local_cmd, offline, a.runs, "local validation")
-        limit = json.loads(subprocess.run([str(SIM), "cpu-limit", "--dir", str(local)], check=True, capture_output=True, text=True).stdout)
-        rate = limit["inflated_bytes"] / statistics.median(local_times)
-        mb = 1e6
-        print(f"2. local copy: {limit['files']} log files, {limit['inflated_bytes'] / mb:.0f} MB inflated; trailproof {rate / mb:.0f} MB/s, "
-              f"limit {limit['limit_bytes_per_sec'] / mb:.0f} MB/s on {limit['cores']} cores, ratio {100 * rate / limit['limit_bytes_per_sec']:.0f}% (target >= 70%)")
-        print("   single core, MB/s: " + ", ".join(f"{k} {v / mb:.0f}" for k, v in limit["single_core_bytes_per_sec"].items()) + "\n")
 
-        backtest_cmd = [str(BIN), "backtest", *rng[:6], "--source", str(local), *keys, "--no-progress", "--baseline", "cis", "--output", "json"]
-        backtest_times, peak, out = timed(backtest_cmd, offline, a.runs, "backtest")
-        replayed = json.loads(out)["evidence"]
-        bt_s, local_s = statistics.median(backtest_times), statistics.median(local_times)
-        backtest_line = (f"5. backtest --baseline cis on the local copy: {bt_s:.2f} s for {replayed['events_replayed']} events in {replayed['log_files_replayed']} log files "
-                         f"(peak RSS {peak:.0f} MB); validate-logs {local_s:.2f} s; ratio {bt_s / local_s:.2f}x (target <= 2x)\n")
+        print(f"trailproof benchmark{' (smoke)' if a.smoke else ''}: {os.cpu_count()} cores")
+        print(f"reproduce: scripts/bench{' --smoke' if a.smoke else ''}\n")
 
-        rss = []
-        per_hour = 2 if a.smoke else 84
-        for hours in [int(x) for x in a.rss_hours.split(",")]:
-            d = work / f"rss-{hours}"
-            # Starts early enough that 1,200 hours stay inside the test keys' validity windows.
-            subprocess.run([str(SIM), "--keys-dir", str(ROOT / "keys"), "trail", "--bucket", BUCKET, "--start", RSS_START, "--hours", str(hours),
-                            "--min-logs", str(per_hour), "--max-logs", str(per_hour), "--min-records", "1", "--max-records", "2", "--out", str(d)],
+        # 1. S3 at a real latency.
+        cli = [[str(PY), "-m", "awscli", "--region", r, "cloudtrail", "validate-logs", *rng, "--s3-bucket", BUCKET] for r in regions]
+        ours = [str(BIN), "validate-logs", *rng, "--s3-bucket", BUCKET, "--all-regions", "--no-progress"]
+        ideal = [str(SIM), "get-all", "--keys-from", str(local), "--bucket", BUCKET, "--concurrency", "64"]
+        times = {"aws cli": [], "trailproof": [], "ideal client": []}
+        for _ in range(a.runs):
+            cli_s = 0.0
+            for cmd in cli:
+                seconds, _, out, code = run_rss(cmd, online)
+                if code != 0 or counts(out, "digest") is None:
+                    raise SystemExit(f"aws cli did not validate cleanly (exit {code}):\n{out}")
+                cli_s += seconds
+            times["aws cli"].append(cli_s)
+            seconds, _, out, code = run_rss(ours, online)
+            if code != 0:
+                raise SystemExit(f"trailproof did not validate cleanly (exit {code}):\n{out}")
+            times["trailproof"].append(seconds)
+            seconds, _, out, code = run_rss(ideal, online)
+            if code != 0 or json.loads(out)["objects"] != total:
+                raise SystemExit(f"the ideal client failed (exit {code}):\n{out}")
+            times["ideal client"].append(seconds)
+            print("  " + "   ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"1. S3 + {a.latency_ms} ms/request, {len(regions)} regions, {total} objects ({made[0]} digests, {made[1]} log files): "
+              f"aws cli {med['aws cli']:.2f} s, trailproof {med['trailproof']:.2f} s, ideal client {med['ideal client']:.2f} s (median of {a.runs})")
+        print(f"   trailproof / ideal client {med['trailproof'] / med['ideal client']:.2f}x (target <= 1.2x); "
+              f"aws cli / trailproof {med['aws cli'] / med['trailproof']:.1f}x (target >= 45x)\n")
+
+        # 2. Local copies, small and large log files, against the machine's limit.
+        keys = ["--public-keys", str(ROOT / "keys/public-keys/us-east-1.json")]
+        profiles = [("small", 48, (74, 74), (1, 3)), ("large", 12, (45, 45), (900, 1100))]
+        if a.smoke:
+            profiles = [("small", 3, (4, 4), (1, 3)), ("large", 2, (2, 2), (300, 400))]
+        for name, hours, logs, recs in profiles:
+            d = work / f"local-{name}"
+            simulate(keys_dir, d, START, hours, logs, recs)
+            cmd = [str(BIN), "validate-logs", "--trail-arn", arn, "--start-time", START, "--end-time", at(START, hours), "--source", str(d), *keys, "--no-progress"]
+            local_times, _, _ = timed(cmd, offline, a.runs * 3, f"local validation ({name})")
+            limit = json.loads(subprocess.run([str(SIM), "cpu-limit", "--dir", str(d)], check=True, capture_output=True, text=True).stdout)
+            seconds = statistics.median(local_times)
+            rate = limit["inflated_bytes"] / seconds
+            mb = 1e6
+            print(f"2. local copy, {name} log files: {limit['files']} files of {limit['inflated_bytes'] / limit['files'] / 1e3:.1f} KB inflated, {limit['inflated_bytes'] / mb:.0f} MB; "
+                  f"trailproof {seconds * 1e3:.0f} ms, {rate / mb:.0f} MB/s; limit {limit['limit_bytes_per_sec'] / mb:.0f} MB/s on {limit['cores']} cores; "
+                  f"{100 * rate / limit['limit_bytes_per_sec']:.0f}% (target >= 70%)")
+            print("   single core, MB/s: " + ", ".join(f"{k} {v / mb:.0f}" for k, v in limit["single_core_bytes_per_sec"].items()))
+        print()
+
+        # 3. Peak RSS and time per object as the range grows, up to 10 years of one region.
+        hours_list = [int(x) for x in a.rss_hours.split(",")]
+        # The bundled test keys cover RSS_START to 1,100 hours on; longer ranges get generated ones.
+        decade = keys_dir if max(hours_list) <= 1100 else BENCH / f"keys-{max(hours_list)}h"
+        if not (decade / "keyset.json").exists():
+            subprocess.run([str(SIM), "keygen", "--out", str(decade), "--from", at(RSS_START, -240), "--until", at(RSS_START, max(hours_list) + 240)],
                            check=True, stdout=subprocess.DEVNULL)
-            rss_end = (datetime.strptime(RSS_START, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            cmd = [str(BIN), "validate-logs", "--trail-arn", arn, "--start-time", RSS_START, "--end-time", rss_end, "--source", str(d), *keys, "--no-progress"]
+        rss = []
+        for hours in hours_list:
+            d = work / f"rss-{hours}"
+            digests, logs = objects_in(simulate(decade, d, RSS_START, hours, (11, 12), (1, 2)))
+            cmd = [str(BIN), "validate-logs", "--trail-arn", arn, "--start-time", RSS_START, "--end-time", at(RSS_START, hours), "--source", str(d),
+                   "--public-keys", str(decade / "public-keys/us-east-1.json"), "--no-progress"]
             seconds, peak, out, code = run_rss(cmd, offline)
             if code != 0:
                 raise SystemExit(f"RSS run failed (exit {code}):\n{out}")
-            rss.append(peak)
-            print(f"3. peak RSS over {hours:>5} hours, {per_hour * hours:>7} log files: {peak:6.1f} MB ({seconds:.1f} s)")
+            per_object = seconds / (digests + logs) * 1e6
+            rss.append((peak, per_object))
+            print(f"3. peak RSS over {hours:>6} hours ({hours / 24:7.1f} days): {digests:>6} digests, {logs:>8} log files: peak RSS {peak:6.1f} MB, {seconds:6.2f} s, {per_object:5.1f} us per object")
             shutil.rmtree(d)
-        print(f"   (target: < 200 MB and flat; largest/smallest = {rss[-1] / rss[0]:.2f})\n")
+        print(f"   (targets: <= 200 MB at any range; time per object flat within 20%: largest/smallest {max(r[1] for r in rss) / min(r[1] for r in rss):.2f})\n")
 
-        def list_requests(end_time):
-            """The requests one trailproof run made, from the proxy's running totals."""
-            before = json.loads(counts_file.read_text())
-            cmd = [str(BIN), "validate-logs", "--trail-arn", arn, "--start-time", START, "--end-time", end_time, "--s3-bucket", BUCKET, "--no-progress"]
-            subprocess.run(cmd, env=online, stdout=subprocess.DEVNULL, check=True)
-            after = json.loads(counts_file.read_text())
-            return {k: after[k] - before[k] for k in after}
-        half = at(a.hours / 2)
-        full_c, half_c = list_requests(end), list_requests(half)
-        print(f"4. listing: full range {full_c['list_requests']} list requests of {full_c['requests']}; half range {half_c['list_requests']} of {half_c['requests']}")
-        print(backtest_line)
+        # 4. Requests per run, from the proxy's running totals.
+        before = json.loads(counts_file.read_text())
+        subprocess.run(ours, env=online, stdout=subprocess.DEVNULL, check=True)
+        after = json.loads(counts_file.read_text())
+        c = {k: after[k] - before[k] for k in after}
+        print(f"4. requests per run (section 1's trail): {c['requests']} requests for {total} objects: "
+              f"{c['requests'] - c['list_requests']} GETs and {c['list_requests']} listings (the ideal client: {total} GETs)\n")
+
+        # 5. backtest against validate-logs on the record-heavy local copy of section 1.
+        local_cmd = [str(BIN), "validate-logs", *rng, "--source", str(local), *keys, "--no-progress"]
+        backtest_cmd = [str(BIN), "backtest", *rng, "--source", str(local), *keys, "--no-progress", "--baseline", "cis", "--output", "json"]
+        local_times, _, _ = timed(local_cmd, offline, a.runs, "local validation")
+        backtest_times, peak, out = timed(backtest_cmd, offline, a.runs, "backtest")
+        replayed = json.loads(out)["evidence"]
+        bt_s, local_s = statistics.median(backtest_times), statistics.median(local_times)
+        print(f"5. backtest --baseline cis on the local copy: {bt_s:.2f} s for {replayed['events_replayed']} events in {replayed['log_files_replayed']} log files "
+              f"(peak RSS {peak:.0f} MB); validate-logs {local_s:.2f} s; ratio {bt_s / local_s:.2f}x (target <= 2x)")
     finally:
         for p in procs:
             p.kill()

@@ -63,6 +63,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The benchmark's ideal client: GET every object of a local copy's bucket from S3 (endpoint
+    /// from the environment), N requests in flight, reading each body whole; no listing, no
+    /// checks. Prints {"objects": n, "bytes": n}.
+    GetAll {
+        /// The local copy whose {bucket}/{key} files name the objects
+        #[arg(long)]
+        keys_from: PathBuf,
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
     /// Simulate one region of a trail
     Trail {
         /// Write to this directory as {bucket}/{key} with .metadata.json sidecars
@@ -119,7 +131,7 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), String> {
     // Only the simulator commands need keys.
     let keyset = match cli.command {
-        Command::CpuLimit { .. } | Command::Keygen { .. } => Default::default(),
+        Command::CpuLimit { .. } | Command::Keygen { .. } | Command::GetAll { .. } => Default::default(),
         _ => sim::load_keyset(&cli.keys_dir)?,
     };
     match cli.command {
@@ -135,6 +147,36 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (from, until) = (trailproof::time::parse_user_time(&from)?, trailproof::time::parse_user_time(&until)?);
             let made = sim::generate_keys(&out, &region, from, until, seed)?;
             println!("{made} test keys for {region} in {}", out.display());
+            Ok(())
+        }
+        Command::GetAll { keys_from, bucket, concurrency } => {
+            use futures::StreamExt;
+            let root = keys_from.join(&bucket);
+            let mut keys = Vec::new();
+            let mut stack = vec![root.clone()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+                    let p = e.map_err(|e| e.to_string())?.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if !p.to_string_lossy().ends_with(trailproof::source::dir::SIDECAR_SUFFIX) {
+                        keys.push(p.strip_prefix(&root).map_err(|e| e.to_string())?.to_string_lossy().into_owned());
+                    }
+                }
+            }
+            let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+            let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+            let gets = futures::stream::iter(&keys).map(|key| {
+                let (client, bucket) = (client.clone(), bucket.clone());
+                async move {
+                    let object = client.get_object().bucket(bucket).key(key).send().await.map_err(|e| format!("{key}: {e}"))?;
+                    let body = object.body.collect().await.map_err(|e| format!("{key}: {e}"))?;
+                    Ok::<usize, String>(body.into_bytes().len())
+                }
+            });
+            let sizes: Vec<Result<usize, String>> = gets.buffer_unordered(concurrency.max(1)).collect().await;
+            let bytes = sizes.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().sum::<usize>();
+            println!("{}", serde_json::json!({"objects": keys.len(), "bytes": bytes}));
             Ok(())
         }
         Command::CpuLimit { dir, rounds } => {

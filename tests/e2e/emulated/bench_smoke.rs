@@ -1,6 +1,7 @@
 //! A seconds-long run of the benchmark (scripts/bench.py --smoke), so that it cannot rot. It
-//! exercises every stage: s3s-fs, the emulator, the latency proxy, the AWS CLI, the local copy,
-//! the CPU limit, peak RSS and the listing count. Figures from it mean nothing; see scripts/bench.
+//! exercises every stage: s3s-fs, the emulator, the latency proxy, the AWS CLI, the ideal client,
+//! both local profiles against the CPU limit, peak RSS and time per object, the request count and
+//! the backtest. Figures from it mean nothing; see scripts/bench.
 
 use std::process::Command;
 
@@ -20,7 +21,7 @@ fn benchmark_smoke_run() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    for stage in ["1. S3 + 20 ms/request", "2. local copy", "3. peak RSS over", "4. listing", "5. backtest --baseline cis"] {
+    for stage in ["1. S3 + 20 ms/request", "ideal client", "2. local copy, small", "2. local copy, large", "3. peak RSS over", "4. requests per run", "5. backtest --baseline cis"] {
         assert!(stdout.contains(stage), "no '{stage}' in:\n{stdout}");
     }
     assert_eq!(stdout.matches("3. peak RSS over").count(), 3);
