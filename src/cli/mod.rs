@@ -293,8 +293,8 @@ pub struct TrailArgs {
     /// Verify every member account found in an organization trail's bucket
     #[arg(long)]
     pub all_accounts: bool,
-    /// Most object requests in flight at once, per kind (digests, log files)
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// Most object requests in flight at once, across digests, log files, regions and accounts
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
     /// Never show the progress bar (it shows only when stdout and stderr are terminals)
     #[arg(long)]

@@ -124,11 +124,12 @@ fn check_local(
     if entry.hash_algorithm != HASH_ALGORITHM {
         return Ok(unsupported(entry));
     }
-    let file = local.open(folders, &entry.s3_bucket, &entry.s3_object)?;
+    let (file, size) = local.open(folders, &entry.s3_bucket, &entry.s3_object)?;
     let mut input = std::mem::take(&mut scratch.input);
-    input.clear();
     // Read whole up to the whole-inflate bound; a larger file streams on from where this stopped.
-    let read = (&file).take(logfile::WHOLE_MAX as u64 + 1).read_to_end(&mut input);
+    // The size when opened only spares a read: one byte more is asked for, so a file that grew
+    // since is still read to its end.
+    let read = read_up_to(&file, size, logfile::WHOLE_MAX + 1, &mut input);
     progress.read(input.len());
     let verdict = match read {
         Err(e) => LogVerdict::ReadError(e.to_string()),
@@ -149,6 +150,27 @@ fn check_local(
     };
     scratch.input = input;
     Ok(verdict)
+}
+
+/// Reads `file` into `out` (replacing what it held) until its end or `max` bytes. A regular file's
+/// read that returns less than asked is at its end, so a file read at its expected `size` costs
+/// one read call. `out` is resized, not cleared, so only bytes past the last file's are zeroed.
+fn read_up_to(mut file: &std::fs::File, size: u64, max: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    let first = usize::try_from(size).unwrap_or(max).saturating_add(1).min(max);
+    out.resize(first, 0);
+    let n = loop {
+        match file.read(out) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    };
+    out.truncate(n);
+    if n < first || out.len() >= max {
+        return Ok(());
+    }
+    file.take((max - out.len()) as u64).read_to_end(out).map(|_| ())
 }
 
 fn unsupported(entry: &LogFileEntry) -> LogVerdict {

@@ -49,7 +49,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { concurrency: 32, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now(), record_objects: true, read_attempts: 3 }
+        Options { concurrency: 64, limits: Limits::default(), walk: WalkOptions::default(), now: Utc::now(), record_objects: true, read_attempts: 3 }
     }
 }
 

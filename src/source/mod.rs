@@ -73,9 +73,10 @@ pub trait Source: Send + Sync {
 
 /// A source whose objects are local files (see [`Source::local`]).
 pub trait LocalFiles: Send + Sync {
-    /// Opens an object's body, blocking, with the same checks as `get` but without its metadata.
-    /// `folders` keeps folders open between calls (a batch of log files shares a few).
-    fn open(&self, folders: &mut dir::Folders, bucket: &str, key: &str) -> Result<std::fs::File, SourceError>;
+    /// Opens an object's body, blocking, with the same checks as `get` but without its metadata,
+    /// and says how large it was when opened (a hint: the file may still change). `folders` keeps
+    /// folders open between calls (a batch of log files shares a few).
+    fn open(&self, folders: &mut dir::Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError>;
 }
 
 /// Reads a whole (small) object, but never more than `max + 1` bytes: a longer result means the

@@ -703,3 +703,89 @@ fn log_file_in_the_boundary_minute_of_an_unverifiable_digest_is_not_called_injec
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.error_kinds(), ["unchecked"], "{}", run.stdout);
 }
+
+// ---- Issue 12
+
+/// `--concurrency` said "most object requests in flight at once", but each target ran its own
+/// digest and log-file streams under the bound: up to 2 × (regions and accounts at once) times it.
+/// Now one budget holds across kinds and targets.
+#[test]
+fn concurrency_bounds_requests_across_digests_log_files_and_regions_issue_12() {
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use trailproof::source::{dir::DirSource, Body, Object, Source, SourceError};
+
+    /// A remote-like source over a directory that counts requests in flight, from `get` until the
+    /// body is dropped.
+    struct Counting {
+        dir: DirSource,
+        now: Arc<AtomicUsize>,
+        max: Arc<AtomicUsize>,
+    }
+    /// A body that ends a request's count when dropped.
+    struct Tracked(std::io::Cursor<Vec<u8>>, Arc<AtomicUsize>);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.1.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    impl tokio::io::AsyncRead for Tracked {
+        fn poll_read(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+            Pin::new(&mut self.0).poll_read(cx, buf)
+        }
+    }
+    #[async_trait::async_trait]
+    impl Source for Counting {
+        async fn list(&self, bucket: &str, prefix: &str, start_after: Option<&str>, stop: &(dyn for<'k> Fn(&'k str) -> bool + Sync)) -> Result<Vec<String>, SourceError> {
+            self.dir.list(bucket, prefix, start_after, stop).await
+        }
+        async fn list_prefixes(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, SourceError> {
+            self.dir.list_prefixes(bucket, prefix).await
+        }
+        async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(n, Ordering::SeqCst);
+            // A little latency, so that requests overlap as they do against S3.
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            let object = match self.dir.get(bucket, key).await {
+                Ok(o) => o,
+                Err(e) => {
+                    self.now.fetch_sub(1, Ordering::SeqCst);
+                    return Err(e);
+                }
+            };
+            let Body::File(mut file) = object.body else { panic!("a directory gives files") };
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+            Ok(Object { body: Body::Stream(Box::pin(Tracked(std::io::Cursor::new(bytes), self.now.clone()))), ..object })
+        }
+        fn describe(&self) -> String {
+            self.dir.describe()
+        }
+    }
+
+    let trails = multi("budget", None, &["111122223333"], &["us-east-1", "us-west-2"], |_| {});
+    let dir = tempfile::tempdir().unwrap();
+    for t in &trails {
+        t.write_dir(dir.path()).unwrap();
+    }
+    let by_region: serde_json::Map<String, serde_json::Value> =
+        ["us-east-1", "us-west-2"].iter().map(|r| (r.to_string(), trailproof::sim::public_keys(&keys(r)).to_list_public_keys_json())).collect();
+    let keys = trailproof::keysource::FileKeys::parse(serde_json::Value::Object(by_region).to_string().as_bytes()).unwrap();
+    let s = &trails[0].spec;
+    let range = trailproof::time::Range { start: s.start, end: s.start + chrono::Duration::hours(s.hours as i64) };
+    let jobs: Vec<_> = trails.iter().map(|t| trailproof::pipeline::Job::new(t.spec.target(), range)).collect();
+    let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let report = runtime().block_on(async {
+        let source = Arc::new(Counting { dir: DirSource::new(dir.path()), now: now.clone(), max: max.clone() });
+        let options = trailproof::pipeline::Options { concurrency: 4, ..trailproof::pipeline::Options::default() };
+        let ctx = trailproof::pipeline::Context::new(source, &keys, None, options, false);
+        trailproof::pipeline::validate(&ctx, &jobs, range).await
+    });
+    assert_eq!(report.verdict, trailproof::report::Verdict::Valid, "{:?}", report.findings);
+    assert!(report.summary.log_files.valid > 100, "too few log files to overlap: {:?}", report.summary);
+    let max = max.load(Ordering::SeqCst);
+    assert!(max <= 4, "{max} requests in flight with --concurrency 4");
+    assert!(max >= 3, "only {max} requests in flight: the budget was not used");
+}

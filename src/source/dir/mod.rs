@@ -147,7 +147,7 @@ impl Folders {
 }
 
 impl LocalFiles for DirSource {
-    fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<std::fs::File, SourceError> {
+    fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError> {
         let mut rel = checked(bucket)?.to_path_buf();
         rel.push(checked(key)?);
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
@@ -329,6 +329,36 @@ pub(crate) mod tests {
         std::fs::remove_file(&sidecar).unwrap();
         std::os::unix::fs::symlink(outside.path().join("meta.json"), &sidecar).unwrap();
         refused(run(DirSource::new(root.path()).get("b", "a/real")), "symbolic link");
+    }
+
+    /// The local open used for log files (a folder cache, no sidecar) refuses what `get` refuses.
+    #[test]
+    fn local_open_refuses_links_and_special_files() {
+        let (root, outside) = evidence();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("b/a/link")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("b/out")).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, root.path().join("b/a/fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        let d = DirSource::new(root.path());
+        let mut folders = Folders::default();
+        let refused = |result: Result<(std::fs::File, u64), SourceError>, what: &str| match result {
+            Err(SourceError::Access(why)) => assert!(why.contains(what), "{why}"),
+            other => panic!("expected an access error naming '{what}', got {:?}", other.map(|(_, size)| size)),
+        };
+        refused(d.open(&mut folders, "b", "a/link"), "symbolic link");
+        refused(d.open(&mut folders, "b", "out/secret"), "symbolic link");
+        refused(d.open(&mut folders, "b", "a/fifo"), "not a regular file");
+        refused(d.open(&mut folders, "b", "../x"), "unsafe path");
+        assert_eq!(d.open(&mut folders, "b", "a/none").err(), Some(SourceError::NotFound));
+        let (mut file, size) = d.open(&mut folders, "b", "a/real").unwrap();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut body).unwrap();
+        assert_eq!((body.as_slice(), size), (&b"real"[..], 4));
+        // Many folders: only a few are kept open.
+        for n in 0..20 {
+            write_object(root.path(), "b", &format!("d{n}/x"), b"x", &BTreeMap::new()).unwrap();
+            d.open(&mut folders, "b", &format!("d{n}/x")).unwrap();
+        }
+        assert!(folders.open.len() <= Folders::KEPT);
     }
 
     #[test]

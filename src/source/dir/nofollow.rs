@@ -46,6 +46,11 @@ fn refused(shown: &Path, want: FileType, found: &str) -> SourceError {
 /// Opens `name` in the directory `at` if it is of type `want` (a directory or a regular file),
 /// without following a link. `shown` is its path for messages. A missing entry is `NotFound`.
 fn open_entry(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) -> Result<OwnedFd, SourceError> {
+    open_entry_sized(at, name, shown, want).map(|(fd, _)| fd)
+}
+
+/// [`open_entry`], also giving the size the opened entry had when it was checked.
+fn open_entry_sized(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) -> Result<(OwnedFd, u64), SourceError> {
     // Look before opening: opening a FIFO or a device can block or act.
     let found = match rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => FileType::from_raw_mode(stat.st_mode),
@@ -67,11 +72,12 @@ fn open_entry(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) ->
         Err(Errno::LOOP | Errno::NOTDIR) => return Err(refused(shown, want, "file that changed while being opened")),
         Err(e) => return Err(io_error(shown, e)),
     };
-    let opened = FileType::from_raw_mode(rustix::fs::fstat(&fd).map_err(|e| io_error(shown, e))?.st_mode);
+    let stat = rustix::fs::fstat(&fd).map_err(|e| io_error(shown, e))?;
+    let opened = FileType::from_raw_mode(stat.st_mode);
     if opened != want {
         return Err(refused(shown, want, kind_name(opened)));
     }
-    Ok(fd)
+    Ok((fd, u64::try_from(stat.st_size).unwrap_or(0)))
 }
 
 /// Opens the directory `root/rel`: the root as given (the user chose it, links and all), then each
@@ -123,9 +129,11 @@ pub(super) fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileTy
     Ok(out)
 }
 
-/// Opens the regular file `name` in the open folder `dir` (`shown` for messages), link-free.
-pub(super) fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<std::fs::File, SourceError> {
-    Ok(std::fs::File::from(open_entry(dir, name, shown, FileType::RegularFile)?))
+/// Opens the regular file `name` in the open folder `dir` (`shown` for messages), link-free, with
+/// its size when opened (a hint for reading: the file may change).
+pub(super) fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<(std::fs::File, u64), SourceError> {
+    let (fd, size) = open_entry_sized(dir, name, shown, FileType::RegularFile)?;
+    Ok((std::fs::File::from(fd), size))
 }
 
 /// Opens the object at `root/rel` (bucket and key) and reads its sidecar, both only if they are
