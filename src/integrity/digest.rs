@@ -125,7 +125,8 @@ pub fn gunzip_strict(gz: &[u8], max_inflated: u64) -> Result<Vec<u8>, DigestForm
 #[derive(Debug, Clone)]
 pub struct DigestBytes {
     pub inflated_sha256: Option<[u8; 32]>,
-    pub parsed: Result<ParsedDigest, DigestFormatError>,
+    /// Boxed: a chain holds one per digest, and released digests hold none.
+    pub parsed: Result<Box<ParsedDigest>, DigestFormatError>,
 }
 
 /// Gunzips, hashes and parses a digest object.
@@ -135,7 +136,7 @@ pub fn parse(gz: &[u8], limits: &Limits) -> DigestBytes {
         Err(e) => return DigestBytes { inflated_sha256: None, parsed: Err(e) },
     };
     let sha256: [u8; 32] = Sha256::digest(&inflated).into();
-    DigestBytes { inflated_sha256: Some(sha256), parsed: parse_json(&inflated, sha256) }
+    DigestBytes { inflated_sha256: Some(sha256), parsed: parse_json(&inflated, sha256).map(Box::new) }
 }
 
 /// Fields that must be present (possibly null) before a digest can be checked; the AWS CLI

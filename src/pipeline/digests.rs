@@ -131,23 +131,35 @@ async fn fetch_chain(
 /// names cannot multiply the work) until one verifies.
 async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot], keys: &Arc<KeyRing>, logs: &Logs<'_>) {
     const CANDIDATES: usize = 4;
+    let waiting = |s: &DigestSlot| matches!(s.auth, Auth::Pending | Auth::Unverifiable(_)) && matches!(s.fetched, Fetched::Present { .. });
+    // Hints are gathered for waiting digests only: a chain of years has few or none, and a hint
+    // is a signature's worth of text.
+    let pending: HashSet<(&str, &str)> = slots.iter().filter(|s| waiting(s)).map(|s| (s.bucket.as_str(), s.key.as_str())).collect();
+    if pending.is_empty() {
+        return;
+    }
     let mut hints: HashMap<(&str, &str), Vec<String>> = HashMap::new();
     // Authentic successors first: their hint is CloudTrail's.
     let mut namers: Vec<&DigestSlot> = slots.iter().collect();
     namers.sort_by_key(|s| s.authentic().is_none());
-    let named = namers.iter().filter_map(|s| match s.authentic() {
-        Some(a) => Some((a.previous(), a.previous_signature())),
-        None => s.parsed().map(|p| (p.previous(), p.digest.previous_digest_signature.as_deref())),
-    });
-    for named in named {
-        let (Some(at), Some(sig)) = named else { continue };
+    for s in namers {
+        let at = match s.authentic() {
+            Some(a) => a.previous(),
+            None => s.parsed().and_then(|p| p.previous()),
+        };
+        let Some(at) = at.filter(|at| pending.contains(at)) else { continue };
+        let signature = match s.authentic() {
+            Some(a) => a.previous_signature(),
+            None => s.parsed().and_then(|p| p.digest.previous_digest_signature.clone()),
+        };
+        let Some(signature) = signature else { continue };
         let list = hints.entry(at).or_default();
-        if list.len() < CANDIDATES && !list.iter().any(|s| s == sig) {
-            list.push(sig.to_string());
+        if list.len() < CANDIDATES && !list.contains(&signature) {
+            list.push(signature);
         }
     }
     let work: Vec<(usize, Vec<String>)> = (0..slots.len())
-        .filter(|&i| matches!(slots[i].auth, Auth::Pending | Auth::Unverifiable(_)) && matches!(slots[i].fetched, Fetched::Present { .. }))
+        .filter(|&i| waiting(&slots[i]))
         .filter_map(|i| Some((i, hints.get(&(slots[i].bucket.as_str(), slots[i].key.as_str()))?.clone())))
         .collect();
     if work.is_empty() {
@@ -216,6 +228,7 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
     let now = ctx.options.now;
     // Only a copy made without S3 metadata may lack a signature; CloudTrail always writes one.
     let unsigned_is_unverifiable = ctx.options.walk.signature_from_successor;
+    let count = wanted.len();
     stream::iter(wanted)
         .map(|(bucket, key, listed)| {
             let source = ctx.source.clone();
@@ -245,7 +258,11 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
             }
         })
         .buffered(ctx.options.concurrency.max(1))
-        .collect()
+        // Sized up front: a chain of years holds one slot per digest, and doubling would hold two.
+        .fold(Vec::with_capacity(count), |mut slots, slot| async move {
+            slots.push(slot);
+            slots
+        })
         .await
 }
 

@@ -2,7 +2,7 @@
 //! only maker of an [`Authentic`].
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Auth, Authentic, DigestSlot, Fetched, PreviousLink};
+use super::{Auth, Authentic, DigestSlot, Fetched, HexText, PreviousLink};
 use crate::finding::FindingKind;
 use crate::integrity::digest::{string_to_sign, SIGNATURE_ALGORITHM};
 use crate::integrity::keys::KeyRing;
@@ -72,25 +72,25 @@ pub fn authenticate(slot: &DigestSlot, keys: &KeyRing, successor_signature: Opti
     if let Err(e) = signature::verify(string_to_sign(d, &parsed.sha256).as_bytes(), sig, key) {
         return Auth::Invalid(FindingKind::DigestSignatureInvalid, format!("signature verification failed: {e}"));
     }
-    Auth::Authentic(Authentic {
+    Auth::Authentic(Box::new(Authentic {
         bucket: slot.bucket.clone(),
         key: slot.key.clone(),
         start: parsed.start,
         end: parsed.end,
-        signature: sig.trim().to_ascii_lowercase(),
+        signature: HexText::new(&sig.trim().to_ascii_lowercase()),
         sha256: parsed.sha256,
         previous: match (&d.previous_digest_s3_bucket, &d.previous_digest_s3_object) {
             (Some(b), Some(k)) => Some(PreviousLink {
                 bucket: b.clone(),
                 key: k.clone(),
-                signature: d.previous_digest_signature.clone(),
-                hash: d.previous_digest_hash_value.clone(),
+                signature: d.previous_digest_signature.as_deref().map(HexText::new),
+                hash: d.previous_digest_hash_value.as_deref().map(HexText::new),
                 hash_algorithm: d.previous_digest_hash_algorithm.clone(),
             }),
             _ => None,
         },
         log_files: d.log_files.clone(),
-    })
+    }))
 }
 
 /// At most this much of an untrusted string goes into a message.

@@ -51,8 +51,9 @@ pub struct Authentic {
     key: String,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    /// Lower-case hex, as the successor's `previousDigestSignature` names it.
-    signature: String,
+    /// The signature that verified (lower-case hex as text), as the successor's
+    /// `previousDigestSignature` names it.
+    signature: HexText,
     /// SHA-256 of the inflated bytes, as the successor's `previousDigestHashValue` names it.
     sha256: [u8; 32],
     previous: Option<PreviousLink>,
@@ -64,9 +65,43 @@ pub struct Authentic {
 struct PreviousLink {
     bucket: String,
     key: String,
-    signature: Option<String>,
-    hash: Option<String>,
+    signature: Option<HexText>,
+    hash: Option<HexText>,
     hash_algorithm: Option<String>,
+}
+
+/// A hex string from a digest (a signature, a hash), held as its bytes when it is exactly hex, in
+/// half the memory: a chain of years keeps a few per digest. Anything else is kept as given, so
+/// every comparison sees the text the digest holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HexText {
+    Bytes(Box<[u8]>),
+    Text(Box<str>),
+}
+
+impl HexText {
+    fn new(text: &str) -> HexText {
+        match hex::decode(text) {
+            Ok(bytes) if !text.is_empty() => HexText::Bytes(bytes.into()),
+            _ => HexText::Text(text.into()),
+        }
+    }
+
+    /// The text (lower-case when it is hex).
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            HexText::Bytes(b) => hex::encode(b).into(),
+            HexText::Text(t) => (&**t).into(),
+        }
+    }
+
+    /// Whether this is the hex of `bytes`, in any case.
+    fn is_hex_of(&self, bytes: &[u8]) -> bool {
+        match self {
+            HexText::Bytes(b) => **b == *bytes,
+            HexText::Text(t) => t.eq_ignore_ascii_case(&hex::encode(bytes)),
+        }
+    }
 }
 
 impl Authentic {
@@ -88,15 +123,15 @@ impl Authentic {
         self.sha256
     }
     /// The signature that verified, lower-case hex.
-    pub fn signature(&self) -> &str {
-        &self.signature
+    pub fn signature(&self) -> String {
+        self.signature.text().into_owned()
     }
     /// What a checkpoint records of this digest.
     pub fn head(&self) -> crate::checkpoint::ChainHead {
         crate::checkpoint::ChainHead {
             bucket: self.bucket.clone(),
             key: self.key.clone(),
-            signature: self.signature.clone(),
+            signature: self.signature(),
             sha256: hex::encode(self.sha256),
             end_time: self.end,
         }
@@ -106,8 +141,8 @@ impl Authentic {
         self.previous.as_ref().map(|p| (p.bucket.as_str(), p.key.as_str()))
     }
     /// The signature this digest names for its predecessor (signed).
-    pub fn previous_signature(&self) -> Option<&str> {
-        self.previous.as_ref().and_then(|p| p.signature.as_deref())
+    pub fn previous_signature(&self) -> Option<String> {
+        self.previous.as_ref().and_then(|p| p.signature.as_ref()).map(|s| s.text().into_owned())
     }
     /// The log files this digest lists, moved out (they are queued for checking once).
     pub fn take_log_files(&mut self) -> Vec<LogFileEntry> {
@@ -121,7 +156,8 @@ impl Authentic {
 pub enum Auth {
     /// Not judged yet: absent, unreadable, or waiting for a successor to name its signature.
     Pending,
-    Authentic(Authentic),
+    /// Boxed: every slot holds an `Auth`, most of them small.
+    Authentic(Box<Authentic>),
     /// Proven not to be what CloudTrail signed for this location.
     Invalid(FindingKind, String),
     /// No signature to check it with; neither valid nor invalid.
@@ -146,7 +182,7 @@ pub struct DigestSlot {
 impl DigestSlot {
     pub fn parsed(&self) -> Option<&ParsedDigest> {
         match &self.fetched {
-            Fetched::Present { bytes, .. } => bytes.parsed.as_ref().ok(),
+            Fetched::Present { bytes, .. } => bytes.parsed.as_deref().ok(),
             _ => None,
         }
     }

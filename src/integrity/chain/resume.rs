@@ -17,7 +17,7 @@ pub fn check_resume(head: &ChainHead, verified_at: &str, slots: &[DigestSlot], s
     // authentic record's).
     let present = slot.and_then(|s| match (&s.fetched, s.authentic()) {
         (Fetched::Present { metadata, bytes }, _) => Some((bytes.inflated_sha256, metadata.signature.clone())),
-        (Fetched::Released, Some(a)) => Some((Some(a.sha256()), Some(a.signature().to_string()))),
+        (Fetched::Released, Some(a)) => Some((Some(a.sha256()), Some(a.signature()))),
         _ => None,
     });
     match slot.map(|s| &s.fetched) {
@@ -48,10 +48,10 @@ pub fn check_resume(head: &ChainHead, verified_at: &str, slots: &[DigestSlot], s
             continue;
         }
         let mut problems = Vec::new();
-        if !link.signature.as_deref().is_some_and(|s| s.trim().eq_ignore_ascii_case(&head.signature)) {
+        if !link.signature.as_ref().is_some_and(|s| s.text().trim().eq_ignore_ascii_case(&head.signature)) {
             problems.push("previousDigestSignature");
         }
-        if !link.hash.as_deref().is_some_and(|h| h.trim().eq_ignore_ascii_case(&head.sha256)) {
+        if !link.hash.as_ref().is_some_and(|h| h.text().trim().eq_ignore_ascii_case(&head.sha256)) {
             problems.push("previousDigestHashValue");
         }
         if !problems.is_empty() {

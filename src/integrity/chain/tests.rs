@@ -168,3 +168,20 @@ fn the_walk_stops_at_the_digest_covering_the_range_start() {
     assert!(r.findings.is_empty(), "{:?}", r.findings);
     assert_eq!(r.valid, t.digest_keys.len() - 9);
 }
+
+/// Signatures and hashes are held as bytes when they are exactly hex, and as text otherwise;
+/// either way they compare as the text the digest holds.
+#[test]
+fn hex_text_keeps_what_the_digest_says() {
+    let hex = HexText::new("00AbFF");
+    assert!(matches!(hex, HexText::Bytes(_)));
+    assert_eq!(hex.text(), "00abff");
+    assert!(hex.is_hex_of(&[0x00, 0xab, 0xff]));
+    assert!(!hex.is_hex_of(&[0x00, 0xab]));
+    for odd in [" 00abff", "00abff ", "abc", "", "zz"] {
+        let text = HexText::new(odd);
+        assert!(matches!(text, HexText::Text(_)), "{odd:?}");
+        assert_eq!(text.text(), odd);
+        assert!(!text.is_hex_of(&[0x00, 0xab, 0xff]), "{odd:?}");
+    }
+}

@@ -107,7 +107,8 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
         match &slots[p].fetched {
             Fetched::Present { .. } | Fetched::Released => {
                 let (metadata_signature, sha256) = present.unwrap_or_default();
-                let problems = link_problems(prev, slots[p].authentic().map(|x| x.signature.as_str()).or(metadata_signature), sha256);
+                let authentic_signature = slots[p].authentic().map(Authentic::signature);
+                let problems = link_problems(prev, authentic_signature.as_deref().or(metadata_signature), sha256);
                 if problems.is_empty() {
                     linked[p] = true;
                     if slots[p].authentic().is_none() {
@@ -221,7 +222,7 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
 fn link_problems(prev: &PreviousLink, actual_signature: Option<&str>, actual_sha256: Option<[u8; 32]>) -> Vec<String> {
     let mut problems = Vec::new();
     if let (Some(stated), Some(actual)) = (&prev.signature, actual_signature) {
-        if !stated.trim().eq_ignore_ascii_case(actual.trim()) {
+        if !stated.text().trim().eq_ignore_ascii_case(actual.trim()) {
             problems.push("previousDigestSignature differs from the previous digest's signature".to_string());
         }
     }
@@ -230,7 +231,7 @@ fn link_problems(prev: &PreviousLink, actual_signature: Option<&str>, actual_sha
         Some(other) => problems.push(format!("previousDigestHashAlgorithm is '{}', not SHA-256", truncate(other))),
     }
     match (&prev.hash, &actual_sha256) {
-        (Some(stated), Some(actual)) if stated.eq_ignore_ascii_case(&hex::encode(actual)) => {}
+        (Some(stated), Some(actual)) if stated.is_hex_of(actual) => {}
         (Some(_), Some(_)) => problems.push("previousDigestHashValue differs from the SHA-256 of the previous digest".into()),
         (Some(_), None) => problems.push("the previous digest cannot be inflated to check previousDigestHashValue".into()),
         (None, _) => problems.push("previousDigestHashValue is absent".into()),
