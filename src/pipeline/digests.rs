@@ -50,7 +50,12 @@ pub struct Walked {
 impl Walked {
     /// The authentic digests the walk verified, newest first.
     pub fn verified(&self) -> impl Iterator<Item = &chain::Authentic> {
-        self.report.verified.iter().filter_map(|&i| self.slots[i].authentic())
+        self.verified_slots().filter_map(DigestSlot::authentic)
+    }
+
+    /// The slots of the authentic digests the walk verified, newest first.
+    pub fn verified_slots(&self) -> impl Iterator<Item = &DigestSlot> {
+        self.report.verified.iter().map(|&i| &self.slots[i])
     }
 }
 
@@ -296,10 +301,10 @@ async fn fetch_digest_once(ctx: &Context<'_>, source: &dyn Source, bucket: &str,
     drop(request);
     if gz.len() as u64 > limits.max_digest_bytes {
         let parsed = Err(digest::DigestFormatError::TooLarge { limit: limits.max_digest_bytes });
-        return Fetched::Present { metadata, bytes: digest::DigestBytes { inflated_sha256: None, parsed } };
+        return Fetched::Present { metadata: Box::new(metadata), bytes: Box::new(digest::DigestBytes { inflated_sha256: None, parsed }) };
     }
     let limits = *limits;
-    let work = move || Fetched::Present { metadata, bytes: digest::parse(&gz, &limits) };
+    let work = move || Fetched::Present { metadata: Box::new(metadata), bytes: Box::new(digest::parse(&gz, &limits)) };
     tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Fetched::Unreadable(format!("parsing task failed: {e}")))
 }
 

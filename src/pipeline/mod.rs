@@ -218,7 +218,7 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
     if let Some(record) = &job.resume {
         findings.extend(chain::check_resume(&record.head, &crate::time::display(record.verified_at), &chain.slots, scope));
     }
-    part.head = chain.verified().next().map(|a| a.head());
+    part.head = chain.verified_slots().next().and_then(|s| s.head());
     let verified: Vec<_> = chain.verified().chain(backfill.verified()).collect();
     part.checked_any = !verified.is_empty();
     if !part.checked_any {
@@ -230,7 +230,7 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
         widen(&mut part.found, Range { start: a.start().max(range.start), end: a.end().min(range.end) });
     }
 
-    let rank: HashMap<&str, usize> = verified.iter().map(|a| a.key()).enumerate().map(|(n, k)| (k, n)).collect();
+    let rank: HashMap<&str, usize> = chain.verified_slots().chain(backfill.verified_slots()).map(|s| s.key.as_str()).enumerate().map(|(n, k)| (k, n)).collect();
     part.summary.log_files = tally.counts;
     for (finding, record) in tally.in_walk_order(&rank) {
         findings.extend(finding);

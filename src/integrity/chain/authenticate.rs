@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Auth, Authentic, DigestSlot, Fetched, HexText, PreviousLink};
 use crate::finding::FindingKind;
-use crate::integrity::digest::{string_to_sign, SIGNATURE_ALGORITHM};
+use crate::integrity::digest::{string_to_sign, HASH_ALGORITHM, SIGNATURE_ALGORITHM};
 use crate::integrity::keys::KeyRing;
 use crate::integrity::signature;
 use crate::time::display;
@@ -73,8 +73,6 @@ pub fn authenticate(slot: &DigestSlot, keys: &KeyRing, successor_signature: Opti
         return Auth::Invalid(FindingKind::DigestSignatureInvalid, format!("signature verification failed: {e}"));
     }
     Auth::Authentic(Box::new(Authentic {
-        bucket: slot.bucket.clone(),
-        key: slot.key.clone(),
         start: parsed.start,
         end: parsed.end,
         signature: HexText::new(&sig.trim().to_ascii_lowercase()),
@@ -85,7 +83,7 @@ pub fn authenticate(slot: &DigestSlot, keys: &KeyRing, successor_signature: Opti
                 key: k.clone(),
                 signature: d.previous_digest_signature.as_deref().map(HexText::new),
                 hash: d.previous_digest_hash_value.as_deref().map(HexText::new),
-                hash_algorithm: d.previous_digest_hash_algorithm.clone(),
+                hash_algorithm: d.previous_digest_hash_algorithm.as_deref().filter(|a| *a != HASH_ALGORITHM).map(Box::from),
             }),
             _ => None,
         },

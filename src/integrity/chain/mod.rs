@@ -33,7 +33,8 @@ pub struct DigestMetadata {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // one per digest, and Present is the common case
 pub enum Fetched {
-    Present { metadata: DigestMetadata, bytes: DigestBytes },
+    /// Boxed: every slot holds a `Fetched`, and released ones need none of this.
+    Present { metadata: Box<DigestMetadata>, bytes: Box<DigestBytes> },
     Missing,
     /// Could not be read (access denied, network): never counted as valid or invalid.
     Unreadable(String),
@@ -47,8 +48,6 @@ pub enum Fetched {
 /// only by [`authenticate`].
 #[derive(Debug, Clone)]
 pub struct Authentic {
-    bucket: String,
-    key: String,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     /// The signature that verified (lower-case hex as text), as the successor's
@@ -67,7 +66,9 @@ struct PreviousLink {
     key: String,
     signature: Option<HexText>,
     hash: Option<HexText>,
-    hash_algorithm: Option<String>,
+    /// `previousDigestHashAlgorithm` when it is present and not SHA-256 (the walk treats an
+    /// absent one as SHA-256, so only another value needs keeping).
+    hash_algorithm: Option<Box<str>>,
 }
 
 /// A hex string from a digest (a signature, a hash), held as its bytes when it is exactly hex, in
@@ -105,12 +106,6 @@ impl HexText {
 }
 
 impl Authentic {
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-    pub fn key(&self) -> &str {
-        &self.key
-    }
     /// `digestStartTime`, signed.
     pub fn start(&self) -> DateTime<Utc> {
         self.start
@@ -125,16 +120,6 @@ impl Authentic {
     /// The signature that verified, lower-case hex.
     pub fn signature(&self) -> String {
         self.signature.text().into_owned()
-    }
-    /// What a checkpoint records of this digest.
-    pub fn head(&self) -> crate::checkpoint::ChainHead {
-        crate::checkpoint::ChainHead {
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-            signature: self.signature(),
-            sha256: hex::encode(self.sha256),
-            end_time: self.end,
-        }
     }
     /// The previous digest's location, or None when this digest starts a chain.
     pub fn previous(&self) -> Option<(&str, &str)> {
@@ -198,6 +183,18 @@ impl DigestSlot {
             fetched: Fetched::Unreadable(why),
             auth: Auth::Pending,
         }
+    }
+
+    /// What a checkpoint records of this digest, when it is authentic.
+    pub fn head(&self) -> Option<crate::checkpoint::ChainHead> {
+        let a = self.authentic()?;
+        Some(crate::checkpoint::ChainHead {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            signature: a.signature(),
+            sha256: hex::encode(a.sha256),
+            end_time: a.end,
+        })
     }
 
     pub fn authentic(&self) -> Option<&Authentic> {

@@ -30,12 +30,12 @@ fn slots(trail: &SimTrail) -> Vec<DigestSlot> {
             backfill: false,
             auth: Auth::Pending,
             fetched: Fetched::Present {
-                metadata: DigestMetadata {
+                metadata: Box::new(DigestMetadata {
                     signature: o.metadata.get("signature").cloned(),
                     signature_algorithm: o.metadata.get("signature-algorithm").cloned(),
                     backfill_generated: None,
-                },
-                bytes: digest::parse(&o.body, &Limits::default()),
+                }),
+                bytes: Box::new(digest::parse(&o.body, &Limits::default())),
             },
         })
         .collect();
