@@ -1,0 +1,414 @@
+//! A replay's records, read straight from a verified log file's bytes: each record's strings are
+//! borrowed from the bytes, and only the parts of the record some selector can reach are built.
+//!
+//! The reduced record reads exactly as the `serde_json::Value` of the whole record would for
+//! every selector it was reduced for (tested below against `Value` on tricky records), and the
+//! file is refused on exactly the same input as before: wherever a kept field's value lies,
+//! everything in it is still parsed and checked (strings for UTF-8 and escapes, numbers for
+//! range, nesting for depth) even when it is not built; top-level fields no selector names are
+//! skipped unchecked, as they were.
+use std::borrow::Cow;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
+
+use crate::filter_pattern::{JsonKind, JsonView, Step};
+
+/// A JSON value whose strings are borrowed from the text it was parsed from (owned only when
+/// the text has escapes). An object keeps its members in text order, repeated keys included;
+/// a read finds the last one, as in the `Value` serde_json builds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl JsonView for Json<'_> {
+    fn key(&self, key: &str) -> Option<&Self> {
+        match self {
+            Json::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    fn index(&self, index: usize) -> Option<&Self> {
+        match self {
+            Json::Array(items) => items.get(index),
+            _ => None,
+        }
+    }
+    fn kind(&self) -> JsonKind<'_> {
+        match self {
+            Json::Null => JsonKind::Null,
+            Json::Bool(b) => JsonKind::Bool(*b),
+            Json::Number(n) => JsonKind::Number(n),
+            Json::String(s) => JsonKind::String(s),
+            Json::Array(_) => JsonKind::Array,
+            Json::Object(_) => JsonKind::Object,
+        }
+    }
+}
+
+impl Json<'_> {
+    /// The `Value` serde_json builds from the same text (for the rare reads that need a value's
+    /// compact text: a top driver that is not a string).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => Value::Number(n.clone()),
+            Json::String(s) => Value::String(s.to_string()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            // Inserting in text order leaves the last of repeated keys, as serde_json does.
+            Json::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect()),
+        }
+    }
+}
+
+/// Which parts of a record to build: the keys on the way to each selector, and where a
+/// selector's value is (kept whole). A selector step into an array keeps the array whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields {
+    whole: bool,
+    children: Vec<(String, Fields)>,
+}
+
+impl Fields {
+    /// Keeps what `steps`, from the record's root, reach.
+    pub fn add(&mut self, steps: &[Step]) {
+        // A record that counts is an object: an index on its root never resolves.
+        if matches!(steps.first(), Some(Step::Index(_))) {
+            return;
+        }
+        let mut node = self;
+        for step in steps {
+            if node.whole {
+                return;
+            }
+            let Step::Key(key) = step else { break };
+            let at = match node.children.iter().position(|(k, _)| k == key) {
+                Some(at) => at,
+                None => {
+                    node.children.push((key.clone(), Fields::default()));
+                    node.children.len() - 1
+                }
+            };
+            node = &mut node.children[at].1;
+        }
+        node.whole = true;
+        node.children.clear();
+    }
+
+    pub(crate) fn child(&self, key: &str) -> Option<&Fields> {
+        self.children.iter().find(|(k, _)| k == key).map(|(_, f)| f)
+    }
+}
+
+/// One record of a log file, reduced to `Fields`. A record that is not an object is `Null`: it
+/// has no fields (and no time, so it is never replayed).
+#[derive(Clone, Copy)]
+pub struct Record<'f>(pub &'f Fields);
+
+impl<'de> DeserializeSeed<'de> for Record<'_> {
+    type Value = Json<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        if self.0.whole {
+            return d.deserialize_any(WholeVisitor);
+        }
+        d.deserialize_any(Reduced { fields: self.0, top: true })
+    }
+}
+
+/// A value below which only some keys are read.
+struct Reduced<'f> {
+    fields: &'f Fields,
+    /// At the record's root: keys no selector names are skipped unchecked, as a record was
+    /// always read. Deeper, they are checked as the whole `Value` would have been.
+    top: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Reduced<'_> {
+    type Value = Json<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Reduced<'_> {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let mut kept = Vec::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match self.fields.child(&key) {
+                Some(child) if child.whole => kept.push((key, map.next_value_seed(Whole)?)),
+                Some(child) => kept.push((key, map.next_value_seed(Reduced { fields: child, top: false })?)),
+                None if self.top => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                None => map.next_value_seed(Checked)?,
+            }
+        }
+        Ok(Json::Object(kept))
+    }
+
+    // Below the root, a non-object keeps its kind (no key resolves in it, whatever it holds),
+    // so an array is kept empty; scalars are kept as they are. At the root, as before, a record
+    // that is not an object is `Null`.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        if self.top {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(Json::Null);
+        }
+        while seq.next_element_seed(Checked)?.is_some() {}
+        Ok(Json::Array(Vec::new()))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
+        Ok(if self.top { Json::Null } else { Json::Bool(v) })
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
+        Ok(if self.top { Json::Null } else { Json::Number(v.into()) })
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
+        Ok(if self.top { Json::Null } else { Json::Number(v.into()) })
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Json<'de>, E> {
+        Ok(if self.top { Json::Null } else { float(v) })
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(if self.top { Json::Null } else { Json::String(Cow::Owned(v.to_owned())) })
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(if self.top { Json::Null } else { Json::String(Cow::Borrowed(v)) })
+    }
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+}
+
+/// serde_json's `Value` has no non-finite numbers: it makes them null.
+fn float<'a>(v: f64) -> Json<'a> {
+    Number::from_f64(v).map_or(Json::Null, Json::Number)
+}
+
+/// A value kept whole.
+struct Whole;
+
+impl<'de> DeserializeSeed<'de> for Whole {
+    type Value = Json<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(WholeVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(WholeVisitor)
+    }
+}
+
+struct WholeVisitor;
+
+impl<'de> Visitor<'de> for WholeVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let mut members = Vec::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            members.push((key, map.next_value_seed(Whole)?));
+        }
+        Ok(Json::Object(members))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Whole)? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Json<'de>, E> {
+        Ok(float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v.to_owned())))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(v)))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(WholeVisitor)
+    }
+}
+
+/// A value no selector reads, parsed (and so checked) as a `Value` would be, but not built.
+struct Checked;
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<Cow<'de, str>>()?.is_some() {
+            map.next_value_seed(Checked)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Checked)?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Checked)
+    }
+}
+
+/// Reads a CloudTrail log file, `{"Records": [...]}`, handing each record (read with `seed`) to
+/// `each` as it is parsed, so that the file's records are never all in memory at once. Other
+/// members are skipped. `each(None)` says a repeated `Records` member starts: as in the `Value`
+/// of the file, only the last one counts, so the caller forgets what it has seen.
+pub fn read_log_file<'de, S, F>(bytes: &'de [u8], seed: S, each: F) -> Result<(), serde_json::Error>
+where
+    S: DeserializeSeed<'de> + Clone,
+    F: FnMut(Option<S::Value>),
+{
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    reader.deserialize_map(LogFile { seed, each })?;
+    reader.end()
+}
+
+struct LogFile<S, F> {
+    seed: S,
+    each: F,
+}
+
+impl<'de, S, F> Visitor<'de> for LogFile<S, F>
+where
+    S: DeserializeSeed<'de> + Clone,
+    F: FnMut(Option<S::Value>),
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudTrail log file")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "Records" {
+                if seen {
+                    (self.each)(None);
+                }
+                seen = true;
+                map.next_value_seed(Records { seed: self.seed.clone(), each: &mut self.each })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Records<'e, S, F> {
+    seed: S,
+    each: &'e mut F,
+}
+
+impl<'de, S, F> DeserializeSeed<'de> for Records<'_, S, F>
+where
+    S: DeserializeSeed<'de> + Clone,
+    F: FnMut(Option<S::Value>),
+{
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, S, F> Visitor<'de> for Records<'_, S, F>
+where
+    S: DeserializeSeed<'de> + Clone,
+    F: FnMut(Option<S::Value>),
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(record) = seq.next_element_seed(self.seed.clone())? {
+            (self.each)(Some(record));
+        }
+        Ok(())
+    }
+}
+
+/// Reads each record as a whole `serde_json::Value` (for patterns that read the record's text).
+#[derive(Clone, Copy)]
+pub struct WholeValue;
+
+impl<'de> DeserializeSeed<'de> for WholeValue {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+}
