@@ -24,13 +24,46 @@ pub enum Json<'a> {
     Number(Number),
     String(Cow<'a, str>),
     Array(Vec<Json<'a>>),
-    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+    Object(Vec<Member<'a>>),
+}
+
+/// An object's member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member<'a> {
+    /// [`print`] of the key: most keys that differ are told apart by it alone.
+    print: u64,
+    key: Cow<'a, str>,
+    value: Json<'a>,
+}
+
+impl<'a> Member<'a> {
+    fn new(key: Cow<'a, str>, value: Json<'a>) -> Member<'a> {
+        Member { print: print(&key), key, value }
+    }
+}
+
+/// A key's length and first eight bytes (or all of them) in one word: equal keys have equal
+/// prints, so comparing prints first spares comparing the bytes of most keys that differ.
+fn print(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let head = match bytes.get(..8) {
+        Some(first) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(first);
+            u64::from_le_bytes(word)
+        }
+        None => bytes.iter().fold(0u64, |word, &b| word << 8 | u64::from(b)),
+    };
+    head ^ (bytes.len() as u64).rotate_right(8)
 }
 
 impl JsonView for Json<'_> {
     fn key(&self, key: &str) -> Option<&Self> {
         match self {
-            Json::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            Json::Object(members) => {
+                let p = print(key);
+                members.iter().rev().find(|m| m.print == p && m.key == key).map(|m| &m.value)
+            }
             _ => None,
         }
     }
@@ -63,7 +96,7 @@ impl Json<'_> {
             Json::String(s) => Value::String(s.to_string()),
             Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
             // Inserting in text order leaves the last of repeated keys, as serde_json does.
-            Json::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect()),
+            Json::Object(members) => Value::Object(members.iter().map(|m| (m.key.to_string(), m.value.to_value())).collect()),
         }
     }
 }
@@ -73,7 +106,8 @@ impl Json<'_> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
     whole: bool,
-    children: Vec<(String, Fields)>,
+    /// (print of the key, key, what to keep below it).
+    children: Vec<(u64, String, Fields)>,
 }
 
 impl Fields {
@@ -89,21 +123,47 @@ impl Fields {
                 return;
             }
             let Step::Key(key) = step else { break };
-            let at = match node.children.iter().position(|(k, _)| k == key) {
+            let at = match node.children.iter().position(|(_, k, _)| k == key) {
                 Some(at) => at,
                 None => {
-                    node.children.push((key.clone(), Fields::default()));
+                    node.children.push((print(key), key.clone(), Fields::default()));
                     node.children.len() - 1
                 }
             };
-            node = &mut node.children[at].1;
+            node = &mut node.children[at].2;
         }
         node.whole = true;
         node.children.clear();
     }
 
     pub(crate) fn child(&self, key: &str) -> Option<&Fields> {
-        self.children.iter().find(|(k, _)| k == key).map(|(_, f)| f)
+        let p = print(key);
+        self.children.iter().find(|(q, k, _)| *q == p && k == key).map(|(_, _, f)| f)
+    }
+}
+
+/// A member's key, borrowed from the text unless it has escapes. (`Cow<str>`'s own Deserialize
+/// always copies.)
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(Key)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_owned()))
     }
 }
 
@@ -145,11 +205,11 @@ impl<'de> Visitor<'de> for Reduced<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut kept = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        let mut kept = Vec::with_capacity(self.fields.children.len());
+        while let Some(key) = map.next_key_seed(Key)? {
             match self.fields.child(&key) {
-                Some(child) if child.whole => kept.push((key, map.next_value_seed(Whole)?)),
-                Some(child) => kept.push((key, map.next_value_seed(Reduced { fields: child, top: false })?)),
+                Some(child) if child.whole => kept.push(Member::new(key, map.next_value_seed(Whole)?)),
+                Some(child) => kept.push(Member::new(key, map.next_value_seed(Reduced { fields: child, top: false })?)),
                 None if self.top => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -224,8 +284,8 @@ impl<'de> Visitor<'de> for WholeVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let mut members = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            members.push((key, map.next_value_seed(Whole)?));
+        while let Some(key) = map.next_key_seed(Key)? {
+            members.push(Member::new(key, map.next_value_seed(Whole)?));
         }
         Ok(Json::Object(members))
     }
@@ -285,7 +345,8 @@ impl<'de> Visitor<'de> for Checked {
         f.write_str("any JSON value")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key::<Cow<'de, str>>()?.is_some() {
+        // Keys are parsed (and checked) as strings whatever they are read into.
+        while map.next_key::<IgnoredAny>()?.is_some() {
             map.next_value_seed(Checked)?;
         }
         Ok(())
@@ -352,7 +413,7 @@ where
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let mut seen = false;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(Key)? {
             if key == "Records" {
                 if seen {
                     (self.each)(None);
