@@ -473,3 +473,246 @@ impl<'de> DeserializeSeed<'de> for WholeValue {
         serde::Deserialize::deserialize(d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter_pattern::Step::{Index as I, Key as K};
+
+    /// The replay's reading before records were reduced below their top-level fields: each
+    /// record an object of its top-level fields named in `roots`, each a whole `Value`, the
+    /// others skipped unchecked; a record that is no object is null. The reference.
+    mod before {
+        use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use serde_json::Value;
+
+        pub fn read(bytes: &[u8], roots: &[String]) -> Result<Vec<Value>, serde_json::Error> {
+            let mut reader = serde_json::Deserializer::from_slice(bytes);
+            let records = serde::Deserializer::deserialize_map(&mut reader, LogFile(roots))?;
+            reader.end().map(|()| records)
+        }
+
+        struct LogFile<'a>(&'a [String]);
+        impl<'de> Visitor<'de> for LogFile<'_> {
+            type Value = Vec<Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a log file")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+                let mut records = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "Records" {
+                        records = map.next_value_seed(Records(self.0))?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(records)
+            }
+        }
+        struct Records<'a>(&'a [String]);
+        impl<'de> DeserializeSeed<'de> for Records<'_> {
+            type Value = Vec<Value>;
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+                d.deserialize_seq(self)
+            }
+        }
+        impl<'de> Visitor<'de> for Records<'_> {
+            type Value = Vec<Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("records")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+                let mut records = Vec::new();
+                while let Some(r) = seq.next_element_seed(Record(self.0))? {
+                    records.push(r);
+                }
+                Ok(records)
+            }
+        }
+        struct Record<'a>(&'a [String]);
+        impl<'de> DeserializeSeed<'de> for Record<'_> {
+            type Value = Value;
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        impl<'de> Visitor<'de> for Record<'_> {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a record")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+                let mut kept = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if self.0.contains(&key) {
+                        kept.insert(key, map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Value::Object(kept))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Value::Null)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+        }
+    }
+
+    fn selectors() -> Vec<Vec<Step>> {
+        let k = |s: &str| K(s.to_string());
+        vec![
+            vec![k("eventName")],
+            vec![k("userIdentity"), k("type")],
+            vec![k("userIdentity"), k("sessionContext"), k("attributes"), k("mfa")],
+            vec![k("requestParameters"), k("items"), I(1), k("id")],
+            vec![k("requestParameters"), k("n")],
+            vec![k("dup"), k("x")],
+            vec![k("arr"), I(0)],
+            vec![k("s")],
+            vec![k("missing"), k("deeper")],
+            vec![k("eventTime")],
+            vec![k("nums")],
+            vec![k("é\"q")],
+            // An index on the record's root never resolves: records that count are objects.
+            vec![I(0)],
+        ]
+    }
+
+    /// The new reading: the reduced records, borrowed from `bytes`.
+    fn read_reduced<'a>(bytes: &'a [u8], fields: &Fields) -> Result<Vec<Json<'a>>, serde_json::Error> {
+        let mut records = Vec::new();
+        read_log_file(bytes, Record(fields), |r| match r {
+            Some(r) => records.push(r),
+            None => records.clear(),
+        })?;
+        Ok(records)
+    }
+
+    /// Every selector, and every prefix of one, reads the same kind and value in both readings,
+    /// and a file is refused by both or by neither.
+    #[track_caller]
+    fn agree(file: &str) {
+        let selectors = selectors();
+        let mut fields = Fields::default();
+        selectors.iter().for_each(|s| fields.add(s));
+        let roots: Vec<String> = selectors.iter().filter_map(|s| match s.first() {
+            Some(K(k)) => Some(k.clone()),
+            _ => None,
+        }).collect();
+        let (old, new) = (before::read(file.as_bytes(), &roots), read_reduced(file.as_bytes(), &fields));
+        let (old, new) = match (old, new) {
+            (Ok(old), Ok(new)) => (old, new),
+            (Err(_), Err(_)) => return,
+            (old, new) => panic!("refused differently: before {:?}, now {:?}, on {file}", old.err(), new.err()),
+        };
+        assert_eq!(old.len(), new.len(), "{file}");
+        for (value, json) in old.iter().zip(&new) {
+            for steps in &selectors {
+                for end in 1..=steps.len() {
+                    let at = &steps[..end];
+                    let (v, j) = (crate::filter_pattern::resolve_for_tests(at, value), crate::filter_pattern::resolve_for_tests(at, json));
+                    assert_eq!(v.map(JsonView::kind), j.map(JsonView::kind), "{at:?} in {value} ({file})");
+                    if end == steps.len() {
+                        assert_eq!(v.cloned(), j.map(Json::to_value), "{at:?} in {value} ({file})");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reduced_records_read_as_whole_values_do() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let files = [
+            // Nested objects and arrays, kept and pruned.
+            r#"{"Records":[{"eventName":"A","userIdentity":{"type":"Root","arn":"x","sessionContext":{"attributes":{"mfa":"true","other":[1,{"a":null}]},"issuer":{"k":"v"}}},"requestParameters":{"items":[{"id":1},{"id":"two","x":[]}],"n":-0.5e3,"big":{"deep":[[[]]]}}}]}"#,
+            // Escaped strings, in keys and values; unicode; a surrogate pair.
+            r#"{"Records":[{"eventName":"a\"b\\c\/d\n\u00e9\ud83d\ude00","s":"\u0041","\u00e9\"q":"key with escapes","requestParameters":{"n":"\t"}}]}"#,
+            // Numbers in every JSON form.
+            r#"{"Records":[{"nums":0,"s":-0,"arr":[1.0,-1,1e3,1E-3,-2.5e+2,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,123456789012345678901234567890,0.1]},{"nums":[0,-0.0,1e308]}]}"#,
+            // Nulls, booleans, missing fields, values of the wrong kind on the way.
+            r#"{"Records":[{"eventName":null,"userIdentity":null,"requestParameters":{"items":"no","n":true},"arr":{"0":1},"missing":null},{"userIdentity":[{"type":"Root"}],"requestParameters":[1,2],"dup":"s"},{}]}"#,
+            // Repeated keys: the last wins, at the top and below; a kept key after a pruned one.
+            r#"{"Records":[{"dup":{"x":1},"dup":{"y":2},"eventName":"first","eventName":"second","userIdentity":{"type":"a","type":"b"},"requestParameters":{"n":1,"n":{"m":2}}}]}"#,
+            // Records that are not objects, and an empty one.
+            r#"{"Records":[[1,2],"text",5,-1.5,true,null,{"eventName":"ok"},{}],"other":{"ignored":[1]}}"#,
+            // Repeated Records: only the last counts; members before and after it.
+            r#"{"before":1,"Records":[{"eventName":"lost"}],"Records":[{"eventName":"kept"}],"after":[{"x":"\u00e9"}]}"#,
+            r#"{"Records":[]}"#,
+            r#"{}"#,
+            // Refused by both: not a log file, a bad Records, trailing content.
+            r#"[]"#,
+            r#"{"Records":{"eventName":"x"}}"#,
+            r#"{"Records":null}"#,
+            r#"{"Records":[{"eventName":"x"}]} {}"#,
+            r#"{"Records":[{"eventName":"x"},]}"#,
+            // Bad input inside a kept field, even below what any selector reads: refused by both.
+            r#"{"Records":[{"userIdentity":{"type":"a","other":"\ud800"}}]}"#,
+            r#"{"Records":[{"userIdentity":{"type":"a","other":1e400}}]}"#,
+            r#"{"Records":[{"userIdentity":{"type":"a","other":"\x"}}]}"#,
+            r#"{"Records":[{"userIdentity":{"type":"a","\ud800":1}}]}"#,
+            // ... and inside a top-level field no selector names: skipped by both.
+            r#"{"Records":[{"unread":"\ud800","eventName":"x"}]}"#,
+            r#"{"Records":[{"unread":1e400,"eventName":"x"}]}"#,
+        ];
+        for file in files {
+            agree(file);
+        }
+        // Nesting past serde_json's limit: refused inside kept fields, skipped elsewhere.
+        agree(&format!(r#"{{"Records":[{{"userIdentity":{{"type":"a","other":{}}}}}]}}"#, deep(140)));
+        agree(&format!(r#"{{"Records":[{{"unread":{},"eventName":"x"}}]}}"#, deep(140)));
+        agree(&format!(r#"{{"Records":[{{"requestParameters":{{"n":{}}}}}]}}"#, deep(120)));
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_where_it_was() {
+        let fields = {
+            let mut f = Fields::default();
+            f.add(&[K("userIdentity".into()), K("type".into())]);
+            f
+        };
+        let roots = ["userIdentity".to_string()];
+        let kept = b"{\"Records\":[{\"userIdentity\":{\"type\":\"a\",\"other\":\"\xff\"}}]}";
+        let unread = b"{\"Records\":[{\"unread\":\"\xff\",\"userIdentity\":{\"type\":\"a\"}}]}";
+        let key = b"{\"Records\":[{\"\xff\":1,\"userIdentity\":{\"type\":\"a\"}}]}";
+        for file in [&kept[..], &unread[..], &key[..]] {
+            assert_eq!(before::read(file, &roots).is_ok(), read_reduced(file, &fields).is_ok(), "{}", String::from_utf8_lossy(file));
+        }
+        assert!(read_reduced(kept, &fields).is_err() && read_reduced(unread, &fields).is_ok() && read_reduced(key, &fields).is_err());
+    }
+
+    #[test]
+    fn fields_keep_the_way_to_each_selector_and_its_value_whole() {
+        let mut f = Fields::default();
+        f.add(&[K("a".into()), K("b".into())]);
+        f.add(&[K("a".into()), K("c".into()), I(2), K("d".into())]);
+        f.add(&[K("e".into())]);
+        f.add(&[K("e".into()), K("f".into())]);
+        f.add(&[I(0)]);
+        let a = f.child("a").unwrap();
+        assert!(!f.whole && !a.whole && a.child("b").unwrap().whole && a.child("c").unwrap().whole);
+        assert!(a.child("c").unwrap().children.is_empty());
+        assert!(f.child("e").unwrap().whole && f.child("e").unwrap().children.is_empty());
+        assert_eq!(f.children.len(), 2);
+    }
+}

@@ -274,6 +274,15 @@ mod tests {
             want,
             "{pattern:?} {value:?} on {event:?}"
         );
+        // The evaluation on JSON alone (a replay's) agrees, or declines for text patterns.
+        if let Some(json) = e.json() {
+            let text_pattern = matches!(p.pattern, Pattern::Terms(_) | Pattern::Delimited(_));
+            assert_eq!(
+                p.json_emission(&v, json),
+                (!text_pattern).then_some(want),
+                "json_emission: {pattern:?} {value:?} on {event:?}"
+            );
+        }
         let plain = match want {
             Emission::Value(v) => Some(v),
             _ => None,

@@ -242,6 +242,12 @@ impl FilterPattern {
     }
 }
 
+/// The value a selector's steps reach, for tests outside this module.
+#[cfg(test)]
+pub(crate) fn resolve_for_tests<'v, V: JsonView + ?Sized>(steps: &[Step], root: &'v V) -> Option<&'v V> {
+    eval::resolve(steps, root)
+}
+
 /// Parses `pattern` with the default [`PatternLimits`].
 pub fn parse(pattern: &str) -> Result<FilterPattern, PatternError> {
     parse_with(pattern, &PatternLimits::default())
