@@ -12,6 +12,7 @@ pub mod alarm;
 pub mod datapoints;
 pub mod definitions;
 pub mod html;
+pub(crate) mod record;
 pub mod replay;
 pub mod report;
 

@@ -6,9 +6,7 @@
 //! matching event, or its `defaultValue` for a non-matching one; every alarm on that metric
 //! (namespace and name) receives the value. Memory grows with the alarms' non-empty periods and
 //! the distinct values of the top-driver fields (capped), never with the number of events.
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -17,7 +15,8 @@ use serde_json::Value;
 use super::alarm::AlarmSpec;
 use super::datapoints::Datapoints;
 use super::definitions::{AlarmDef, Definitions, FilterDef};
-use crate::filter_pattern::{Emission, FilterPattern, LogEvent, MetricValue};
+use super::record::{self, Fields, Json, Record, WholeValue};
+use crate::filter_pattern::{Emission, FilterPattern, JsonKind, JsonView, LogEvent, MetricValue, Step};
 use crate::finding::Scope;
 
 /// The fields whose most frequent values explain an alarm (`top` in the report).
@@ -64,9 +63,9 @@ struct State {
 pub struct Replay {
     filters: Vec<Compiled>,
     alarms: Vec<AlarmDef>,
-    /// The record fields any filter, metric value or top-driver field reads; None when a term or
-    /// space-delimited pattern reads the whole record.
-    fields: Option<Vec<String>>,
+    /// The parts of a record any filter, metric value or top-driver field reads; None when a
+    /// term or space-delimited pattern reads the whole record's text.
+    fields: Option<Fields>,
     state: Mutex<State>,
 }
 
@@ -104,13 +103,18 @@ impl Replay {
                 Err(reason) => skipped.push(NotReplayed { kind: "filter", name: def.filter_name, reason }),
             }
         }
-        let mut fields: Option<HashSet<String>> = Some(["eventTime", "eventName", "userIdentity", "sourceIPAddress", "awsRegion", "errorCode"].map(String::from).into());
+        let mut fields = Some(Fields::default());
+        if let Some(all) = &mut fields {
+            for path in DRIVER_PATHS {
+                all.add(&path.iter().map(|k| Step::Key(k.to_string())).collect::<Vec<_>>());
+            }
+        }
         for f in &filters {
-            match (f.pattern.json_roots(), &mut fields) {
-                (Some(roots), Some(all)) => {
-                    all.extend(roots);
+            match (f.pattern.json_selectors(), &mut fields) {
+                (Some(selectors), Some(all)) => {
+                    selectors.into_iter().for_each(|steps| all.add(steps));
                     if let MetricValue::Json(path) = &f.value {
-                        all.extend(path.root().map(str::to_string));
+                        all.add(path.steps());
                     }
                 }
                 _ => fields = None,
@@ -123,8 +127,6 @@ impl Replay {
             top: alarms.iter().map(|_| Default::default()).collect(),
             ..State::default()
         };
-        // A handful of names: a scan beats hashing each key.
-        let fields = fields.map(|f| f.into_iter().collect());
         (Replay { filters, alarms, fields, state: Mutex::new(state) }, skipped)
     }
 
@@ -132,72 +134,92 @@ impl Replay {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Replays one verified log file's records (its inflated bytes).
+    /// Replays one verified log file's records (its inflated bytes). Each record is replayed as
+    /// it is parsed; what it does is applied only once the whole file has parsed.
     pub fn replay_log_file(&self, inflated: &[u8]) {
-        let mut reader = serde_json::Deserializer::from_slice(inflated);
-        let records = match serde::de::DeserializeSeed::deserialize(LogFile(self.fields.as_ref()), &mut reader).and_then(|r| reader.end().map(|()| r)) {
-            Ok(records) => records,
-            Err(_) => {
-                self.lock().unreadable_records += 1;
-                return;
-            }
-        };
-        // Worked out without the lock; applied under it in one go.
-        let mut emissions: Vec<(usize, DateTime<Utc>, f64)> = Vec::new();
-        let mut alarm_hits: Vec<(usize, [String; 5])> = Vec::new();
-        let mut filter_hits: Vec<usize> = Vec::new();
-        let (mut events, mut without_time) = (0u64, 0u64);
-        for record in records {
-            let Some(at) = record.get("eventTime").and_then(Value::as_str).and_then(crate::time::parse_cloudtrail_time) else {
-                without_time += 1;
-                continue;
-            };
-            events += 1;
-            let event = LogEvent::from_json(record);
-            let mut matched_alarms: Vec<usize> = Vec::new();
-            for (f, filter) in self.filters.iter().enumerate() {
-                let value = match filter.pattern.emission(&filter.value, &event) {
-                    Emission::NotMatched => filter.def.default_value,
-                    Emission::Value(v) => {
-                        filter_hits.push(f);
-                        matched_alarms.extend(&filter.alarms);
-                        Some(v)
-                    }
-                    Emission::NoValue => {
-                        filter_hits.push(f);
-                        matched_alarms.extend(&filter.alarms);
-                        None
-                    }
-                };
-                if let Some(v) = value {
-                    emissions.extend(filter.alarms.iter().map(|&a| (a, at, v)));
+        let mut file = FileHits::default();
+        let read = match &self.fields {
+            // JSON patterns only: records reduced to what they read, borrowed from the bytes.
+            Some(fields) => record::read_log_file(inflated, Record(fields), |r| match r {
+                Some(json) => self.replay_record(&mut file, &json, |f| f.pattern.json_emission(&f.value, &json).unwrap_or(Emission::NotMatched)),
+                None => file = FileHits::default(),
+            }),
+            // A pattern reads the record's text: whole records, as log events.
+            None => record::read_log_file(inflated, WholeValue, |r| match r {
+                Some(value) => {
+                    let event = LogEvent::from_json(value);
+                    let json = event.json().unwrap_or(&Value::Null);
+                    self.replay_record(&mut file, json, |f| f.pattern.emission(&f.value, &event));
                 }
-            }
-            if matched_alarms.is_empty() {
-                continue;
-            }
-            matched_alarms.sort_unstable();
-            matched_alarms.dedup();
-            let drivers = event.json().map(drivers).unwrap_or_default();
-            alarm_hits.extend(matched_alarms.into_iter().map(|a| (a, drivers.clone())));
-        }
+                None => file = FileHits::default(),
+            }),
+        };
         let mut state = self.lock();
+        if read.is_err() {
+            state.unreadable_records += 1;
+            return;
+        }
         state.log_files += 1;
-        state.events += events;
-        state.events_without_time += without_time;
-        for (a, at, v) in emissions {
+        state.events += file.events;
+        state.events_without_time += file.without_time;
+        for (a, at, v) in file.emissions {
             state.datapoints[a].push(at, v);
         }
-        for f in filter_hits {
+        for f in file.filter_hits {
             state.filter_matched[f] += 1;
         }
-        for (a, values) in alarm_hits {
+        for (a, d) in file.alarm_hits {
             state.alarm_matched[a] += 1;
-            for (counts, value) in state.top[a].iter_mut().zip(values) {
-                let full = counts.len() >= MAX_DISTINCT && !counts.contains_key(&value);
-                *counts.entry(if full { "(other)".to_string() } else { value }).or_default() += 1;
+            for (counts, value) in state.top[a].iter_mut().zip(&file.drivers[d]) {
+                let full = counts.len() >= MAX_DISTINCT && !counts.contains_key(value);
+                match counts.get_mut(if full { "(other)" } else { value.as_str() }) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts.insert(if full { "(other)".to_string() } else { value.clone() }, 1);
+                    }
+                }
             }
         }
+    }
+
+    /// Runs one record through every filter; `emission` evaluates a filter on it.
+    fn replay_record<V: DriverFields + ?Sized>(&self, file: &mut FileHits, record: &V, emission: impl Fn(&Compiled) -> Emission) {
+        let time = match record.key("eventTime").map(JsonView::kind) {
+            Some(JsonKind::String(s)) => crate::time::parse_cloudtrail_time(s),
+            _ => None,
+        };
+        let Some(at) = time else {
+            file.without_time += 1;
+            return;
+        };
+        file.events += 1;
+        let mut matched_alarms: Vec<usize> = Vec::new();
+        for (f, filter) in self.filters.iter().enumerate() {
+            let value = match emission(filter) {
+                Emission::NotMatched => filter.def.default_value,
+                Emission::Value(v) => {
+                    file.filter_hits.push(f);
+                    matched_alarms.extend(&filter.alarms);
+                    Some(v)
+                }
+                Emission::NoValue => {
+                    file.filter_hits.push(f);
+                    matched_alarms.extend(&filter.alarms);
+                    None
+                }
+            };
+            if let Some(v) = value {
+                file.emissions.extend(filter.alarms.iter().map(|&a| (a, at, v)));
+            }
+        }
+        if matched_alarms.is_empty() {
+            return;
+        }
+        matched_alarms.sort_unstable();
+        matched_alarms.dedup();
+        let d = file.drivers.len();
+        file.drivers.push(drivers(record));
+        file.alarm_hits.extend(matched_alarms.into_iter().map(|a| (a, d)));
     }
 
     /// What the replay found, once every log file is in.
@@ -223,122 +245,37 @@ impl crate::pipeline::Replay for Replay {
     }
 }
 
-/// A CloudTrail log file, `{"Records": [...]}`, read with each record reduced to the fields the
-/// replay uses (all of them when `fields` is None): skipping the rest without building it is
-/// most of what makes a replay cheap.
-struct LogFile<'a>(Option<&'a Vec<String>>);
+/// What one log file's records did, worked out without the lock and applied under it in one go.
+#[derive(Default)]
+struct FileHits {
+    emissions: Vec<(usize, DateTime<Utc>, f64)>,
+    /// (alarm, index in `drivers`).
+    alarm_hits: Vec<(usize, usize)>,
+    drivers: Vec<[String; 5]>,
+    filter_hits: Vec<usize>,
+    events: u64,
+    without_time: u64,
+}
 
-impl<'de> serde::de::DeserializeSeed<'de> for LogFile<'_> {
-    type Value = Vec<Value>;
+/// The record fields the top drivers read.
+const DRIVER_PATHS: [&[&str]; 8] = [&["eventTime"], &["eventName"], &["userIdentity", "arn"], &["userIdentity", "type"], &["userIdentity", "principalId"], &["sourceIPAddress"], &["awsRegion"], &["errorCode"]];
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
-        d.deserialize_map(self)
+/// A record as the top drivers read it: a JSON view that can also give a value's compact text.
+trait DriverFields: JsonView {
+    fn text(&self) -> String;
+}
+
+impl DriverFields for Value {
+    fn text(&self) -> String {
+        self.to_string()
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for LogFile<'_> {
-    type Value = Vec<Value>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a CloudTrail log file")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
-        let mut records = Vec::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "Records" {
-                records = map.next_value_seed(Records(self.0))?;
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(records)
+impl DriverFields for Json<'_> {
+    fn text(&self) -> String {
+        self.to_value().to_string()
     }
 }
-
-struct Records<'a>(Option<&'a Vec<String>>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Records<'_> {
-    type Value = Vec<Value>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Records<'_> {
-    type Value = Vec<Value>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of records")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
-        let mut records = Vec::new();
-        while let Some(record) = seq.next_element_seed(Record(self.0))? {
-            records.push(record);
-        }
-        Ok(records)
-    }
-}
-
-struct Record<'a>(Option<&'a Vec<String>>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Record<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        match self.0 {
-            None => Value::deserialize(d),
-            Some(_) => d.deserialize_any(self),
-        }
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Record<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a record")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut kept = serde_json::Map::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if self.0.is_none_or(|fields| fields.iter().any(|f| f == key.as_ref())) {
-                kept.insert(key.into_owned(), map.next_value()?);
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(Value::Object(kept))
-    }
-
-    // A record that is not an object has no fields: nothing to match.
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Value::Null)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-}
-
 fn datapoints(spec: &AlarmSpec) -> Datapoints {
     // The spec was validated, so its period is one CloudWatch accepts.
     Datapoints::new(spec.period_s).unwrap_or_else(|_| Datapoints::new(60).expect("60 s is a valid period"))
@@ -346,18 +283,18 @@ fn datapoints(spec: &AlarmSpec) -> Datapoints {
 
 /// The record's top-driver values: `principal` is `userIdentity.arn`, else
 /// `userIdentity.type:userIdentity.principalId`; a missing field is `-`.
-fn drivers(record: &Value) -> [String; 5] {
-    let text = |v: Option<&Value>| match v {
-        Some(Value::String(s)) => s.chars().take(256).collect(),
-        Some(Value::Null) | None => "-".to_string(),
-        Some(other) => other.to_string().chars().take(256).collect(),
+fn drivers<V: DriverFields + ?Sized>(record: &V) -> [String; 5] {
+    let text = |v: Option<&V>| match v.map(|v| (v, v.kind())) {
+        Some((_, JsonKind::String(s))) => s.chars().take(256).collect(),
+        Some((_, JsonKind::Null)) | None => "-".to_string(),
+        Some((other, _)) => other.text().chars().take(256).collect(),
     };
-    let identity = record.get("userIdentity");
-    let principal = match identity.and_then(|i| i.get("arn")).and_then(Value::as_str) {
-        Some(arn) => arn.chars().take(256).collect(),
-        None => format!("{}:{}", text(identity.and_then(|i| i.get("type"))), text(identity.and_then(|i| i.get("principalId")))),
+    let identity = record.key("userIdentity");
+    let principal = match identity.and_then(|i| i.key("arn")).map(JsonView::kind) {
+        Some(JsonKind::String(arn)) => arn.chars().take(256).collect(),
+        _ => format!("{}:{}", text(identity.and_then(|i| i.key("type"))), text(identity.and_then(|i| i.key("principalId")))),
     };
-    [text(record.get("eventName")), principal, text(record.get("sourceIPAddress")), text(record.get("awsRegion")), text(record.get("errorCode"))]
+    [text(record.key("eventName")), principal, text(record.key("sourceIPAddress")), text(record.key("awsRegion")), text(record.key("errorCode"))]
 }
 
 /// The replay's outcome, for the report.
@@ -539,7 +476,7 @@ mod tests {
     fn records_are_reduced_to_what_the_filters_read_but_never_change_a_match() {
         let file = br#"{"Records":[{"eventTime":"2026-03-01T10:01:00Z","errorCode":"AccessDenied","requestParameters":{"note":"needle","deep":[1,{"x":2}]}}],"extra":{"ignored":true}}"#;
         let (json_only, _) = Replay::new(definitions(None, "1"));
-        assert!(json_only.fields.as_ref().is_some_and(|f| !f.iter().any(|k| k == "requestParameters")));
+        assert!(json_only.fields.as_ref().is_some_and(|f| f.child("requestParameters").is_none() && f.child("errorCode").is_some()));
         json_only.replay_log_file(file);
         assert_eq!(json_only.finish().alarm_matched(0), 1);
         // A term pattern reads the whole record's text: nothing may be left out.

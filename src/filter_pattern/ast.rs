@@ -43,7 +43,7 @@ pub(crate) enum JsonExpr {
     Test { selector: Selector, test: JsonTest },
     /// `$.s = "a" || $.s = "b" || …`, exact values only: the field is a string in the set. Lowered
     /// from such chains by the parser (CIS filters are long ones).
-    AnyOf { selector: Selector, values: std::collections::HashSet<String> },
+    AnyOf { selector: Selector, values: std::collections::HashSet<String, foldhash::fast::RandomState> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

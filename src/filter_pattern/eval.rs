@@ -40,18 +40,61 @@ fn term_found(term: &Term, text: &str) -> bool {
     }
 }
 
-fn eval_json(expr: &JsonExpr, root: &Value) -> bool {
+/// What a JSON value is, as far as a pattern can tell: scalars with their value, containers only
+/// by kind (patterns reach into them through [`JsonView::key`] and [`JsonView::index`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JsonKind<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a serde_json::Number),
+    String(&'a str),
+    Array,
+    Object,
+}
+
+/// Read access to a parsed JSON event, so that JSON patterns evaluate the same on any
+/// representation: `serde_json::Value`, or a replay's records borrowed from the log file's bytes.
+/// A representation must read as the `Value` serde_json would build from the same text (for a
+/// key given twice, the last value).
+pub trait JsonView {
+    /// The member `key` of an object; None for a missing key or a value that is no object.
+    fn key(&self, key: &str) -> Option<&Self>;
+    /// The element `index` of an array; None when out of range or the value is no array.
+    fn index(&self, index: usize) -> Option<&Self>;
+    fn kind(&self) -> JsonKind<'_>;
+}
+
+impl JsonView for Value {
+    fn key(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.get(key)
+    }
+    fn index(&self, index: usize) -> Option<&Value> {
+        self.as_array()?.get(index)
+    }
+    fn kind(&self) -> JsonKind<'_> {
+        match self {
+            Value::Null => JsonKind::Null,
+            Value::Bool(b) => JsonKind::Bool(*b),
+            Value::Number(n) => JsonKind::Number(n),
+            Value::String(s) => JsonKind::String(s),
+            Value::Array(_) => JsonKind::Array,
+            Value::Object(_) => JsonKind::Object,
+        }
+    }
+}
+
+pub(crate) fn eval_json<V: JsonView + ?Sized>(expr: &JsonExpr, root: &V) -> bool {
     match expr {
         JsonExpr::Or(items) => items.iter().any(|e| eval_json(e, root)),
         JsonExpr::And(items) => items.iter().all(|e| eval_json(e, root)),
-        JsonExpr::AnyOf { selector, values } => matches!(resolve(&selector.steps, root), Some(Value::String(s)) if values.contains(s)),
+        JsonExpr::AnyOf { selector, values } => matches!(resolve(&selector.steps, root).map(JsonView::kind), Some(JsonKind::String(s)) if values.contains(s)),
         JsonExpr::Test { selector, test } => {
-            let field = resolve(&selector.steps, root);
+            let field = resolve(&selector.steps, root).map(JsonView::kind);
             match test {
                 JsonTest::NotExists => field.is_none(),
-                JsonTest::IsNull => matches!(field, Some(Value::Null)),
-                JsonTest::IsTrue => matches!(field, Some(Value::Bool(true))),
-                JsonTest::IsFalse => matches!(field, Some(Value::Bool(false))),
+                JsonTest::IsNull => matches!(field, Some(JsonKind::Null)),
+                JsonTest::IsTrue => matches!(field, Some(JsonKind::Bool(true))),
+                JsonTest::IsFalse => matches!(field, Some(JsonKind::Bool(false))),
                 JsonTest::Compare(op, literal) => {
                     field.is_some_and(|f| apply(*op, compare_json(f, literal)))
                 }
@@ -62,10 +105,10 @@ fn eval_json(expr: &JsonExpr, root: &Value) -> bool {
 
 /// Walks the selector one step at a time; a key on a non-object or an index on a non-array (or
 /// out of range) means the field does not exist.
-pub(crate) fn resolve<'v>(steps: &[Step], root: &'v Value) -> Option<&'v Value> {
+pub(crate) fn resolve<'v, V: JsonView + ?Sized>(steps: &[Step], root: &'v V) -> Option<&'v V> {
     steps.iter().try_fold(root, |value, step| match step {
-        Step::Key(k) => value.as_object()?.get(k),
-        Step::Index(i) => value.as_array()?.get(*i),
+        Step::Key(k) => value.key(k),
+        Step::Index(i) => value.index(*i),
     })
 }
 
@@ -78,19 +121,19 @@ enum Outcome {
     Incomparable,
 }
 
-fn compare_json(field: &Value, literal: &Literal) -> Outcome {
+fn compare_json(field: JsonKind, literal: &Literal) -> Outcome {
     match (literal, field) {
-        (Literal::Text(glob), Value::String(s)) => Outcome::Equal(glob.matches(s)),
+        (Literal::Text(glob), JsonKind::String(s)) => Outcome::Equal(glob.matches(s)),
         // `{ $.latency = * }` is AWS's own example for a numeric field ("latency": 50): a bare
         // wildcard stands for any value of the two kinds a selector may point at, strings and
         // numbers. Any other glob is text and compares with strings only.
-        (Literal::Text(glob), Value::Number(_)) if glob.is_any() => Outcome::Equal(true),
-        (Literal::Regex(re), Value::String(s)) => Outcome::Equal(re.is_match(s)),
-        (Literal::Number(n), Value::Number(f)) => json_number(f)
+        (Literal::Text(glob), JsonKind::Number(_)) if glob.is_any() => Outcome::Equal(true),
+        (Literal::Regex(re), JsonKind::String(s)) => Outcome::Equal(re.is_match(s)),
+        (Literal::Number(n), JsonKind::Number(f)) => json_number(f)
             .and_then(|f| compare_numbers(&f, n))
             .map_or(Outcome::Incomparable, Outcome::Order),
-        (Literal::Bool(b), Value::Bool(f)) => Outcome::Equal(b == f),
-        (Literal::Null, Value::Null) => Outcome::Equal(true),
+        (Literal::Bool(b), JsonKind::Bool(f)) => Outcome::Equal(*b == f),
+        (Literal::Null, JsonKind::Null) => Outcome::Equal(true),
         // Type mismatch, including objects and arrays, which no literal can describe.
         _ => Outcome::Incomparable,
     }

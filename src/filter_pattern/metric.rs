@@ -7,10 +7,9 @@
 //! (`"$7": "1534"`). `defaultValue` is the caller's business: it applies to events the pattern
 //! does not match ([`Emission::NotMatched`]).
 
-use serde_json::Value;
 
 use super::ast::{Number, Pattern, Step};
-use super::eval::{eval, match_delimited, resolve, split_fields};
+use super::eval::{eval, eval_json, match_delimited, resolve, split_fields, JsonKind, JsonView};
 use super::parser::Parser;
 use super::{FilterPattern, LogEvent, PatternError};
 
@@ -36,6 +35,11 @@ pub struct JsonPath {
 impl JsonPath {
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The selector's steps from the event's root.
+    pub(crate) fn steps(&self) -> &[Step] {
+        &self.steps
     }
 
     /// The top-level key the path starts with.
@@ -133,15 +137,22 @@ impl FilterPattern {
                     .map(|n| n.value)
             }
             _ if !eval(&self.pattern, event) => return Emission::NotMatched,
-            (_, MetricValue::Constant(v)) => Some(*v),
-            (_, MetricValue::Json(path)) => event
-                .json()
-                .and_then(|root| resolve(&path.steps, root))
-                .and_then(json_number),
-            // `$name` names a field of a space-delimited pattern; other patterns have none.
-            (_, MetricValue::Field(_)) => None,
+            _ => return published(value, event.json()),
         };
         found.map_or(Emission::NoValue, Emission::Value)
+    }
+
+    /// [`FilterPattern::emission`] for an event given as parsed JSON only, in any representation;
+    /// None when the pattern reads the event's text (term and space-delimited patterns), which
+    /// only a [`LogEvent`] has. For a JSON pattern (or an empty one) it is exactly what
+    /// `emission` gives for the `LogEvent` of the same JSON.
+    pub fn json_emission<V: JsonView + ?Sized>(&self, value: &MetricValue, json: &V) -> Option<Emission> {
+        let matched = match &self.pattern {
+            Pattern::MatchAll => true,
+            Pattern::Json(expr) => eval_json(expr, json),
+            Pattern::Terms(_) | Pattern::Delimited(_) => return None,
+        };
+        Some(if matched { published(value, Some(json)) } else { Emission::NotMatched })
     }
 
     /// The value a matching event publishes; `None` when the pattern does not match or the event
@@ -154,13 +165,26 @@ impl FilterPattern {
     }
 }
 
+/// What a matching event publishes (for any pattern but a space-delimited one with `$name`).
+fn published<V: JsonView + ?Sized>(value: &MetricValue, json: Option<&V>) -> Emission {
+    let found = match value {
+        MetricValue::Constant(v) => Some(*v),
+        MetricValue::Json(path) => json
+            .and_then(|root| resolve(&path.steps, root))
+            .and_then(|v| json_number(v.kind())),
+        // `$name` names a field of a space-delimited pattern; other patterns have none.
+        MetricValue::Field(_) => None,
+    };
+    found.map_or(Emission::NoValue, Emission::Value)
+}
+
 /// A JSON number, or a string holding exactly a number in the pattern syntax (`"100"`, `"2.5"`):
 /// space-delimited fields are text too and AWS publishes them (`$size` = "1534"), so a JSON string
 /// gets the same reading. Booleans, null, objects, arrays and other text publish nothing.
-fn json_number(value: &Value) -> Option<f64> {
+fn json_number(value: JsonKind) -> Option<f64> {
     match value {
-        Value::Number(n) => n.as_f64().filter(|v| v.is_finite()),
-        Value::String(s) => Number::parse(s).map(|n| n.value),
+        JsonKind::Number(n) => n.as_f64().filter(|v| v.is_finite()),
+        JsonKind::String(s) => Number::parse(s).map(|n| n.value),
         _ => None,
     }
 }
@@ -250,6 +274,15 @@ mod tests {
             want,
             "{pattern:?} {value:?} on {event:?}"
         );
+        // The evaluation on JSON alone (a replay's) agrees, or declines for text patterns.
+        if let Some(json) = e.json() {
+            let text_pattern = matches!(p.pattern, Pattern::Terms(_) | Pattern::Delimited(_));
+            assert_eq!(
+                p.json_emission(&v, json),
+                (!text_pattern).then_some(want),
+                "json_emission: {pattern:?} {value:?} on {event:?}"
+            );
+        }
         let plain = match want {
             Emission::Value(v) => Some(v),
             _ => None,

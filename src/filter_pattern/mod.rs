@@ -128,6 +128,8 @@ mod token;
 use serde_json::Value;
 
 pub use events::{read_events, EventsError};
+pub use eval::{JsonKind, JsonView};
+pub(crate) use ast::Step;
 pub use metric::{Emission, JsonPath, MetricValue};
 
 /// `*` matches any run of characters, everything else is literal: the wildcard of filter-pattern
@@ -214,6 +216,36 @@ impl FilterPattern {
             ast::Pattern::Terms(_) | ast::Pattern::Delimited(_) => None,
         }
     }
+}
+
+impl FilterPattern {
+    /// The selectors of a JSON pattern, each as its steps from the event's root; None when the
+    /// pattern reads the raw text (term and space-delimited patterns). An event reduced to what
+    /// these selectors reach (each selector's value kept whole) matches exactly as the whole event
+    /// does.
+    pub(crate) fn json_selectors(&self) -> Option<Vec<&[Step]>> {
+        fn walk<'p>(e: &'p ast::JsonExpr, out: &mut Vec<&'p [Step]>) {
+            match e {
+                ast::JsonExpr::Or(list) | ast::JsonExpr::And(list) => list.iter().for_each(|e| walk(e, out)),
+                ast::JsonExpr::Test { selector, .. } | ast::JsonExpr::AnyOf { selector, .. } => out.push(&selector.steps),
+            }
+        }
+        let mut out = Vec::new();
+        match &self.pattern {
+            ast::Pattern::MatchAll => Some(out),
+            ast::Pattern::Json(e) => {
+                walk(e, &mut out);
+                Some(out)
+            }
+            ast::Pattern::Terms(_) | ast::Pattern::Delimited(_) => None,
+        }
+    }
+}
+
+/// The value a selector's steps reach, for tests outside this module.
+#[cfg(test)]
+pub(crate) fn resolve_for_tests<'v, V: JsonView + ?Sized>(steps: &[Step], root: &'v V) -> Option<&'v V> {
+    eval::resolve(steps, root)
 }
 
 /// Parses `pattern` with the default [`PatternLimits`].
