@@ -254,7 +254,7 @@ pub fn assign(units: &[Unit], count: usize) -> Vec<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
 
@@ -262,7 +262,8 @@ mod tests {
         crate::time::parse_user_time(s).unwrap()
     }
 
-    fn target(account: &str, region: &str) -> Target {
+    /// A chain of an organization trail, for the plan's and the merge's tests.
+    pub(crate) fn target(account: &str, region: &str) -> Target {
         Target {
             trail_arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org".into(),
             trail_name: "org".into(),

@@ -152,18 +152,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::GetAll { keys_from, bucket, concurrency } => {
             use futures::StreamExt;
             let root = keys_from.join(&bucket);
-            let mut keys = Vec::new();
-            let mut stack = vec![root.clone()];
-            while let Some(d) = stack.pop() {
-                for e in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
-                    let p = e.map_err(|e| e.to_string())?.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else if !p.to_string_lossy().ends_with(trailproof::source::dir::SIDECAR_SUFFIX) {
-                        keys.push(p.strip_prefix(&root).map_err(|e| e.to_string())?.to_string_lossy().into_owned());
-                    }
-                }
-            }
+            let keys: Vec<String> = files_under(&root)?
+                .iter()
+                .filter(|p| !p.to_string_lossy().ends_with(trailproof::source::dir::SIDECAR_SUFFIX))
+                .map(|p| p.strip_prefix(&root).map(|k| k.to_string_lossy().into_owned()).map_err(|e| e.to_string()))
+                .collect::<Result<_, _>>()?;
             let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
             let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
             let gets = futures::stream::iter(&keys).map(|key| {
@@ -238,6 +231,23 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// Every file below `dir`, in no particular order.
+fn files_under(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let p = e.map_err(|e| e.to_string())?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The CPU-bound limit of log-file verification on this machine, and the crate choices.
 mod cpu {
     use std::io::Read;
@@ -248,19 +258,8 @@ mod cpu {
     use trailproof::integrity::inflate::Inflater;
 
     fn log_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
-                let p = e.map_err(|e| e.to_string())?.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.to_string_lossy().contains("/CloudTrail/") && p.to_string_lossy().ends_with(".json.gz") {
-                    out.push(p);
-                }
-            }
-        }
-        Ok(out)
+        let is_log = |p: &PathBuf| p.to_string_lossy().contains("/CloudTrail/") && p.to_string_lossy().ends_with(".json.gz");
+        Ok(super::files_under(dir)?.into_iter().filter(is_log).collect())
     }
 
     #[derive(Clone, Copy)]

@@ -240,16 +240,7 @@ mod tests {
     use crate::report::Counts;
 
     fn plan(slice: Option<chrono::Duration>) -> Plan {
-        let target = |account: &str, region: &str| crate::layout::Target {
-            trail_arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org".into(),
-            trail_name: "org".into(),
-            home_region: "us-east-1".into(),
-            source_region: region.into(),
-            account_id: account.into(),
-            organization_id: Some("o-exampleorg1".into()),
-            bucket: "b".into(),
-            prefix: None,
-        };
+        let target = crate::plan::tests::target;
         let range = Range { start: crate::time::parse_user_time("2026-03-01T00:00:00Z").unwrap(), end: crate::time::parse_user_time("2026-03-15T00:00:00Z").unwrap() };
         let requested = Requested { start_time: "2026-03-01T00:00:00Z".into(), end_time: "2026-03-15T00:00:00Z".into(), all_regions: true, all_accounts: true, slice_hours: None };
         Plan::new(&[target("111122223333", "us-east-1"), target("444455556666", "eu-west-1")], range, requested, slice).unwrap()

@@ -98,6 +98,17 @@ pub fn yaml_as_json(path: &Path) -> Value {
 }
 
 /// cfn-lint over a template: its exit status (0: no error, warning or note) and its report.
+/// cfn-lint over `broken` (an edit of the template `text`), which it must refuse; its report.
+fn cfn_lint_refuses(text: &str, broken: String) -> String {
+    assert_ne!(broken, text, "the edit changed nothing");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(&path, broken).unwrap();
+    let (code, report) = cfn_lint(&path);
+    assert_ne!(code, 0, "cfn-lint accepted a broken template: {report}");
+    report
+}
+
 fn cfn_lint(template: &Path) -> (i32, String) {
     let out = Command::new(python())
         .args(["-c", "import sys; from cfnlint.runner import main; sys.exit(main())"])
@@ -121,12 +132,7 @@ fn cloudformation_policies_pass_cfn_lint() {
 fn cfn_lint_refuses_a_broken_template() {
     let text = std::fs::read_to_string(iam_dir().join("trailproof.yaml")).unwrap();
     let broken = text.replacen("Type: AWS::IAM::ManagedPolicy", "Type: AWS::IAM::ManagedPolcy", 1).replacen("      PolicyDocument:\n", "      PolicyDokument:\n", 1);
-    assert_ne!(broken, text);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("broken.yaml");
-    std::fs::write(&path, broken).unwrap();
-    let (code, report) = cfn_lint(&path);
-    assert_ne!(code, 0, "cfn-lint accepted a broken template: {report}");
+    let report = cfn_lint_refuses(&text, broken);
     assert!(report.contains("E3006") || report.contains("ManagedPolcy"), "cfn-lint did not name the bad type: {report}");
 }
 
@@ -234,12 +240,7 @@ fn aws_batch_template_passes_cfn_lint() {
     // The check can fail: a misspelled property of the job definition is refused.
     let text = std::fs::read_to_string(batch_template()).unwrap();
     let broken = text.replacen("      PlatformCapabilities:", "      PlatformCapability:", 1);
-    assert_ne!(broken, text);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("broken.yaml");
-    std::fs::write(&path, broken).unwrap();
-    let (code, report) = cfn_lint(&path);
-    assert_ne!(code, 0, "cfn-lint accepted a broken template: {report}");
+    let report = cfn_lint_refuses(&text, broken);
     assert!(report.contains("PlatformCapability"), "{report}");
 }
 
