@@ -192,33 +192,6 @@ impl FilterPattern {
         &self.source
     }
 
-    /// The top-level keys of a JSON event this pattern can look at; None when it reads the raw
-    /// text (term and space-delimited patterns). An event reduced to these keys matches exactly
-    /// as the whole event does, so a replay need not build the rest.
-    pub fn json_roots(&self) -> Option<std::collections::BTreeSet<String>> {
-        fn walk(e: &ast::JsonExpr, roots: &mut std::collections::BTreeSet<String>) {
-            match e {
-                ast::JsonExpr::Or(list) | ast::JsonExpr::And(list) => list.iter().for_each(|e| walk(e, roots)),
-                ast::JsonExpr::Test { selector, .. } | ast::JsonExpr::AnyOf { selector, .. } => {
-                    if let Some(ast::Step::Key(k)) = selector.steps.first() {
-                        roots.insert(k.clone());
-                    }
-                }
-            }
-        }
-        let mut roots = std::collections::BTreeSet::new();
-        match &self.pattern {
-            ast::Pattern::MatchAll => Some(roots),
-            ast::Pattern::Json(e) => {
-                walk(e, &mut roots);
-                Some(roots)
-            }
-            ast::Pattern::Terms(_) | ast::Pattern::Delimited(_) => None,
-        }
-    }
-}
-
-impl FilterPattern {
     /// The selectors of a JSON pattern, each as its steps from the event's root; None when the
     /// pattern reads the raw text (term and space-delimited patterns). An event reduced to what
     /// these selectors reach (each selector's value kept whole) matches exactly as the whole event

@@ -8,6 +8,7 @@ use crate::integrity::logfile::Scratch;
 use crate::source::SourceError;
 
 pub struct Cpu {
+    workers: usize,
     permits: Semaphore,
     /// At most one per permit: taken while a worker holds the permit, put back after.
     scratch: Mutex<Vec<Scratch>>,
@@ -15,7 +16,12 @@ pub struct Cpu {
 
 impl Cpu {
     pub fn new(cores: usize) -> Cpu {
-        Cpu { permits: Semaphore::new(cores.max(1)), scratch: Mutex::new(Vec::new()) }
+        Cpu { workers: cores.max(1), permits: Semaphore::new(cores.max(1)), scratch: Mutex::new(Vec::new()) }
+    }
+
+    /// How many workers run at once.
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     /// Runs `work` on a blocking thread, holding a core's permit and its scratch.

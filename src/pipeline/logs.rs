@@ -59,11 +59,10 @@ pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<Log
     };
     let queued = ReceiverStream::new(queued);
     if ctx.source.local().is_some() {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         return queued
             .ready_chunks(LOCAL_BATCH)
             .map(|batch| check_local_batch(ctx, scope, batch))
-            .buffer_unordered(cores)
+            .buffer_unordered(ctx.cpu.workers())
             .flat_map(futures::stream::iter)
             .fold(LogTally::default(), tally)
             .await;
@@ -131,23 +130,17 @@ fn check_local(
     // since is still read to its end.
     let read = read_up_to(&file, size, logfile::WHOLE_MAX + 1, &mut input);
     progress.read(input.len());
-    let verdict = match read {
-        Err(e) => LogVerdict::ReadError(e.to_string()),
-        Ok(_) if input.len() <= logfile::WHOLE_MAX => {
-            let (verdict, kept) = logfile::check_whole(&input, &entry.hash_value, max_inflated, replay.is_some(), scratch);
-            if let (Some(r), Some(bytes)) = (replay, kept) {
-                r.verified(entry, &bytes);
-            }
-            verdict
-        }
+    let (verdict, kept) = match read {
+        Err(e) => (LogVerdict::ReadError(e.to_string()), None),
+        Ok(_) if input.len() <= logfile::WHOLE_MAX => logfile::check_whole(&input, &entry.hash_value, max_inflated, replay.is_some(), scratch),
         Ok(_) => {
             let (verdict, kept) = logfile::check_kept(std::io::Cursor::new(&input).chain(&file), &entry.hash_value, max_inflated, replay.is_some());
-            if let (Some(r), Some(bytes)) = (replay, kept) {
-                r.verified(entry, &bytes);
-            }
-            verdict
+            (verdict, kept.map(std::borrow::Cow::Owned))
         }
     };
+    if let (Some(r), Some(bytes)) = (replay, kept) {
+        r.verified(entry, &bytes);
+    }
     scratch.input = input;
     Ok(verdict)
 }
