@@ -100,18 +100,27 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_at(&emulator().endpoint).await
+}
+
+/// The SDK's configuration for an emulator at `endpoint` (the shared one, or a test's own).
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     let creds = aws_sdk_s3::config::Credentials::new(ACCOUNT, "testing", None, None, "test");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&emulator().endpoint)
+        .endpoint_url(endpoint)
         .credentials_provider(creds)
         .load()
         .await
 }
 
 pub async fn s3() -> aws_sdk_s3::Client {
-    let conf = sdk_config().await;
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build())
+    s3_for(&sdk_config().await)
+}
+
+/// An S3 client for `conf`, path-style as a local endpoint needs.
+pub fn s3_for(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(conf).force_path_style(true).build())
 }
 
 pub fn keys(region: &str) -> Vec<SimKey> {

@@ -91,13 +91,7 @@ fn env_as(key_id: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn own_config() -> aws_config::SdkConfig {
-    let creds = aws_sdk_s3::config::Credentials::new(ACCOUNT, "testing", None, None, "test");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&own().endpoint)
-        .credentials_provider(creds)
-        .load()
-        .await
+    sdk_config_at(&own().endpoint).await
 }
 
 /// A simulated trail uploaded to our emulator and registered with its CloudTrail.
@@ -107,7 +101,7 @@ fn trail() -> &'static trailproof::sim::SimTrail {
         let trail = simulate(&spec(&bucket("iam-policies")));
         runtime().block_on(async {
             let conf = own_config().await;
-            let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+            let s3 = s3_for(&conf);
             s3.create_bucket().bucket(&trail.spec.bucket).send().await.unwrap();
             trail.upload(&s3, 16).await.unwrap();
             aws_sdk_cloudtrail::Client::new(&conf)
@@ -170,7 +164,7 @@ fn checkpointed_validate_logs_calls_only_what_its_two_policies_allow() {
     let key_id = "AKIATPCHECKPOINT0001";
     runtime().block_on(async {
         let conf = own_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+        let s3 = s3_for(&conf);
         s3.create_bucket().bucket("tp-audit-checkpoints").send().await.unwrap();
     });
     let checkpoint = "s3://tp-audit-checkpoints/trailproof/main.json";
@@ -237,7 +231,7 @@ fn shard_and_merge_call_only_what_the_batch_job_role_allows() {
     let arn = trail.spec.trail_arn();
     runtime().block_on(async {
         let conf = own_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+        let s3 = s3_for(&conf);
         s3.create_bucket().bucket("tp-audit-work").send().await.unwrap();
     });
     let plan = "s3://tp-audit-work/trailproof/plans/p.json";

@@ -110,13 +110,19 @@ fn cfn_lint_refuses(text: &str, broken: String) -> String {
 }
 
 fn cfn_lint(template: &Path) -> (i32, String) {
+    python_tool(&["-c", "import sys; from cfnlint.runner import main; sys.exit(main())"], template, "cfn-lint")
+}
+
+/// A tool from the test venv (pinned in tests/emulator/requirements.txt) run over `path`: its exit
+/// status and its whole output. A tool that is not installed fails the test, saying so.
+fn python_tool(args: &[&str], path: &Path, tool: &str) -> (i32, String) {
     let out = Command::new(python())
-        .args(["-c", "import sys; from cfnlint.runner import main; sys.exit(main())"])
-        .arg(template)
+        .args(args)
+        .arg(path)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}; {NEEDS_VENV}", python().display()));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!text.contains("No module named"), "cfn-lint is not installed: {text}; {NEEDS_VENV}");
+    assert!(!text.contains("No module named"), "{tool} is not installed: {text}; run scripts/setup.sh (it installs {tool}, pinned in tests/emulator/requirements.txt)");
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -280,14 +286,7 @@ fn aws_batch_child_command_runs_and_its_role_is_least_privilege() {
 /// kubernetes-validate (pinned in tests/emulator/requirements.txt) over a manifest: its exit
 /// status and report.
 fn kubernetes_validate(path: &Path) -> (i32, String) {
-    let out = Command::new(python())
-        .args(["-m", "kubernetes_validate", "--strict", "--kubernetes-version", "1.37.0"])
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {NEEDS_VENV}", python().display()));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!text.contains("No module named"), "kubernetes-validate is not installed: {text}; run scripts/setup.sh (it installs kubernetes-validate, pinned in tests/emulator/requirements.txt)");
-    (out.status.code().unwrap_or(-1), text)
+    python_tool(&["-m", "kubernetes_validate", "--strict", "--kubernetes-version", "1.37.0"], path, "kubernetes-validate")
 }
 
 fn k8s_manifest() -> std::path::PathBuf {
