@@ -16,10 +16,9 @@ use crate::integrity::chain::{self, Auth, ChainReport, DigestMetadata, DigestSlo
 use crate::integrity::digest;
 use crate::integrity::keys::KeyRing;
 use crate::layout::digest_key_time;
-use crate::limits::Limits;
 use crate::progress::Progress;
 use crate::report::{ObjectRecord, ObjectType, ObjectVerdict};
-use crate::source::{read_bounded, Source, SourceError};
+use crate::source::{read_bounded, SourceError};
 use crate::time::Range;
 
 /// The trusted keys for a target: the range widened by two hours each side, so that keys
@@ -228,18 +227,15 @@ async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress)
 /// Fetches digests and authenticates each one off the reactor as it arrives (with its own
 /// signature metadata), so that its log files need not wait for the walk.
 async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, backfill: bool, keys: &Arc<KeyRing>, logs: &Logs<'_>) -> Vec<DigestSlot> {
-    let limits = ctx.options.limits;
-    let attempts = ctx.options.read_attempts;
     let now = ctx.options.now;
     // Only a copy made without S3 metadata may lack a signature; CloudTrail always writes one.
     let unsigned_is_unverifiable = ctx.options.walk.signature_from_successor;
     let count = wanted.len();
     stream::iter(wanted)
         .map(|(bucket, key, listed)| {
-            let source = ctx.source.clone();
             let keys = keys.clone();
             async move {
-                let fetched = fetch_digest(ctx, &*source, &bucket, &key, &limits, attempts).await;
+                let fetched = fetch_digest(ctx, &bucket, &key).await;
                 let key_time = digest_key_time(&key);
                 let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending };
                 let stand_in = slot.unreadable("checking task failed".into());
@@ -272,18 +268,19 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
 }
 
 /// Fetches a digest and parses it off the reactor; a body that broke off is fetched again.
-async fn fetch_digest(ctx: &Context<'_>, source: &dyn Source, bucket: &str, key: &str, limits: &Limits, attempts: u32) -> Fetched {
+async fn fetch_digest(ctx: &Context<'_>, bucket: &str, key: &str) -> Fetched {
     let broken = |f: &Fetched| matches!(f, Fetched::Unreadable(_));
-    match retrying(attempts, broken, || fetch_digest_once(ctx, source, bucket, key, limits)).await {
+    match retrying(ctx.options.read_attempts, broken, || fetch_digest_once(ctx, bucket, key)).await {
         (Fetched::Unreadable(why), attempt) if attempt > 1 => Fetched::Unreadable(format!("{why} (after {attempt} attempts)")),
         (fetched, _) => fetched,
     }
 }
 
-async fn fetch_digest_once(ctx: &Context<'_>, source: &dyn Source, bucket: &str, key: &str, limits: &Limits) -> Fetched {
+async fn fetch_digest_once(ctx: &Context<'_>, bucket: &str, key: &str) -> Fetched {
+    let limits = &ctx.options.limits;
     // One of the run's request permits, from the request until the body is read.
     let Ok(request) = ctx.requests.acquire().await else { return Fetched::Unreadable("request budget closed".into()) };
-    let object = match source.get(bucket, key).await {
+    let object = match ctx.source.get(bucket, key).await {
         Ok(o) => o,
         Err(SourceError::NotFound) => return Fetched::Missing,
         Err(SourceError::Access(why)) => return Fetched::Unreadable(why),
