@@ -102,13 +102,22 @@ impl LogHasher {
         let Ok(sink) = self.decoder.finish() else {
             return (LogVerdict::Format("not valid gzip: incomplete member".into()), None);
         };
-        let actual = hex::encode(sink.sha.finalize());
+        let actual = sha256_hex(&sink.sha.finalize().into());
         if actual.eq_ignore_ascii_case(&self.expected) {
             (LogVerdict::Valid { sha256: actual }, sink.kept)
         } else {
             (LogVerdict::HashMismatch { actual }, None)
         }
     }
+}
+
+/// Lower-case hex of a SHA-256, through a table into one allocation: `hex::encode` pushes char by
+/// char, a measurable cost once per log file.
+fn sha256_hex(sha: &[u8; 32]) -> String {
+    let mut out = [0u8; 64];
+    // 64 bytes hold exactly 32 bytes' hex: the only error (a wrong length) cannot happen.
+    let _ = hex::encode_to_slice(sha, &mut out);
+    std::str::from_utf8(&out).map(str::to_owned).unwrap_or_default()
 }
 
 pub const CHUNK: usize = 64 * 1024;
@@ -139,7 +148,7 @@ pub fn check_whole<'s>(gz: &[u8], expected_hex: &str, max_inflated: u64, keep: b
         }
         if let Ok(n) = scratch.inflater.gunzip_one(gz, &mut scratch.out[..size]) {
             let inflated = &scratch.out[..n];
-            let actual = hex::encode(Sha256::digest(inflated));
+            let actual = sha256_hex(&Sha256::digest(inflated).into());
             return if actual.eq_ignore_ascii_case(expected_hex.trim()) {
                 (LogVerdict::Valid { sha256: actual }, keep.then_some(Cow::Borrowed(inflated)))
             } else {

@@ -1,22 +1,32 @@
 //! The CPU workers: one permit per core for inflate + SHA-256, each permit with a reusable
-//! scratch (a decompressor and buffers), so a log file costs no allocation of its own.
+//! scratch (a decompressor and buffers), so a log file costs no allocation of its own, and the
+//! folders of a local copy it has open.
 use std::sync::Mutex;
 
 use tokio::sync::Semaphore;
 
 use crate::integrity::logfile::Scratch;
+use crate::source::dir::Folders;
 use crate::source::SourceError;
+
+/// What a worker keeps between the jobs it runs.
+#[derive(Default)]
+pub struct Worker {
+    pub scratch: Scratch,
+    /// Kept across batches, so that a folder is opened and listed once per worker, not per batch.
+    pub folders: Folders,
+}
 
 pub struct Cpu {
     workers: usize,
     permits: Semaphore,
     /// At most one per permit: taken while a worker holds the permit, put back after.
-    scratch: Mutex<Vec<Scratch>>,
+    idle: Mutex<Vec<Worker>>,
 }
 
 impl Cpu {
     pub fn new(cores: usize) -> Cpu {
-        Cpu { workers: cores.max(1), permits: Semaphore::new(cores.max(1)), scratch: Mutex::new(Vec::new()) }
+        Cpu { workers: cores.max(1), permits: Semaphore::new(cores.max(1)), idle: Mutex::new(Vec::new()) }
     }
 
     /// How many workers run at once.
@@ -24,14 +34,14 @@ impl Cpu {
         self.workers
     }
 
-    /// Runs `work` on a blocking thread, holding a core's permit and its scratch.
-    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut Scratch) -> T + Send + 'static) -> Result<T, SourceError> {
+    /// Runs `work` on a blocking thread, holding a core's permit and its worker's state.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut Worker) -> T + Send + 'static) -> Result<T, SourceError> {
         let _permit = self.permits.acquire().await.map_err(|_| SourceError::Access("worker pool closed".into()))?;
-        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
-        let (out, scratch) = tokio::task::spawn_blocking(move || (work(&mut scratch), scratch))
+        let mut worker = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
+        let (out, worker) = tokio::task::spawn_blocking(move || (work(&mut worker), worker))
             .await
             .map_err(|e| SourceError::Access(format!("hashing task failed: {e}")))?;
-        self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(scratch);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(worker);
         Ok(out)
     }
 }

@@ -205,11 +205,7 @@ async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress)
     let period = (authentic.start(), authentic.end());
     slot.release_body();
     let digest: Arc<str> = slot.key.as_str().into();
-    for entry in &entries {
-        if entry.s3_bucket == logs.bucket {
-            logs.referenced.insert(&entry.s3_object);
-        }
-    }
+    logs.referenced.insert_all(entries.iter().filter(|e| e.s3_bucket == logs.bucket).map(|e| e.s3_object.as_str()));
     let Some(queue) = logs.queue else { return };
     if logs.checked_before == Some(slot.key.as_str()) && slot.bucket == logs.bucket {
         return;

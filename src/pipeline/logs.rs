@@ -87,14 +87,14 @@ async fn check_local_batch(ctx: &Context<'_>, scope: &Scope, batch: Vec<LogJob>)
     let replay = ctx.replay.clone().map(|r| (r, scope.clone()));
     let checked = ctx
         .cpu
-        .run(move |scratch| {
-            let mut folders = Folders::default();
+        .run(move |worker| {
+            let super::cpu::Worker { scratch, folders } = worker;
             batch
                 .into_iter()
                 .map(|job| {
                     let replayed = replay.as_ref().map(|(r, scope)| Replayed { replay: r.clone(), scope: scope.clone(), digest: job.digest.clone() });
                     let check = || match source.local() {
-                        Some(local) => check_local(local, &mut folders, &job.entry, max, scratch, &progress, replayed.as_ref()),
+                        Some(local) => check_local(local, folders, &job.entry, max, scratch, &progress, replayed.as_ref()),
                         None => Err(SourceError::Access("not a local source".into())),
                     };
                     // A bug must cost one file's verdict (unreadable), never the batch's.
@@ -174,8 +174,11 @@ fn unsupported(entry: &LogFileEntry) -> LogVerdict {
 /// of log files costs a few megabytes: a planted key would pass only by hitting one of these
 /// prefixes exactly, a second preimage (2^128 work), where a plain hash (64 bits, not
 /// collision-resistant) could be matched on purpose.
+///
+/// The ids are SHA-256 output, spread evenly whatever the keys, and only authentic digests add
+/// any: a fast hash of them cannot be crowded by chosen keys.
 #[derive(Default)]
-pub struct Referenced(std::sync::Mutex<HashSet<[u8; 16]>>);
+pub struct Referenced(std::sync::Mutex<HashSet<[u8; 16], foldhash::fast::RandomState>>);
 
 impl Referenced {
     fn id(key: &str) -> [u8; 16] {
@@ -186,9 +189,10 @@ impl Referenced {
         id
     }
 
-    pub fn insert(&self, key: &str) {
-        let id = Referenced::id(key);
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+    /// Remembers a digest's log files, hashed before the one lock.
+    pub fn insert_all<'k>(&self, keys: impl Iterator<Item = &'k str>) {
+        let ids: Vec<[u8; 16]> = keys.map(Referenced::id).collect();
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend(ids);
     }
 
     pub fn contains(&self, key: &str) -> bool {
@@ -311,8 +315,8 @@ async fn check_log(ctx: &Context<'_>, entry: &LogFileEntry, replay: Option<&Repl
         let (expected, replay, entry) = (entry.hash_value.clone(), replay.cloned(), entry.clone());
         return ctx
             .cpu
-            .run(move |scratch| {
-                let (verdict, kept) = logfile::check_whole(&buf, &expected, max_inflated, replay.is_some(), scratch);
+            .run(move |worker| {
+                let (verdict, kept) = logfile::check_whole(&buf, &expected, max_inflated, replay.is_some(), &mut worker.scratch);
                 if let (Some(r), Some(bytes)) = (replay, kept) {
                     r.verified(&entry, &bytes);
                 }

@@ -8,8 +8,9 @@
 //! opened (and opened with `O_NONBLOCK` in case it was swapped in meanwhile), so nothing can make
 //! a read block. The root itself is the user's choice and may be a link.
 use std::collections::BTreeMap;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rustix::fs::FileType;
 
@@ -22,11 +23,13 @@ pub use self::nofollow::{MAX_SIDECAR_BYTES, SIDECAR_SUFFIX};
 
 pub struct DirSource {
     root: PathBuf,
+    /// The folders `get` opened last: a digest folder holds a day of digests.
+    folders: Arc<Mutex<Folders>>,
 }
 
 impl DirSource {
     pub fn new(root: impl Into<PathBuf>) -> DirSource {
-        DirSource { root: root.into() }
+        DirSource { root: root.into(), folders: Arc::default() }
     }
 
     /// Maps a bucket and key to a path, refusing anything that could leave the root: keys come
@@ -120,9 +123,18 @@ impl Source for DirSource {
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
         let mut rel = checked(bucket)?.to_path_buf();
         rel.push(checked(key)?);
-        let root = self.root.clone();
+        let (root, folders) = (self.root.clone(), self.folders.clone());
         // Open, check and read the sidecar in one blocking hop.
-        let opened = tokio::task::spawn_blocking(move || open_with_sidecar(&root, &rel)).await;
+        let opened = tokio::task::spawn_blocking(move || {
+            let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+                return Err(SourceError::Access(format!("{}: not an object path", root.join(&rel).display())));
+            };
+            // A copy of the folder's descriptor, so that the lock is not held while reading.
+            let folder = folders.lock().unwrap_or_else(|e| e.into_inner()).get(&root, parent)?.try_clone_to_owned();
+            let folder = folder.map_err(|e| SourceError::Access(format!("{}: {e}", root.join(parent).display())))?;
+            open_with_sidecar(folder.as_fd(), name, &root.join(&rel))
+        })
+        .await;
         opened.map_err(|e| SourceError::Access(format!("opening task failed: {e}")))?
     }
 
@@ -144,26 +156,32 @@ pub struct Folders {
 
 impl Folders {
     const KEPT: usize = 8;
+
+    /// The open folder `rel` below `root`, opened on first use.
+    fn get(&mut self, root: &Path, rel: &Path) -> Result<BorrowedFd<'_>, SourceError> {
+        let at = match self.open.iter().position(|(p, _)| p == rel) {
+            Some(i) => i,
+            None => {
+                if self.open.len() >= Folders::KEPT {
+                    self.open.remove(0);
+                }
+                self.open.push((rel.to_path_buf(), open_dir(root, rel)?));
+                self.open.len() - 1
+            }
+        };
+        Ok(self.open[at].1.as_fd())
+    }
 }
 
 impl LocalFiles for DirSource {
     fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError> {
         let mut rel = checked(bucket)?.to_path_buf();
         rel.push(checked(key)?);
+        let shown = || self.root.join(&rel);
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-            return Err(SourceError::Access(format!("{}: not an object path", self.root.join(&rel).display())));
+            return Err(SourceError::Access(format!("{}: not an object path", shown().display())));
         };
-        let at = match folders.open.iter().position(|(p, _)| p == parent) {
-            Some(i) => i,
-            None => {
-                if folders.open.len() >= Folders::KEPT {
-                    folders.open.remove(0);
-                }
-                folders.open.push((parent.to_path_buf(), open_dir(&self.root, parent)?));
-                folders.open.len() - 1
-            }
-        };
-        open_file_at(folders.open[at].1.as_fd(), name, &self.root.join(&rel))
+        open_file_at(folders.get(&self.root, parent)?, name, &shown)
     }
 }
 

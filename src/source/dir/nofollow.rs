@@ -46,19 +46,20 @@ fn refused(shown: &Path, want: FileType, found: &str) -> SourceError {
 /// Opens `name` in the directory `at` if it is of type `want` (a directory or a regular file),
 /// without following a link. `shown` is its path for messages. A missing entry is `NotFound`.
 fn open_entry(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) -> Result<OwnedFd, SourceError> {
-    open_entry_sized(at, name, shown, want).map(|(fd, _)| fd)
+    open_entry_sized(at, name, &|| shown.to_path_buf(), want).map(|(fd, _)| fd)
 }
 
-/// [`open_entry`], also giving the size the opened entry had when it was checked.
-fn open_entry_sized(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) -> Result<(OwnedFd, u64), SourceError> {
+/// [`open_entry`], also giving the size the opened entry had when it was checked. `shown` makes
+/// the path for messages, only when there is one to give.
+fn open_entry_sized(at: BorrowedFd<'_>, name: &OsStr, shown: &dyn Fn() -> PathBuf, want: FileType) -> Result<(OwnedFd, u64), SourceError> {
     // Look before opening: opening a FIFO or a device can block or act.
     let found = match rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => FileType::from_raw_mode(stat.st_mode),
         Err(Errno::NOENT) => return Err(SourceError::NotFound),
-        Err(e) => return Err(io_error(shown, e)),
+        Err(e) => return Err(io_error(&shown(), e)),
     };
     if found != want {
-        return Err(refused(shown, want, kind_name(found)));
+        return Err(refused(&shown(), want, kind_name(found)));
     }
     // The flags hold even if the entry was swapped since: a link fails, a FIFO opens unblocked.
     let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK;
@@ -69,13 +70,13 @@ fn open_entry_sized(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileTy
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Err(SourceError::NotFound),
         // Swapped since it was looked at: most likely for a link.
-        Err(Errno::LOOP | Errno::NOTDIR) => return Err(refused(shown, want, "file that changed while being opened")),
-        Err(e) => return Err(io_error(shown, e)),
+        Err(Errno::LOOP | Errno::NOTDIR) => return Err(refused(&shown(), want, "file that changed while being opened")),
+        Err(e) => return Err(io_error(&shown(), e)),
     };
-    let stat = rustix::fs::fstat(&fd).map_err(|e| io_error(shown, e))?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| io_error(&shown(), e))?;
     let opened = FileType::from_raw_mode(stat.st_mode);
     if opened != want {
-        return Err(refused(shown, want, kind_name(opened)));
+        return Err(refused(&shown(), want, kind_name(opened)));
     }
     Ok((fd, u64::try_from(stat.st_size).unwrap_or(0)))
 }
@@ -129,30 +130,24 @@ pub(super) fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileTy
     Ok(out)
 }
 
-/// Opens the regular file `name` in the open folder `dir` (`shown` for messages), link-free, with
-/// its size when opened (a hint for reading: the file may change).
-pub(super) fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<(std::fs::File, u64), SourceError> {
+/// Opens the regular file `name` in the open folder `dir`, link-free, with its size when opened (a
+/// hint for reading: the file may change). `shown` makes its path, for messages only.
+pub(super) fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, shown: &dyn Fn() -> PathBuf) -> Result<(std::fs::File, u64), SourceError> {
     let (fd, size) = open_entry_sized(dir, name, shown, FileType::RegularFile)?;
     Ok((std::fs::File::from(fd), size))
 }
 
-/// Opens the object at `root/rel` (bucket and key) and reads its sidecar, both only if they are
-/// regular files reached without a link.
-pub(super) fn open_with_sidecar(root: &Path, rel: &Path) -> Result<Object, SourceError> {
-    let shown = root.join(rel);
-    // `checked` made `rel` at least a bucket and a key, so it has a parent and a file name.
-    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-        return Err(SourceError::Access(format!("{}: not an object path", shown.display())));
-    };
-    let dir = open_dir(root, parent)?;
+/// Opens the object `name` in the open folder `dir` (`shown` for messages) and reads its sidecar,
+/// both only if they are regular files reached without a link.
+pub(super) fn open_with_sidecar(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<Object, SourceError> {
     // O_NONBLOCK stays set on the body; it changes nothing for a regular file.
-    let file = std::fs::File::from(open_entry(dir.as_fd(), name, &shown, FileType::RegularFile)?);
+    let file = std::fs::File::from(open_entry(dir, name, shown, FileType::RegularFile)?);
     let mut sidecar_name = OsString::from(name);
     sidecar_name.push(SIDECAR_SUFFIX);
-    let mut sidecar_shown = shown.clone().into_os_string();
+    let mut sidecar_shown = shown.to_path_buf().into_os_string();
     sidecar_shown.push(SIDECAR_SUFFIX);
     let sidecar_shown = PathBuf::from(sidecar_shown);
-    let metadata = match open_entry(dir.as_fd(), &sidecar_name, &sidecar_shown, FileType::RegularFile) {
+    let metadata = match open_entry(dir, &sidecar_name, &sidecar_shown, FileType::RegularFile) {
         Ok(fd) => read_sidecar(std::fs::File::from(fd), &sidecar_shown)?,
         Err(SourceError::NotFound) => BTreeMap::new(),
         Err(e) => return Err(e),
