@@ -200,9 +200,8 @@ async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot
 
 /// Sends an authentic digest's log files on: into `referenced`, and into the check queue.
 async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress) {
-    let Some(authentic) = slot.authentic_mut() else { return };
-    let entries = authentic.take_log_files();
-    let period = (authentic.start(), authentic.end());
+    let Some(period) = slot.authentic().map(|a| (a.start(), a.end())) else { return };
+    let entries = slot.take_log_files();
     slot.release_body();
     let digest: Arc<str> = slot.key.as_str().into();
     logs.referenced.insert_all(entries.iter().filter(|e| e.s3_bucket == logs.bucket).map(|e| e.s3_object.as_str()));

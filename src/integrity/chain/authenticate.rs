@@ -87,7 +87,6 @@ pub fn authenticate(slot: &DigestSlot, keys: &KeyRing, successor_signature: Opti
             }),
             _ => None,
         },
-        log_files: d.log_files.clone(),
     }))
 }
 

@@ -56,7 +56,6 @@ pub struct Authentic {
     /// SHA-256 of the inflated bytes, as the successor's `previousDigestHashValue` names it.
     sha256: [u8; 32],
     previous: Option<PreviousLink>,
-    log_files: Vec<LogFileEntry>,
 }
 
 /// What an authentic digest says about its predecessor.
@@ -129,10 +128,6 @@ impl Authentic {
     pub fn previous_signature(&self) -> Option<String> {
         self.previous.as_ref().and_then(|p| p.signature.as_ref()).map(|s| s.text().into_owned())
     }
-    /// The log files this digest lists, moved out (they are queued for checking once).
-    pub fn take_log_files(&mut self) -> Vec<LogFileEntry> {
-        std::mem::take(&mut self.log_files)
-    }
 }
 
 /// Where a digest object stands on authenticity.
@@ -204,18 +199,23 @@ impl DigestSlot {
         }
     }
 
+    /// The log files an authentic digest lists, moved out of its parsed body (they are queued
+    /// for checking once); none for any other digest.
+    pub fn take_log_files(&mut self) -> Vec<LogFileEntry> {
+        match (&self.auth, &mut self.fetched) {
+            (Auth::Authentic(_), Fetched::Present { bytes, .. }) => match &mut bytes.parsed {
+                Ok(parsed) => std::mem::take(&mut parsed.digest.log_files),
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
     /// Releases an authentic digest's parsed body (see [`Fetched::Released`]); call it once its
     /// log files have been taken.
     pub fn release_body(&mut self) {
         if self.authentic().is_some() {
             self.fetched = Fetched::Released;
-        }
-    }
-
-    pub fn authentic_mut(&mut self) -> Option<&mut Authentic> {
-        match &mut self.auth {
-            Auth::Authentic(a) => Some(a),
-            _ => None,
         }
     }
 
