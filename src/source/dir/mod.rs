@@ -7,7 +7,7 @@
 //! as evidence. Only regular files are read; a FIFO, socket or device is refused before it is
 //! opened (and opened with `O_NONBLOCK` in case it was swapped in meanwhile), so nothing can make
 //! a read block. The root itself is the user's choice and may be a link.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,11 +25,41 @@ pub struct DirSource {
     root: PathBuf,
     /// The folders `get` opened last: a digest folder holds a day of digests.
     folders: Arc<Mutex<Folders>>,
+    /// The regular files of the folders log files were opened from last, shared by the workers.
+    listed: Mutex<Vec<(PathBuf, Arc<RegularFiles>)>>,
 }
+
+/// The names a folder's listing showed as regular files; `None` for a folder too large to
+/// remember. Such a name is opened without a `stat` of its own: the listing was its look.
+type RegularFiles = Option<HashSet<Box<str>>>;
 
 impl DirSource {
     pub fn new(root: impl Into<PathBuf>) -> DirSource {
-        DirSource { root: root.into(), folders: Arc::default() }
+        DirSource { root: root.into(), folders: Arc::default(), listed: Mutex::default() }
+    }
+
+    /// Folders whose regular files are remembered at once.
+    const LISTED_KEPT: usize = 4;
+    /// Largest folder remembered: a day of a busy region's log files is a few thousand.
+    const LISTED_MAX: usize = 20_000;
+
+    /// The regular files of the open folder `dir` (`rel`), listed on first use and remembered for
+    /// the few folders used last.
+    fn regular_files(&self, dir: BorrowedFd<'_>, rel: &Path) -> Result<Arc<RegularFiles>, SourceError> {
+        // Held while listing, so that two workers wanting the same folder list it once.
+        let mut listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, names)) = listed.iter().find(|(p, _)| p == rel) {
+            return Ok(names.clone());
+        }
+        let entries = nofollow::entries_at(dir, &self.root.join(rel))?;
+        let names: RegularFiles = (entries.len() <= DirSource::LISTED_MAX)
+            .then(|| entries.into_iter().filter(|(_, kind)| *kind == FileType::RegularFile).map(|(name, _)| name.into_boxed_str()).collect());
+        if listed.len() >= DirSource::LISTED_KEPT {
+            listed.remove(0);
+        }
+        let names = Arc::new(names);
+        listed.push((rel.to_path_buf(), names.clone()));
+        Ok(names)
     }
 
     /// Maps a bucket and key to a path, refusing anything that could leave the root: keys come
@@ -181,7 +211,10 @@ impl LocalFiles for DirSource {
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
             return Err(SourceError::Access(format!("{}: not an object path", shown().display())));
         };
-        open_file_at(folders.get(&self.root, parent)?, name, &shown)
+        let dir = folders.get(&self.root, parent)?;
+        let listed = self.regular_files(dir, parent)?;
+        let listed = listed.as_ref().as_ref().is_some_and(|names| name.to_str().is_some_and(|n| names.contains(n)));
+        open_file_at(dir, name, listed, &shown)
     }
 }
 
@@ -383,6 +416,38 @@ pub(crate) mod tests {
             d.open(&mut folders, "b", &format!("d{n}/x")).unwrap();
         }
         assert!(folders.open.len() <= Folders::KEPT);
+    }
+
+    /// A name its folder's listing showed as a regular file is opened without a look of its own;
+    /// what changed since the listing is still refused, and what appeared since is still looked at.
+    #[test]
+    fn files_changed_after_the_folder_was_listed_are_still_refused() {
+        let (root, outside) = evidence();
+        for name in ["a/swapped-fifo", "a/swapped-link", "a/gone"] {
+            write_object(root.path(), "b", name, b"x", &BTreeMap::new()).unwrap();
+        }
+        let d = DirSource::new(root.path());
+        let mut folders = Folders::default();
+        d.open(&mut folders, "b", "a/real").unwrap();
+        let listed = d.listed.lock().unwrap()[0].1.clone();
+        assert!(listed.as_ref().as_ref().is_some_and(|names| names.contains("swapped-fifo")), "the folder was listed on first use");
+        let a = root.path().join("b/a");
+        std::fs::remove_file(a.join("swapped-fifo")).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, a.join("swapped-fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        std::fs::remove_file(a.join("swapped-link")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), a.join("swapped-link")).unwrap();
+        std::fs::remove_file(a.join("gone")).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, a.join("new-fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        std::fs::write(a.join("new"), b"new").unwrap();
+        let refused = |result: Result<(std::fs::File, u64), SourceError>, what: &str| match result {
+            Err(SourceError::Access(why)) => assert!(why.contains(what), "{why}"),
+            other => panic!("expected an access error naming '{what}', got {:?}", other.map(|(_, size)| size)),
+        };
+        refused(d.open(&mut folders, "b", "a/swapped-fifo"), "not a regular file but a FIFO");
+        refused(d.open(&mut folders, "b", "a/swapped-link"), "changed while being opened");
+        refused(d.open(&mut folders, "b", "a/new-fifo"), "not a regular file but a FIFO");
+        assert_eq!(d.open(&mut folders, "b", "a/gone").err(), Some(SourceError::NotFound));
+        assert_eq!(d.open(&mut folders, "b", "a/new").unwrap().1, 3);
     }
 
     /// Folders wholly before `start_after` are skipped, and the listing is the same as if they

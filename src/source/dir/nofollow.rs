@@ -46,20 +46,24 @@ fn refused(shown: &Path, want: FileType, found: &str) -> SourceError {
 /// Opens `name` in the directory `at` if it is of type `want` (a directory or a regular file),
 /// without following a link. `shown` is its path for messages. A missing entry is `NotFound`.
 fn open_entry(at: BorrowedFd<'_>, name: &OsStr, shown: &Path, want: FileType) -> Result<OwnedFd, SourceError> {
-    open_entry_sized(at, name, &|| shown.to_path_buf(), want).map(|(fd, _)| fd)
+    open_entry_sized(at, name, false, &|| shown.to_path_buf(), want).map(|(fd, _)| fd)
 }
 
-/// [`open_entry`], also giving the size the opened entry had when it was checked. `shown` makes
-/// the path for messages, only when there is one to give.
-fn open_entry_sized(at: BorrowedFd<'_>, name: &OsStr, shown: &dyn Fn() -> PathBuf, want: FileType) -> Result<(OwnedFd, u64), SourceError> {
+/// [`open_entry`], also giving the size the opened entry had when it was checked. `looked`: the
+/// caller saw `name` listed as `want` (a listing sees the entry as a `stat` would, a moment
+/// before the open), so it is not looked at again. `shown` makes the path for messages, only
+/// when there is one to give.
+fn open_entry_sized(at: BorrowedFd<'_>, name: &OsStr, looked: bool, shown: &dyn Fn() -> PathBuf, want: FileType) -> Result<(OwnedFd, u64), SourceError> {
     // Look before opening: opening a FIFO or a device can block or act.
-    let found = match rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(stat) => FileType::from_raw_mode(stat.st_mode),
-        Err(Errno::NOENT) => return Err(SourceError::NotFound),
-        Err(e) => return Err(io_error(&shown(), e)),
-    };
-    if found != want {
-        return Err(refused(&shown(), want, kind_name(found)));
+    if !looked {
+        let found = match rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => FileType::from_raw_mode(stat.st_mode),
+            Err(Errno::NOENT) => return Err(SourceError::NotFound),
+            Err(e) => return Err(io_error(&shown(), e)),
+        };
+        if found != want {
+            return Err(refused(&shown(), want, kind_name(found)));
+        }
     }
     // The flags hold even if the entry was swapped since: a link fails, a FIFO opens unblocked.
     let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK;
@@ -108,6 +112,11 @@ pub(super) fn open_dir_at(base: BorrowedFd<'_>, base_path: &Path, rel: &Path) ->
 /// The entries of an open directory with their types (links not followed), `.` and `..` and
 /// names that are not UTF-8 (no S3 key is) left out.
 pub(super) fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileType)>, SourceError> {
+    entries_at(dir.as_fd(), shown)
+}
+
+/// [`entries`] of a borrowed directory descriptor.
+pub(super) fn entries_at(dir: BorrowedFd<'_>, shown: &Path) -> Result<Vec<(String, FileType)>, SourceError> {
     let mut out = Vec::new();
     for entry in rustix::fs::Dir::read_from(dir).map_err(|e| io_error(shown, e))? {
         let entry = entry.map_err(|e| io_error(shown, e))?;
@@ -131,9 +140,10 @@ pub(super) fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileTy
 }
 
 /// Opens the regular file `name` in the open folder `dir`, link-free, with its size when opened (a
-/// hint for reading: the file may change). `shown` makes its path, for messages only.
-pub(super) fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, shown: &dyn Fn() -> PathBuf) -> Result<(std::fs::File, u64), SourceError> {
-    let (fd, size) = open_entry_sized(dir, name, shown, FileType::RegularFile)?;
+/// hint for reading: the file may change). `listed`: the folder's listing showed it as a regular
+/// file (see [`open_entry_sized`]). `shown` makes its path, for messages only.
+pub(super) fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, listed: bool, shown: &dyn Fn() -> PathBuf) -> Result<(std::fs::File, u64), SourceError> {
+    let (fd, size) = open_entry_sized(dir, name, listed, shown, FileType::RegularFile)?;
     Ok((std::fs::File::from(fd), size))
 }
 
