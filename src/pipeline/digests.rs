@@ -18,7 +18,7 @@ use crate::integrity::keys::KeyRing;
 use crate::layout::digest_key_time;
 use crate::progress::Progress;
 use crate::report::{ObjectRecord, ObjectType, ObjectVerdict};
-use crate::source::{read_bounded, SourceError};
+use crate::source::{read_bounded, read_bounded_blocking, Body, SourceError};
 use crate::time::Range;
 
 /// The trusted keys for a target: the range widened by two hours each side, so that keys
@@ -286,17 +286,29 @@ async fn fetch_digest_once(ctx: &Context<'_>, bucket: &str, key: &str) -> Fetche
         signature_algorithm: m.get("signature-algorithm").cloned(),
         backfill_generated: m.get("backfill-generation-timestamp").cloned(),
     };
-    let gz = match read_bounded(object.body, limits.max_digest_bytes).await {
-        Ok(b) => b,
-        Err(e) => return Fetched::Unreadable(e.to_string()),
+    let max = limits.max_digest_bytes;
+    let read: Box<dyn FnOnce() -> Result<Vec<u8>, SourceError> + Send> = match object.body {
+        // A local file is read on the thread that parses it: one hop, not one per read.
+        Body::File(file) => Box::new(move || read_bounded_blocking(file, max)),
+        stream => {
+            let gz = read_bounded(stream, max).await;
+            drop(request);
+            Box::new(move || gz)
+        }
     };
-    drop(request);
-    if gz.len() as u64 > limits.max_digest_bytes {
-        let parsed = Err(digest::DigestFormatError::TooLarge { limit: limits.max_digest_bytes });
-        return Fetched::Present { metadata: Box::new(metadata), bytes: Box::new(digest::DigestBytes { inflated_sha256: None, parsed }) };
-    }
     let limits = *limits;
-    let work = move || Fetched::Present { metadata: Box::new(metadata), bytes: Box::new(digest::parse(&gz, &limits)) };
+    let work = move || {
+        let gz = match read() {
+            Ok(gz) => gz,
+            Err(e) => return Fetched::Unreadable(e.to_string()),
+        };
+        let bytes = if gz.len() as u64 > max {
+            digest::DigestBytes { inflated_sha256: None, parsed: Err(digest::DigestFormatError::TooLarge { limit: max }) }
+        } else {
+            digest::parse(&gz, &limits)
+        };
+        Fetched::Present { metadata: Box::new(metadata), bytes: Box::new(bytes) }
+    };
     tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Fetched::Unreadable(format!("parsing task failed: {e}")))
 }
 

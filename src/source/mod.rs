@@ -79,6 +79,14 @@ pub trait LocalFiles: Send + Sync {
     fn open(&self, folders: &mut dir::Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError>;
 }
 
+/// [`read_bounded`] of a local file, on the calling (blocking) thread.
+pub fn read_bounded_blocking(file: std::fs::File, max: u64) -> Result<Vec<u8>, SourceError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut out).map_err(|e| SourceError::Access(format!("reading body: {e}")))?;
+    Ok(out)
+}
+
 /// Reads a whole (small) object, but never more than `max + 1` bytes: a longer result means the
 /// object is over the limit.
 pub async fn read_bounded(body: Body, max: u64) -> Result<Vec<u8>, SourceError> {
