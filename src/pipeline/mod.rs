@@ -204,8 +204,16 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
     // still being fetched: a bounded queue feeds a bounded pool of log checks.
     let referenced = logs::Referenced::default();
     let (queue, queued) = logs::queue();
-    let chains = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced);
-    let ((chain, backfill), tally) = tokio::join!(chains, logs::check_queued(ctx, scope, queued));
+    // The check for unreferenced log files needs only the chains: it runs while the last log
+    // files are still being checked.
+    let chains = async {
+        let (chain, backfill) = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced).await;
+        let covered = Periods::new(chain.verified().chain(backfill.verified()).map(|a| (a.start(), a.end())));
+        let unread = Periods::new(chain.report.unread.iter().chain(&backfill.report.unread).copied());
+        let unreferenced = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests, days).await;
+        (chain, backfill, unreferenced)
+    };
+    let ((chain, backfill, (unreferenced, count)), tally) = tokio::join!(chains, logs::check_queued(ctx, scope, queued));
 
     let mut part = Part::default();
     let mut findings: Vec<Finding> = chain.report.findings.iter().chain(&backfill.report.findings).cloned().collect();
@@ -237,9 +245,6 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
         part.objects.extend(record);
     }
 
-    let covered = Periods::new(verified.iter().map(|a| (a.start(), a.end())));
-    let unread = Periods::new(chain.report.unread.iter().chain(&backfill.report.unread).copied());
-    let (unreferenced, count) = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests, days).await;
     findings.extend(unreferenced);
     part.summary.unreferenced_log_files = count;
     part.findings = findings;
