@@ -201,7 +201,8 @@ def main():
 
         # 2. Local copies, small and large log files, against the machine's limit.
         keys = ["--public-keys", str(ROOT / "keys/public-keys/us-east-1.json")]
-        profiles = [("small", 48, (74, 74), (1, 3)), ("large", 12, (45, 45), (900, 1100))]
+        # The profiles: about 7,100 small log files (5 days of a quiet region), and large ones.
+        profiles = [("small", 120, (74, 74), (1, 3)), ("large", 12, (45, 45), (900, 1100))]
         if a.smoke:
             profiles = [("small", 3, (4, 4), (1, 3)), ("large", 2, (2, 2), (300, 400))]
         for name, hours, logs, recs in profiles:
