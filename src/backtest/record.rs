@@ -14,6 +14,8 @@ use serde_json::{Number, Value};
 
 use crate::filter_pattern::{JsonKind, JsonView, Step};
 
+mod scan;
+
 /// A JSON value whose strings are borrowed from the text it was parsed from (owned only when
 /// the text has escapes). An object keeps its members in text order, repeated keys included;
 /// a read finds the last one, as in the `Value` serde_json builds.
@@ -390,9 +392,39 @@ where
     S: DeserializeSeed<'de> + Clone,
     F: FnMut(Option<S::Value>),
 {
-    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    // Valid UTF-8 (as CloudTrail writes) is read as text: serde_json then skips its per-string
+    // UTF-8 check, and accepts and reads exactly as from the bytes.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read_with(serde_json::Deserializer::from_str(text), seed, each),
+        Err(_) => read_with(serde_json::Deserializer::from_slice(bytes), seed, each),
+    }
+}
+
+fn read_with<'de, R, S, F>(mut reader: serde_json::Deserializer<R>, seed: S, each: F) -> Result<(), serde_json::Error>
+where
+    R: serde_json::de::Read<'de>,
+    S: DeserializeSeed<'de> + Clone,
+    F: FnMut(Option<S::Value>),
+{
     reader.deserialize_map(LogFile { seed, each })?;
     reader.end()
+}
+
+/// [`read_log_file`] with [`Record`]`(fields)`, by the fast hand-written reading when it is sure
+/// of the file (nearly always: see `scan`), else by serde_json. Either way the same records, and
+/// the same files refused.
+pub fn read_records<'de, F>(bytes: &'de [u8], fields: &Fields, mut each: F) -> Result<(), serde_json::Error>
+where
+    F: FnMut(Option<Json<'de>>),
+{
+    match scan::read(bytes, fields, &mut each) {
+        Ok(()) => Ok(()),
+        Err(scan::Unsure) => {
+            // Forget the records read so far, as for a repeated `Records`.
+            each(None);
+            read_log_file(bytes, Record(fields), each)
+        }
+    }
 }
 
 struct LogFile<S, F> {
@@ -601,6 +633,16 @@ mod tests {
     /// The new reading: the reduced records, borrowed from `bytes`.
     fn read_reduced<'a>(bytes: &'a [u8], fields: &Fields) -> Result<Vec<Json<'a>>, serde_json::Error> {
         let mut records = Vec::new();
+        read_records(bytes, fields, |r| match r {
+            Some(r) => records.push(r),
+            None => records.clear(),
+        })?;
+        Ok(records)
+    }
+
+    /// The serde_json reading alone.
+    fn read_by_serde<'a>(bytes: &'a [u8], fields: &Fields) -> Result<Vec<Json<'a>>, serde_json::Error> {
+        let mut records = Vec::new();
         read_log_file(bytes, Record(fields), |r| match r {
             Some(r) => records.push(r),
             None => records.clear(),
@@ -608,36 +650,60 @@ mod tests {
         Ok(records)
     }
 
-    /// Every selector, and every prefix of one, reads the same kind and value in both readings,
-    /// and a file is refused by both or by neither.
-    #[track_caller]
-    fn agree(file: &str) {
-        let selectors = selectors();
+    /// The fast reading alone.
+    fn read_fast<'a>(bytes: &'a [u8], fields: &Fields) -> Result<Vec<Json<'a>>, scan::Unsure> {
+        let mut records = Vec::new();
+        scan::read(bytes, fields, &mut |r| match r {
+            Some(r) => records.push(r),
+            None => records.clear(),
+        })?;
+        Ok(records)
+    }
+
+    fn test_fields() -> Fields {
         let mut fields = Fields::default();
-        selectors.iter().for_each(|s| fields.add(s));
+        selectors().iter().for_each(|s| fields.add(s));
+        fields
+    }
+
+    /// Every selector, and every prefix of one, reads the same kind and value in both readings,
+    /// and a file is refused by both or by neither. The fast reading, where it is sure of the
+    /// file, reads exactly the records serde_json reads. Returns whether it was sure.
+    #[track_caller]
+    fn agree(file: impl AsRef<[u8]>) -> bool {
+        let file = file.as_ref();
+        let shown = String::from_utf8_lossy(file);
+        let selectors = selectors();
+        let fields = test_fields();
+        let fast = read_fast(file, &fields);
+        if let Ok(fast) = &fast {
+            assert_eq!(read_by_serde(file, &fields).ok().as_ref(), Some(fast), "the fast reading differs from serde_json's on {shown}");
+        }
         let roots: Vec<String> = selectors.iter().filter_map(|s| match s.first() {
             Some(K(k)) => Some(k.clone()),
             _ => None,
         }).collect();
-        let (old, new) = (before::read(file.as_bytes(), &roots), read_reduced(file.as_bytes(), &fields));
+        let (old, new) = (before::read(file, &roots), read_reduced(file, &fields));
         let (old, new) = match (old, new) {
             (Ok(old), Ok(new)) => (old, new),
-            (Err(_), Err(_)) => return,
-            (old, new) => panic!("refused differently: before {:?}, now {:?}, on {file}", old.err(), new.err()),
+            (Err(_), Err(_)) => return fast.is_ok(),
+            (old, new) => panic!("refused differently: before {:?}, now {:?}, on {shown}", old.err(), new.err()),
         };
-        assert_eq!(old.len(), new.len(), "{file}");
+        assert_eq!(Ok(&new), read_by_serde(file, &fields).as_ref().map_err(|_| ()), "{shown}");
+        assert_eq!(old.len(), new.len(), "{shown}");
         for (value, json) in old.iter().zip(&new) {
             for steps in &selectors {
                 for end in 1..=steps.len() {
                     let at = &steps[..end];
                     let (v, j) = (crate::filter_pattern::resolve_for_tests(at, value), crate::filter_pattern::resolve_for_tests(at, json));
-                    assert_eq!(v.map(JsonView::kind), j.map(JsonView::kind), "{at:?} in {value} ({file})");
+                    assert_eq!(v.map(JsonView::kind), j.map(JsonView::kind), "{at:?} in {value} ({shown})");
                     if end == steps.len() {
-                        assert_eq!(v.cloned(), j.map(Json::to_value), "{at:?} in {value} ({file})");
+                        assert_eq!(v.cloned(), j.map(Json::to_value), "{at:?} in {value} ({shown})");
                     }
                 }
             }
         }
+        fast.is_ok()
     }
 
     #[test]
@@ -675,13 +741,55 @@ mod tests {
             r#"{"Records":[{"unread":"\ud800","eventName":"x"}]}"#,
             r#"{"Records":[{"unread":1e400,"eventName":"x"}]}"#,
         ];
-        for file in files {
-            agree(file);
+        let sure: Vec<bool> = files.iter().map(agree).collect();
+        // The fast reading reads every file serde_json accepts but the one with records that are
+        // not objects (and gives the refused ones to serde_json).
+        let (t, f) = (true, false);
+        assert_eq!(sure, [t, t, t, t, t, f, t, t, t, f, f, f, f, f, f, f, f, f, t, t]);
+        // Nesting past serde_json's limit: refused inside kept fields, skipped elsewhere; past
+        // the fast reading's, left to serde_json.
+        let nested = |n| {
+            [
+                format!(r#"{{"Records":[{{"userIdentity":{{"type":"a","other":{}}}}}]}}"#, deep(n)),
+                format!(r#"{{"Records":[{{"unread":{},"eventName":"x"}}]}}"#, deep(n)),
+                format!(r#"{{"Records":[{{"requestParameters":{{"n":{}}}}}]}}"#, deep(n)),
+                format!(r#"{{"Records":[{{"arr":{}}}]}}"#, deep(n)),
+            ]
+        };
+        assert_eq!(nested(140).map(agree), [f, f, f, f]);
+        assert_eq!(nested(120).map(agree), [f, f, f, f]);
+        assert_eq!(nested(50).map(agree), [t, t, t, t]);
+    }
+
+    /// A log file as CloudTrail writes one, with a little of everything the readings tell apart.
+    const SAMPLE: &str = r#"{"Records":[{"awsRegion":"us-east-1","eventName":"ConsoleLogin","eventTime":"2026-03-03T00:10:05Z","managementEvent":true,"readOnly":false,"requestParameters":{"maxResults":841,"items":[{"id":1},{"id":"t\u00e9"}],"n":-2.5e-3},"responseElements":null,"s":"a\"b","userAgent":"cli/2 \"q\" \u00e9","userIdentity":{"arn":"arn:aws:sts::1:assumed-role/O/s","sessionContext":{"attributes":{"mfa":"true","at":[1,{"a":null}]}},"type":"AssumedRole"},"arr":[0,{"k":[true,false]}],"é\"q":"v","nums":{"a":[1e2]}},{"eventName":"x","dup":{"x":[]}}],"x":{"y":[1,"z"]}}"#;
+
+    /// Each one-byte change of a sample file (a byte replaced by one of those that matter to a
+    /// JSON reader, removed, or a byte inserted) and each of its prefixes: the fast reading
+    /// reads it as serde_json does or leaves it to serde_json, and the file is read as before.
+    #[test]
+    fn every_one_byte_change_is_read_alike_or_left_to_serde_json() {
+        let bases = [SAMPLE.as_bytes(), br#"{"Records":[{"eventName":"\u0041\ud83d\ude00","requestParameters":{"n":[0,-0,-0.0,18446744073709551616,-9223372036854775809]}}]}"#];
+        let bytes = b"\"\\{}[],:0-19.eE+ nulltrfasu/x\x01\x1f\x7f\xc3\xa9\xff";
+        let (mut sure, mut changes) = (0, 0);
+        for base in bases {
+            assert!(agree(base), "the fast reading reads {}", String::from_utf8_lossy(base));
+            for at in 0..base.len() {
+                let mut tried = vec![base[..at].to_vec(), [&base[..at], &base[at + 1..]].concat()];
+                for &c in bytes {
+                    let mut changed = base.to_vec();
+                    changed[at] = c;
+                    tried.push(changed);
+                    tried.push([&base[..at], &[c], &base[at..]].concat());
+                }
+                for file in tried {
+                    changes += 1;
+                    sure += usize::from(agree(&file));
+                }
+            }
         }
-        // Nesting past serde_json's limit: refused inside kept fields, skipped elsewhere.
-        agree(&format!(r#"{{"Records":[{{"userIdentity":{{"type":"a","other":{}}}}}]}}"#, deep(140)));
-        agree(&format!(r#"{{"Records":[{{"unread":{},"eventName":"x"}}]}}"#, deep(140)));
-        agree(&format!(r#"{{"Records":[{{"requestParameters":{{"n":{}}}}}]}}"#, deep(120)));
+        // Most changes are refused (and given to serde_json); many are read fast.
+        assert!(sure > changes / 10, "{sure} of {changes}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::alarm::AlarmSpec;
 use super::datapoints::Datapoints;
 use super::definitions::{AlarmDef, Definitions, FilterDef};
-use super::record::{self, Fields, Json, Record, WholeValue};
+use super::record::{self, Fields, Json, WholeValue};
 use crate::filter_pattern::{Emission, FilterPattern, JsonKind, JsonView, LogEvent, MetricValue, Step};
 use crate::finding::Scope;
 
@@ -140,7 +140,7 @@ impl Replay {
         let mut file = FileHits::default();
         let read = match &self.fields {
             // JSON patterns only: records reduced to what they read, borrowed from the bytes.
-            Some(fields) => record::read_log_file(inflated, Record(fields), |r| match r {
+            Some(fields) => record::read_records(inflated, fields, |r| match r {
                 Some(json) => self.replay_record(&mut file, &json, |f| f.pattern.json_emission(&f.value, &json).unwrap_or(Emission::NotMatched)),
                 None => file = FileHits::default(),
             }),
