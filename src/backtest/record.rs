@@ -44,6 +44,30 @@ impl<'a> Member<'a> {
     }
 }
 
+/// Whether two keys whose prints are equal are the same key. A print tells apart keys of the
+/// same length up to 8 bytes; longer ones are told apart by their tails, without a call to
+/// `memcmp` up to 16 bytes (most of CloudTrail's keys).
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0..=8 => true,
+        9..=16 => last_word(a) == last_word(b),
+        _ => a[8..] == b[8..],
+    }
+}
+
+/// The last eight bytes of `b` (at least eight long) as a word.
+#[inline]
+fn last_word(b: &[u8]) -> u64 {
+    let w = &b[b.len() - 8..];
+    u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
+}
+
 /// A key's length and first eight bytes (or all of them) in one word: equal keys have equal
 /// prints, so comparing prints first spares comparing the bytes of most keys that differ.
 fn print(key: &str) -> u64 {
@@ -64,7 +88,7 @@ impl JsonView for Json<'_> {
         match self {
             Json::Object(members) => {
                 let p = print(key);
-                members.iter().rev().find(|m| m.print == p && m.key == key).map(|m| &m.value)
+                members.iter().rev().find(|m| m.print == p && same_key(&m.key, key)).map(|m| &m.value)
             }
             _ => None,
         }
@@ -110,6 +134,15 @@ pub struct Fields {
     whole: bool,
     /// (print of the key, key, what to keep below it).
     children: Vec<(u64, String, Fields)>,
+    /// One bit per child ([`bit`] of its print): most keys that are no child miss it, and are
+    /// known not to be without a search.
+    bits: u64,
+}
+
+/// A print's bit in [`Fields::bits`].
+#[inline]
+fn bit(print: u64) -> u64 {
+    1 << (print.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
 impl Fields {
@@ -129,6 +162,7 @@ impl Fields {
                 Some(at) => at,
                 None => {
                     node.children.push((print(key), key.clone(), Fields::default()));
+                    node.bits |= bit(print(key));
                     node.children.len() - 1
                 }
             };
@@ -136,11 +170,20 @@ impl Fields {
         }
         node.whole = true;
         node.children.clear();
+        node.bits = 0;
     }
 
     pub(crate) fn child(&self, key: &str) -> Option<&Fields> {
-        let p = print(key);
-        self.children.iter().find(|(q, k, _)| *q == p && k == key).map(|(_, _, f)| f)
+        self.child_printed(print(key), key)
+    }
+
+    /// [`Fields::child`] of a key whose print is known.
+    #[inline]
+    fn child_printed(&self, p: u64, key: &str) -> Option<&Fields> {
+        if self.bits & bit(p) == 0 {
+            return None;
+        }
+        self.children.iter().find(|(q, k, _)| *q == p && same_key(k, key)).map(|(_, _, f)| f)
     }
 }
 

@@ -30,7 +30,8 @@ const MAX_DEPTH: u32 = 64;
 pub(super) fn read<'de>(bytes: &'de [u8], fields: &Fields, each: &mut impl FnMut(Option<Json<'de>>)) -> Scan<()> {
     // One UTF-8 check for the whole file; then every string is a slice of `text`.
     let text = std::str::from_utf8(bytes).map_err(|_| Unsure)?;
-    if fields.whole {
+    // Positions are 32-bit (a replayed log file is at most --max-log-inflated, far less).
+    if fields.whole || u32::try_from(bytes.len()).is_err() {
         return Err(Unsure);
     }
     let mut s = Scanner { text, b: bytes, i: 0 };
@@ -62,6 +63,14 @@ pub(super) fn read<'de>(bytes: &'de [u8], fields: &Fields, each: &mut impl FnMut
     }
     s.ws();
     if s.i == s.b.len() { Ok(()) } else { Err(Unsure) }
+}
+
+/// Where a string's text is in the file (between its quotes), and whether it has escapes.
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+    escaped: bool,
 }
 
 struct Scanner<'de> {
@@ -174,31 +183,54 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    /// The rest of a string (after its `"`), read: borrowed from the text, or, with escapes,
-    /// decoded by serde_json itself.
-    fn str(&mut self) -> Scan<Cow<'de, str>> {
-        let start = self.i;
+    /// The rest of a string (after its `"`), found: where its text is, and whether it has
+    /// escapes (checked for form only; [`Scanner::text_of`] decodes them).
+    #[inline(always)]
+    fn span(&mut self) -> Scan<Span> {
+        let start = self.i as u32;
         self.plain();
-        match self.peek()? {
-            b'"' => {
-                let s = self.text.get(start..self.i).ok_or(Unsure)?;
+        match self.b.get(self.i) {
+            Some(b'"') => {
+                let end = self.i as u32;
                 self.i += 1;
-                Ok(Cow::Borrowed(s))
+                Ok(Span { start, end, escaped: false })
             }
-            b'\\' => {
+            Some(b'\\') => {
                 self.skip_str()?;
-                let quoted = self.text.get(start - 1..self.i).ok_or(Unsure)?;
-                serde_json::from_str::<String>(quoted).map(Cow::Owned).map_err(|_| Unsure)
+                Ok(Span { start, end: self.i as u32 - 1, escaped: true })
             }
             _ => Err(Unsure),
         }
     }
 
-    /// An object's key, read (the `"` next).
+    /// A string's text: borrowed from the file, or, with escapes, decoded by serde_json itself.
+    #[inline(always)]
+    fn text_of(&self, span: Span) -> Scan<Cow<'de, str>> {
+        if span.escaped {
+            return self.decoded(span);
+        }
+        self.text.get(span.start as usize..span.end as usize).map(Cow::Borrowed).ok_or(Unsure)
+    }
+    #[cold]
+    #[inline(never)]
+    fn decoded(&self, span: Span) -> Scan<Cow<'de, str>> {
+        let quoted = self.text.get(span.start as usize - 1..span.end as usize + 1).ok_or(Unsure)?;
+        serde_json::from_str::<String>(quoted).map(Cow::Owned).map_err(|_| Unsure)
+    }
+
+    /// The rest of a string (after its `"`), read.
     #[inline]
+    fn str(&mut self) -> Scan<Cow<'de, str>> {
+        let span = self.span()?;
+        self.text_of(span)
+    }
+
+    /// An object's key, read (the `"` next).
+    #[inline(always)]
     fn key(&mut self) -> Scan<Cow<'de, str>> {
         self.expect(b'"')?;
-        self.str()
+        let span = self.span()?;
+        self.text_of(span)
     }
 
     /// A number's text, checked for JSON's form (as serde_json skips one).
@@ -350,15 +382,23 @@ impl<'de> Scanner<'de> {
             self.ws();
             let key = self.key()?;
             self.colon()?;
-            match fields.child(&key) {
+            let print = super::print(&key);
+            match fields.child_printed(print, &key) {
+                // Most kept values are strings: read in place.
+                Some(child) if child.whole && self.eat(b'"') => {
+                    let span = self.span()?;
+                    let value = Json::String(self.text_of(span)?);
+                    kept.push(Member { print, key, value });
+                }
                 Some(child) if child.whole => {
                     let value = self.whole(depth)?;
-                    kept.push(Member::new(key, value));
+                    kept.push(Member { print, key, value });
                 }
                 Some(child) => {
                     let value = self.reduced(child, depth)?;
-                    kept.push(Member::new(key, value));
+                    kept.push(Member { print, key, value });
                 }
+                None if top && self.eat(b'"') => self.skip_str()?,
                 None if top => self.ignore()?,
                 None => self.checked(depth)?,
             }
