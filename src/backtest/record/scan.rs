@@ -387,8 +387,13 @@ impl<'de> Scanner<'de> {
                 // Most kept values are strings: read in place.
                 Some(child) if child.whole && self.eat(b'"') => {
                     let span = self.span()?;
-                    let value = Json::String(self.text_of(span)?);
-                    kept.push(Member { print, key, value });
+                    if span.escaped {
+                        let value = Json::String(self.decoded(span)?);
+                        kept.push(Member { print, key, value });
+                    } else {
+                        let text = self.text.get(span.start as usize..span.end as usize).ok_or(Unsure)?;
+                        kept.push(Member { print, key, value: Json::String(Cow::Borrowed(text)) });
+                    }
                 }
                 Some(child) if child.whole => {
                     let value = self.whole(depth)?;
