@@ -123,6 +123,13 @@ impl<'de> Scanner<'de> {
     }
     #[inline]
     fn colon(&mut self) -> Scan<()> {
+        // CloudTrail writes `"key":value`: one test for that, the general way otherwise.
+        if let Some([b':', c]) = self.b.get(self.i..self.i + 2) {
+            if *c > b' ' {
+                self.i += 1;
+                return Ok(());
+            }
+        }
         self.ws();
         self.expect(b':')?;
         self.ws();
