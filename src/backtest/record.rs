@@ -7,12 +7,18 @@
 //! everything in it is still parsed and checked (strings for UTF-8 and escapes, numbers for
 //! range, nesting for depth) even when it is not built; top-level fields no selector names are
 //! skipped unchecked, as they were.
+//!
+//! Two readings build these records: `scan`, a hand-written pass for the files it is sure of
+//! (nearly all), and serde_json through the seeds below for every other file. The tests hold
+//! `scan` to serde_json's records on every one-byte change of sample files.
 use std::borrow::Cow;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
 use crate::filter_pattern::{JsonKind, JsonView, Step};
+
+mod scan;
 
 /// A JSON value whose strings are borrowed from the text it was parsed from (owned only when
 /// the text has escapes). An object keeps its members in text order, repeated keys included;
@@ -42,6 +48,30 @@ impl<'a> Member<'a> {
     }
 }
 
+/// Whether two keys whose prints are equal are the same key. A print tells apart keys of the
+/// same length up to 8 bytes; longer ones are told apart by their tails, without a call to
+/// `memcmp` up to 16 bytes (most of CloudTrail's keys).
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0..=8 => true,
+        9..=16 => last_word(a) == last_word(b),
+        _ => a[8..] == b[8..],
+    }
+}
+
+/// The last eight bytes of `b` (at least eight long) as a word.
+#[inline]
+fn last_word(b: &[u8]) -> u64 {
+    let w = &b[b.len() - 8..];
+    u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
+}
+
 /// A key's length and first eight bytes (or all of them) in one word: equal keys have equal
 /// prints, so comparing prints first spares comparing the bytes of most keys that differ.
 fn print(key: &str) -> u64 {
@@ -62,7 +92,7 @@ impl JsonView for Json<'_> {
         match self {
             Json::Object(members) => {
                 let p = print(key);
-                members.iter().rev().find(|m| m.print == p && m.key == key).map(|m| &m.value)
+                members.iter().rev().find(|m| m.print == p && same_key(&m.key, key)).map(|m| &m.value)
             }
             _ => None,
         }
@@ -108,6 +138,15 @@ pub struct Fields {
     whole: bool,
     /// (print of the key, key, what to keep below it).
     children: Vec<(u64, String, Fields)>,
+    /// One bit per child ([`bit`] of its print): most keys that are no child miss it, and are
+    /// known not to be without a search.
+    bits: u64,
+}
+
+/// A print's bit in [`Fields::bits`].
+#[inline]
+fn bit(print: u64) -> u64 {
+    1 << (print.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
 impl Fields {
@@ -127,6 +166,7 @@ impl Fields {
                 Some(at) => at,
                 None => {
                     node.children.push((print(key), key.clone(), Fields::default()));
+                    node.bits |= bit(print(key));
                     node.children.len() - 1
                 }
             };
@@ -134,11 +174,20 @@ impl Fields {
         }
         node.whole = true;
         node.children.clear();
+        node.bits = 0;
     }
 
     pub(crate) fn child(&self, key: &str) -> Option<&Fields> {
-        let p = print(key);
-        self.children.iter().find(|(q, k, _)| *q == p && k == key).map(|(_, _, f)| f)
+        self.child_printed(print(key), key)
+    }
+
+    /// [`Fields::child`] of a key whose print is known.
+    #[inline]
+    fn child_printed(&self, p: u64, key: &str) -> Option<&Fields> {
+        if self.bits & bit(p) == 0 {
+            return None;
+        }
+        self.children.iter().find(|(q, k, _)| *q == p && same_key(k, key)).map(|(_, _, f)| f)
     }
 }
 
@@ -390,9 +439,39 @@ where
     S: DeserializeSeed<'de> + Clone,
     F: FnMut(Option<S::Value>),
 {
-    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    // Valid UTF-8 (as CloudTrail writes) is read as text: serde_json then skips its per-string
+    // UTF-8 check, and accepts and reads exactly as from the bytes.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read_with(serde_json::Deserializer::from_str(text), seed, each),
+        Err(_) => read_with(serde_json::Deserializer::from_slice(bytes), seed, each),
+    }
+}
+
+fn read_with<'de, R, S, F>(mut reader: serde_json::Deserializer<R>, seed: S, each: F) -> Result<(), serde_json::Error>
+where
+    R: serde_json::de::Read<'de>,
+    S: DeserializeSeed<'de> + Clone,
+    F: FnMut(Option<S::Value>),
+{
     reader.deserialize_map(LogFile { seed, each })?;
     reader.end()
+}
+
+/// [`read_log_file`] with [`Record`]`(fields)`, by the fast hand-written reading when it is sure
+/// of the file (nearly always: see `scan`), else by serde_json. Either way the same records, and
+/// the same files refused.
+pub fn read_records<'de, F>(bytes: &'de [u8], fields: &Fields, mut each: F) -> Result<(), serde_json::Error>
+where
+    F: FnMut(Option<Json<'de>>),
+{
+    match scan::read(bytes, fields, &mut each) {
+        Ok(()) => Ok(()),
+        Err(scan::Unsure) => {
+            // Forget the records read so far, as for a repeated `Records`.
+            each(None);
+            read_log_file(bytes, Record(fields), each)
+        }
+    }
 }
 
 struct LogFile<S, F> {
@@ -601,6 +680,16 @@ mod tests {
     /// The new reading: the reduced records, borrowed from `bytes`.
     fn read_reduced<'a>(bytes: &'a [u8], fields: &Fields) -> Result<Vec<Json<'a>>, serde_json::Error> {
         let mut records = Vec::new();
+        read_records(bytes, fields, |r| match r {
+            Some(r) => records.push(r),
+            None => records.clear(),
+        })?;
+        Ok(records)
+    }
+
+    /// The serde_json reading alone.
+    fn read_by_serde<'a>(bytes: &'a [u8], fields: &Fields) -> Result<Vec<Json<'a>>, serde_json::Error> {
+        let mut records = Vec::new();
         read_log_file(bytes, Record(fields), |r| match r {
             Some(r) => records.push(r),
             None => records.clear(),
@@ -608,36 +697,60 @@ mod tests {
         Ok(records)
     }
 
-    /// Every selector, and every prefix of one, reads the same kind and value in both readings,
-    /// and a file is refused by both or by neither.
-    #[track_caller]
-    fn agree(file: &str) {
-        let selectors = selectors();
+    /// The fast reading alone.
+    fn read_fast<'a>(bytes: &'a [u8], fields: &Fields) -> Result<Vec<Json<'a>>, scan::Unsure> {
+        let mut records = Vec::new();
+        scan::read(bytes, fields, &mut |r| match r {
+            Some(r) => records.push(r),
+            None => records.clear(),
+        })?;
+        Ok(records)
+    }
+
+    fn test_fields() -> Fields {
         let mut fields = Fields::default();
-        selectors.iter().for_each(|s| fields.add(s));
+        selectors().iter().for_each(|s| fields.add(s));
+        fields
+    }
+
+    /// Every selector, and every prefix of one, reads the same kind and value in both readings,
+    /// and a file is refused by both or by neither. The fast reading, where it is sure of the
+    /// file, reads exactly the records serde_json reads. Returns whether it was sure.
+    #[track_caller]
+    fn agree(file: impl AsRef<[u8]>) -> bool {
+        let file = file.as_ref();
+        let shown = String::from_utf8_lossy(file);
+        let selectors = selectors();
+        let fields = test_fields();
+        let fast = read_fast(file, &fields);
+        if let Ok(fast) = &fast {
+            assert_eq!(read_by_serde(file, &fields).ok().as_ref(), Some(fast), "the fast reading differs from serde_json's on {shown}");
+        }
         let roots: Vec<String> = selectors.iter().filter_map(|s| match s.first() {
             Some(K(k)) => Some(k.clone()),
             _ => None,
         }).collect();
-        let (old, new) = (before::read(file.as_bytes(), &roots), read_reduced(file.as_bytes(), &fields));
+        let (old, new) = (before::read(file, &roots), read_reduced(file, &fields));
         let (old, new) = match (old, new) {
             (Ok(old), Ok(new)) => (old, new),
-            (Err(_), Err(_)) => return,
-            (old, new) => panic!("refused differently: before {:?}, now {:?}, on {file}", old.err(), new.err()),
+            (Err(_), Err(_)) => return fast.is_ok(),
+            (old, new) => panic!("refused differently: before {:?}, now {:?}, on {shown}", old.err(), new.err()),
         };
-        assert_eq!(old.len(), new.len(), "{file}");
+        assert_eq!(Ok(&new), read_by_serde(file, &fields).as_ref().map_err(|_| ()), "{shown}");
+        assert_eq!(old.len(), new.len(), "{shown}");
         for (value, json) in old.iter().zip(&new) {
             for steps in &selectors {
                 for end in 1..=steps.len() {
                     let at = &steps[..end];
                     let (v, j) = (crate::filter_pattern::resolve_for_tests(at, value), crate::filter_pattern::resolve_for_tests(at, json));
-                    assert_eq!(v.map(JsonView::kind), j.map(JsonView::kind), "{at:?} in {value} ({file})");
+                    assert_eq!(v.map(JsonView::kind), j.map(JsonView::kind), "{at:?} in {value} ({shown})");
                     if end == steps.len() {
-                        assert_eq!(v.cloned(), j.map(Json::to_value), "{at:?} in {value} ({file})");
+                        assert_eq!(v.cloned(), j.map(Json::to_value), "{at:?} in {value} ({shown})");
                     }
                 }
             }
         }
+        fast.is_ok()
     }
 
     #[test]
@@ -675,13 +788,55 @@ mod tests {
             r#"{"Records":[{"unread":"\ud800","eventName":"x"}]}"#,
             r#"{"Records":[{"unread":1e400,"eventName":"x"}]}"#,
         ];
-        for file in files {
-            agree(file);
+        let sure: Vec<bool> = files.iter().map(agree).collect();
+        // The fast reading reads every file serde_json accepts but the one with records that are
+        // not objects (and gives the refused ones to serde_json).
+        let (t, f) = (true, false);
+        assert_eq!(sure, [t, t, t, t, t, f, t, t, t, f, f, f, f, f, f, f, f, f, t, t]);
+        // Nesting past serde_json's limit: refused inside kept fields, skipped elsewhere; past
+        // the fast reading's, left to serde_json.
+        let nested = |n| {
+            [
+                format!(r#"{{"Records":[{{"userIdentity":{{"type":"a","other":{}}}}}]}}"#, deep(n)),
+                format!(r#"{{"Records":[{{"unread":{},"eventName":"x"}}]}}"#, deep(n)),
+                format!(r#"{{"Records":[{{"requestParameters":{{"n":{}}}}}]}}"#, deep(n)),
+                format!(r#"{{"Records":[{{"arr":{}}}]}}"#, deep(n)),
+            ]
+        };
+        assert_eq!(nested(140).map(agree), [f, f, f, f]);
+        assert_eq!(nested(120).map(agree), [f, f, f, f]);
+        assert_eq!(nested(50).map(agree), [t, t, t, t]);
+    }
+
+    /// A log file as CloudTrail writes one, with a little of everything the readings tell apart.
+    const SAMPLE: &str = r#"{"Records":[{"awsRegion":"us-east-1","eventName":"ConsoleLogin","eventTime":"2026-03-03T00:10:05Z","managementEvent":true,"readOnly":false,"requestParameters":{"maxResults":841,"items":[{"id":1},{"id":"t\u00e9"}],"n":-2.5e-3},"responseElements":null,"s":"a\"b","userAgent":"cli/2 \"q\" \u00e9","userIdentity":{"arn":"arn:aws:sts::1:assumed-role/O/s","sessionContext":{"attributes":{"mfa":"true","at":[1,{"a":null}]}},"type":"AssumedRole"},"arr":[0,{"k":[true,false]}],"é\"q":"v","nums":{"a":[1e2]}},{"eventName":"x","dup":{"x":[]}}],"x":{"y":[1,"z"]}}"#;
+
+    /// Each one-byte change of a sample file (a byte replaced by one of those that matter to a
+    /// JSON reader, removed, or a byte inserted) and each of its prefixes: the fast reading
+    /// reads it as serde_json does or leaves it to serde_json, and the file is read as before.
+    #[test]
+    fn every_one_byte_change_is_read_alike_or_left_to_serde_json() {
+        let bases = [SAMPLE.as_bytes(), br#"{"Records":[{"eventName":"\u0041\ud83d\ude00","requestParameters":{"n":[0,-0,-0.0,18446744073709551616,-9223372036854775809]}}]}"#];
+        let bytes = b"\"\\{}[],:0-19.eE+ nulltrfasu/x\x01\x1f\x7f\xc3\xa9\xff";
+        let (mut sure, mut changes) = (0, 0);
+        for base in bases {
+            assert!(agree(base), "the fast reading reads {}", String::from_utf8_lossy(base));
+            for at in 0..base.len() {
+                let mut tried = vec![base[..at].to_vec(), [&base[..at], &base[at + 1..]].concat()];
+                for &c in bytes {
+                    let mut changed = base.to_vec();
+                    changed[at] = c;
+                    tried.push(changed);
+                    tried.push([&base[..at], &[c], &base[at..]].concat());
+                }
+                for file in tried {
+                    changes += 1;
+                    sure += usize::from(agree(&file));
+                }
+            }
         }
-        // Nesting past serde_json's limit: refused inside kept fields, skipped elsewhere.
-        agree(&format!(r#"{{"Records":[{{"userIdentity":{{"type":"a","other":{}}}}}]}}"#, deep(140)));
-        agree(&format!(r#"{{"Records":[{{"unread":{},"eventName":"x"}}]}}"#, deep(140)));
-        agree(&format!(r#"{{"Records":[{{"requestParameters":{{"n":{}}}}}]}}"#, deep(120)));
+        // Most changes are refused (and given to serde_json); many are read fast.
+        assert!(sure > changes / 10, "{sure} of {changes}");
     }
 
     #[test]

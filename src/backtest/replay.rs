@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::alarm::AlarmSpec;
 use super::datapoints::Datapoints;
 use super::definitions::{AlarmDef, Definitions, FilterDef};
-use super::record::{self, Fields, Json, Record, WholeValue};
+use super::record::{self, Fields, Json, WholeValue};
 use crate::filter_pattern::{Emission, FilterPattern, JsonKind, JsonView, LogEvent, MetricValue, Step};
 use crate::finding::Scope;
 
@@ -140,7 +140,7 @@ impl Replay {
         let mut file = FileHits::default();
         let read = match &self.fields {
             // JSON patterns only: records reduced to what they read, borrowed from the bytes.
-            Some(fields) => record::read_log_file(inflated, Record(fields), |r| match r {
+            Some(fields) => record::read_records(inflated, fields, |r| match r {
                 Some(json) => self.replay_record(&mut file, &json, |f| f.pattern.json_emission(&f.value, &json).unwrap_or(Emission::NotMatched)),
                 None => file = FileHits::default(),
             }),
@@ -185,7 +185,7 @@ impl Replay {
     /// Runs one record through every filter; `emission` evaluates a filter on it.
     fn replay_record<V: DriverFields + ?Sized>(&self, file: &mut FileHits, record: &V, emission: impl Fn(&Compiled) -> Emission) {
         let time = match record.key("eventTime").map(JsonView::kind) {
-            Some(JsonKind::String(s)) => crate::time::parse_cloudtrail_time(s),
+            Some(JsonKind::String(s)) => event_time(s),
             _ => None,
         };
         let Some(at) = time else {
@@ -255,6 +255,23 @@ struct FileHits {
     filter_hits: Vec<usize>,
     events: u64,
     without_time: u64,
+}
+
+/// A record's `eventTime`, read as [`crate::time::parse_cloudtrail_time`] reads it: CloudTrail's
+/// own form (`2026-03-01T05:17:42Z`) worked out directly (a tenth of chrono's RFC 3339 parse, once
+/// per replayed record), anything else, or any doubt (a leap second), by chrono.
+fn event_time(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    let number = |at: usize, len: usize| b[at..at + len].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')));
+    if b.len() == 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' {
+        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec @ 0..=59)) = (number(0, 4), number(5, 2), number(8, 2), number(11, 2), number(14, 2), number(17, 2)) {
+            let at = chrono::NaiveDate::from_ymd_opt(y as i32, mo, d).and_then(|day| day.and_hms_opt(h, mi, sec));
+            if let Some(at) = at {
+                return Some(at.and_utc());
+            }
+        }
+    }
+    crate::time::parse_cloudtrail_time(s)
 }
 
 /// The record fields the top drivers read.
@@ -493,6 +510,22 @@ mod tests {
         nested.replay_log_file(file);
         let done = nested.finish();
         assert_eq!(done.datapoints(0).iter().map(|(_, a)| a.sum).collect::<Vec<_>>(), [2.0]);
+    }
+
+    #[test]
+    fn event_times_read_as_chrono_reads_them() {
+        let mut times = vec![
+            "2026-03-01T05:17:42Z", "2024-02-29T23:59:59Z", "2026-02-29T00:00:00Z", "2026-12-31T23:59:60Z", "2026-03-01T24:00:00Z",
+            "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-03-00T00:00:00Z",
+            "2026-03-01T05:60:00Z", "2026-03-01t05:17:42z", "2026-03-01 05:17:42Z", "2026-03-01T05:17:42+01:00", "2026-03-01T05:17:42.5Z",
+            "2026-03-01T05:17:4Z", "2026-03-01T05:17:42ZZ", "+026-03-01T05:17:42Z", "2026-03-01T05:17:-2Z", "", "garbage",
+        ];
+        let days: Vec<String> = (0..400).map(|d| format!("2026-{:02}-{:02}T{:02}:{:02}:{:02}Z", d % 14, d % 33, d % 25, d % 61, (d * 7) % 61)).collect();
+        times.extend(days.iter().map(String::as_str));
+        for s in times {
+            assert_eq!(event_time(s), crate::time::parse_cloudtrail_time(s), "{s}");
+        }
+        assert!(event_time("2026-03-01T05:17:42Z").is_some());
     }
 
     #[test]

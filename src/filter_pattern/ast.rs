@@ -43,7 +43,9 @@ pub(crate) enum JsonExpr {
     Test { selector: Selector, test: JsonTest },
     /// `$.s = "a" || $.s = "b" || …`, exact values only: the field is a string in the set. Lowered
     /// from such chains by the parser (CIS filters are long ones).
-    AnyOf { selector: Selector, values: std::collections::HashSet<String, foldhash::fast::RandomState> },
+    /// `lengths` has bit `min(len, 63)` set for each value's length: most strings not in the set
+    /// are told apart by it without hashing them.
+    AnyOf { selector: Selector, values: std::collections::HashSet<String, foldhash::fast::RandomState>, lengths: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -87,7 +87,8 @@ pub(crate) fn eval_json<V: JsonView + ?Sized>(expr: &JsonExpr, root: &V) -> bool
     match expr {
         JsonExpr::Or(items) => items.iter().any(|e| eval_json(e, root)),
         JsonExpr::And(items) => items.iter().all(|e| eval_json(e, root)),
-        JsonExpr::AnyOf { selector, values } => matches!(resolve(&selector.steps, root).map(JsonView::kind), Some(JsonKind::String(s)) if values.contains(s)),
+        JsonExpr::AnyOf { selector, values, lengths } => matches!(resolve(&selector.steps, root).map(JsonView::kind),
+            Some(JsonKind::String(s)) if lengths & super::parse_json::length_bit(s) != 0 && values.contains(s)),
         JsonExpr::Test { selector, test } => {
             let field = resolve(&selector.steps, root).map(JsonView::kind);
             match test {

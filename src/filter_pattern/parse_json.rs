@@ -34,8 +34,9 @@ fn any_of(items: Vec<JsonExpr>) -> Vec<JsonExpr> {
                 JsonExpr::Test { test: JsonTest::Compare(_, Literal::Text(glob)), .. } => glob.parts.into_iter().next(),
                 _ => None,
             })
-            .collect();
-        rest.push(JsonExpr::AnyOf { selector, values });
+            .collect::<std::collections::HashSet<String, _>>();
+        let lengths = values.iter().fold(0, |bits, v| bits | length_bit(v));
+        rest.push(JsonExpr::AnyOf { selector, values, lengths });
     }
     rest
 }
@@ -202,4 +203,9 @@ impl Parser<'_> {
 /// (spaces, dots) cannot be selected, as there is no quoting syntax for selectors.
 fn is_property_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '@' | ':')
+}
+
+/// A string's length as a bit of [`JsonExpr::AnyOf`]'s `lengths`.
+pub(crate) fn length_bit(s: &str) -> u64 {
+    1 << s.len().min(63)
 }

@@ -1521,7 +1521,8 @@ fn random_patterns_never_panic() {
 /// as the chain: strings only, wildcards and other selectors left as they were.
 #[test]
 fn or_chains_of_exact_values_match_as_written() {
-    let pattern = r#"{ $.a = "x" || ($.a = y) || $.b = 1 || $.a = "z*" || $.c.d = "p" || $.c.d = "q" }"#;
+    let long = "l".repeat(70);
+    let pattern = &format!(r#"{{ $.a = "x" || ($.a = y) || $.b = 1 || $.a = "z*" || $.c.d = "p" || $.c.d = "q" || $.a = "long value" || $.a = "{long}" }}"#);
     let parsed = parse(pattern).unwrap();
     let ast::Pattern::Json(ast::JsonExpr::Or(items)) = &parsed.pattern else { panic!("{:?}", parsed.pattern) };
     assert_eq!(items.iter().filter(|i| matches!(i, ast::JsonExpr::AnyOf { .. })).count(), 2, "{items:?}");
@@ -1531,6 +1532,11 @@ fn or_chains_of_exact_values_match_as_written() {
         (r#"{"a":"zed"}"#, true),
         (r#"{"a":"w"}"#, false),
         (r#"{"a":"X"}"#, false),
+        (r#"{"a":"long value"}"#, true),
+        (r#"{"a":"long valuf"}"#, false),
+        (&format!(r#"{{"a":"{long}"}}"#), true),
+        (&format!(r#"{{"a":"{long}l"}}"#), false),
+        (&format!(r#"{{"a":"{}"}}"#, "l".repeat(63)), false),
         (r#"{"a":1}"#, false),
         (r#"{"a":["x"]}"#, false),
         (r#"{"a":null}"#, false),

@@ -206,3 +206,45 @@ fn events_prints_verified_records_only_in_time_order_with_provenance() {
     assert_eq!(run.stdout.lines().count(), 2);
     assert!(!run.stdout.contains("2026-03-12T09:00:00Z"));
 }
+
+/// Backtests a 3-hour us-east-1 trail with `planted` records against the CIS baseline.
+fn cis_backtest_with(planted: Vec<Value>) -> Value {
+    let mut spec = trailproof::sim::TrailSpec::new("tp-unusual", t("2026-03-01T00:17:42Z"), 3);
+    spec.planted = planted;
+    let trail = simulate(&spec);
+    let dir = write_dir(&trail);
+    let (dir, keys, arn) = (path_str(dir.path()), path_str(&root().join("keys/public-keys/us-east-1.json")), spec.trail_arn());
+    let args = ["backtest", "--source", &dir, "--public-keys", &keys, "--trail-arn", &arn, "--start-time", "2026-03-01T00:17:42Z", "--end-time", "2026-03-01T03:17:42Z", "--baseline", "cis", "--output", "json"];
+    let run = trailproof(&args, &offline_env());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    run.json()
+}
+
+#[test]
+fn unusual_records_are_replayed_as_plain_ones() {
+    // Root activity in two hours (so in two log files): plain, then with escapes in read and
+    // unread strings, and, in the second file, an unread field nested deeper than the fast
+    // record reading follows (it hands that whole file to serde_json).
+    let root_at = |time: &str| json!({"eventTime": time, "eventVersion": "1.09", "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "eventType": "AwsConsoleSignIn",
+        "userIdentity": {"type": "Root", "arn": "arn:aws:iam::111122223333:root", "principalId": "111122223333"}});
+    let plain = vec![root_at("2026-03-01T01:00:00Z"), root_at("2026-03-01T02:00:00Z")];
+    let mut unusual = plain.clone();
+    for record in &mut unusual {
+        record["sourceIPAddress"] = json!("203.0.113.9 \"é\"\n\u{1F600}\\");
+        record["userAgent"] = json!("tab\t \"quoted\" \u{1}");
+        record["userIdentity"]["accessKeyId"] = json!("\"\\/\u{7f}");
+    }
+    let deep = (0..80).fold(json!(1), |inner, _| json!([inner]));
+    unusual[1]["requestParameters"] = json!({"nested": deep});
+    let (plain, unusual) = (cis_backtest_with(plain), cis_backtest_with(unusual));
+    assert_eq!(plain["evidence"], unusual["evidence"]);
+    for alarm in plain["alarms"].as_array().unwrap() {
+        let name = alarm["alarm_name"].as_str().unwrap();
+        assert_eq!(counts(alarm), counts(alarm_of(&unusual, name)), "{name}");
+    }
+    let root = alarm_of(&unusual, "cis-4.3");
+    assert_eq!(counts(root).0, 2);
+    // The escaped text is read as the text it stands for.
+    assert_eq!(root["top"]["sourceIPAddress"], json!([["203.0.113.9 \"é\"\n\u{1F600}\\", 2]]));
+}
