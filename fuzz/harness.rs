@@ -446,3 +446,9 @@ fn check_auth(f: &Fixture, slot: &DigestSlot, ring: &KeyRing, trusted: bool, hin
     }
     auth
 }
+
+/// A verified log file's bytes, as the backtest replay reads them: the hand-written reading never
+/// panics and, where it is sure of a file, reads exactly serde_json's records.
+pub fn log_records(data: &[u8]) {
+    trailproof::backtest::check_readings_agree(data);
+}

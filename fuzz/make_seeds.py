@@ -200,11 +200,34 @@ def evidence_strings_seeds():
         out("evidence_strings", name, v.encode() if isinstance(v, str) else v)
 
 
+def log_records_seeds():
+    # Each seed: an inflated log file, as the replay reads it after verification.
+    files = sample("log")
+    for i, f in enumerate(files[::8]):
+        out("log_records", f"sample-{i:02}", gzip.decompress(open(f, "rb").read()))
+    seeds = {
+        "escapes": r'{"Records":[{"eventName":"\u0041\ud83d\ude00","sourceIPAddress":"a\"b\\c\/d\n","userIdentity":{"type":"\u00e9"}}]}',
+        "simple-escapes": r'{"Records":[{"sourceIPAddress":"a\"b\\c\/d\n","eventName":"\u00e9"}]}',
+        "numbers": '{"Records":[{"requestParameters":{"n":[0,-0,-0.0,1e2,18446744073709551616,-9223372036854775809,1.5e-300]}}]}',
+        "repeated-keys": '{"Records":[{"eventName":"a","eventName":"b"}],"Records":[{"eventName":"c"}]}',
+        "not-objects": '{"Records":[1,"x",null,[],{"eventName":"ok"}]}',
+        "deep": '{"Records":[{"requestParameters":' + "[" * 70 + "]" * 70 + ',"unread":' + "{\"a\":" * 70 + "1" + "}" * 70 + "}]}",
+        "controls": '{"Records":[{"eventName":"a\tb","unread":"\u0000"}]}',
+        "bad-utf8": b'{"Records":[{"eventName":"\xff","unread":"\xc3"}]}',
+        "no-records": '{"x":{"Records":[]}}',
+        "empty": b"",
+        "whitespace": ' \n{ "Records" : [ { "eventName" : "x" } ] } \n',
+    }
+    for name, v in seeds.items():
+        out("log_records", name, v.encode() if isinstance(v, str) else v)
+
+
 GENERATORS = {
     "digest": digest_seeds,
     "public_key": public_key_seeds,
     "log_file": log_file_seeds,
     "evidence_strings": evidence_strings_seeds,
+    "log_records": log_records_seeds,
 }
 
 

@@ -16,6 +16,9 @@ pub(crate) mod record;
 pub mod replay;
 pub mod report;
 
+#[doc(hidden)]
+pub use record::check_readings_agree;
+
 pub use alarm::{
     evaluate, evaluation_range, sweep, AlarmSpec, AlarmState, Comparison, Evaluation, PeriodState, SpecError, StateSpan,
     SweepPoint, TreatMissingData, EXTRA_RANGE_PERIODS,

@@ -474,6 +474,43 @@ where
     }
 }
 
+/// For the fuzz harness (`fuzz/harness.rs`): reads `bytes` by both readings, keeping the fields
+/// the CIS filters and the top drivers read, and panics if the fast reading, where it is sure of
+/// the file, does not give exactly serde_json's records. Any panic inside either reading
+/// surfaces here too.
+#[doc(hidden)]
+pub fn check_readings_agree(bytes: &[u8]) {
+    const PATHS: [&[&str]; 9] = [
+        &["eventName"],
+        &["eventSource"],
+        &["errorCode"],
+        &["sourceIPAddress"],
+        &["awsRegion"],
+        &["eventTime"],
+        &["userIdentity", "type"],
+        &["userIdentity", "arn"],
+        &["requestParameters"],
+    ];
+    let mut fields = Fields::default();
+    for path in PATHS {
+        fields.add(&path.iter().map(|k| Step::Key((*k).to_string())).collect::<Vec<_>>());
+    }
+    let mut fast = Vec::new();
+    let sure = scan::read(bytes, &fields, &mut |r| match r {
+        Some(r) => fast.push(r),
+        None => fast.clear(),
+    });
+    let mut slow = Vec::new();
+    let by_serde = read_log_file(bytes, Record(&fields), |r| match r {
+        Some(r) => slow.push(r),
+        None => slow.clear(),
+    });
+    if sure.is_ok() {
+        assert!(by_serde.is_ok(), "the fast reading accepted a file serde_json refuses: {:?}", by_serde.err());
+        assert_eq!(fast, slow, "the fast reading differs from serde_json's");
+    }
+}
+
 struct LogFile<S, F> {
     seed: S,
     each: F,

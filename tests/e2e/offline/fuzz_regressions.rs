@@ -58,6 +58,11 @@ fn evidence_strings() {
     replay("evidence_strings", 10, harness::evidence_strings);
 }
 
+#[test]
+fn log_records() {
+    replay("log_records", 10, harness::log_records);
+}
+
 /// Regression: found while setting up the `public_key` fuzz target. A key file whose Value is
 /// SubjectPublicKeyInfo DER (the form AWS's documentation shows) was exported as PKCS#1 under the
 /// SPKI bytes' fingerprint, so reading the export back rejected the key.
