@@ -13,7 +13,7 @@ use crate::source::SourceError;
 #[derive(Default)]
 pub struct Worker {
     pub scratch: Scratch,
-    /// Kept across batches, so that a folder is opened and listed once per worker, not per batch.
+    /// Kept across batches, so that a folder is opened once per worker, not once per batch.
     pub folders: Folders,
 }
 

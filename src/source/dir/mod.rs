@@ -40,8 +40,9 @@ impl DirSource {
 
     /// Folders whose regular files are remembered at once.
     const LISTED_KEPT: usize = 4;
-    /// Largest folder remembered: a day of a busy region's log files is a few thousand.
-    const LISTED_MAX: usize = 20_000;
+    /// Largest folder remembered: a day of a busy region's log files is a few thousand. (Tests
+    /// use a small one, to reach the larger folders' path.)
+    const LISTED_MAX: usize = if cfg!(test) { 8 } else { 20_000 };
 
     /// The regular files of the open folder `dir` (`rel`), listed on first use and remembered for
     /// the few folders used last.
@@ -51,7 +52,7 @@ impl DirSource {
         if let Some((_, names)) = listed.iter().find(|(p, _)| p == rel) {
             return Ok(names.clone());
         }
-        let entries = nofollow::entries_at(dir, &self.root.join(rel))?;
+        let entries = nofollow::entries_at(dir, &self.root.join(rel), DirSource::LISTED_MAX)?;
         let names: RegularFiles = (entries.len() <= DirSource::LISTED_MAX)
             .then(|| entries.into_iter().filter(|(_, kind)| *kind == FileType::RegularFile).map(|(name, _)| name.into_boxed_str()).collect());
         if listed.len() >= DirSource::LISTED_KEPT {
@@ -388,6 +389,14 @@ pub(crate) mod tests {
         refused(run(DirSource::new(root.path()).get("b", "a/real")), "symbolic link");
     }
 
+    /// Asserts that a local open failed with an access error whose message names `what`.
+    fn open_refused(result: Result<(std::fs::File, u64), SourceError>, what: &str) {
+        match result {
+            Err(SourceError::Access(why)) => assert!(why.contains(what), "{why}"),
+            other => panic!("expected an access error naming '{what}', got {:?}", other.map(|(_, size)| size)),
+        }
+    }
+
     /// The local open used for log files (a folder cache, no sidecar) refuses what `get` refuses.
     #[test]
     fn local_open_refuses_links_and_special_files() {
@@ -397,14 +406,10 @@ pub(crate) mod tests {
         rustix::fs::mkfifoat(rustix::fs::CWD, root.path().join("b/a/fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
         let d = DirSource::new(root.path());
         let mut folders = Folders::default();
-        let refused = |result: Result<(std::fs::File, u64), SourceError>, what: &str| match result {
-            Err(SourceError::Access(why)) => assert!(why.contains(what), "{why}"),
-            other => panic!("expected an access error naming '{what}', got {:?}", other.map(|(_, size)| size)),
-        };
-        refused(d.open(&mut folders, "b", "a/link"), "symbolic link");
-        refused(d.open(&mut folders, "b", "out/secret"), "symbolic link");
-        refused(d.open(&mut folders, "b", "a/fifo"), "not a regular file");
-        refused(d.open(&mut folders, "b", "../x"), "unsafe path");
+        open_refused(d.open(&mut folders, "b", "a/link"), "symbolic link");
+        open_refused(d.open(&mut folders, "b", "out/secret"), "symbolic link");
+        open_refused(d.open(&mut folders, "b", "a/fifo"), "not a regular file");
+        open_refused(d.open(&mut folders, "b", "../x"), "unsafe path");
         assert_eq!(d.open(&mut folders, "b", "a/none").err(), Some(SourceError::NotFound));
         let (mut file, size) = d.open(&mut folders, "b", "a/real").unwrap();
         let mut body = Vec::new();
@@ -439,15 +444,19 @@ pub(crate) mod tests {
         std::fs::remove_file(a.join("gone")).unwrap();
         rustix::fs::mkfifoat(rustix::fs::CWD, a.join("new-fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
         std::fs::write(a.join("new"), b"new").unwrap();
-        let refused = |result: Result<(std::fs::File, u64), SourceError>, what: &str| match result {
-            Err(SourceError::Access(why)) => assert!(why.contains(what), "{why}"),
-            other => panic!("expected an access error naming '{what}', got {:?}", other.map(|(_, size)| size)),
-        };
-        refused(d.open(&mut folders, "b", "a/swapped-fifo"), "not a regular file but a FIFO");
-        refused(d.open(&mut folders, "b", "a/swapped-link"), "changed while being opened");
-        refused(d.open(&mut folders, "b", "a/new-fifo"), "not a regular file but a FIFO");
+        open_refused(d.open(&mut folders, "b", "a/swapped-fifo"), "not a regular file but a FIFO");
+        open_refused(d.open(&mut folders, "b", "a/swapped-link"), "changed while being opened");
+        open_refused(d.open(&mut folders, "b", "a/new-fifo"), "not a regular file but a FIFO");
         assert_eq!(d.open(&mut folders, "b", "a/gone").err(), Some(SourceError::NotFound));
         assert_eq!(d.open(&mut folders, "b", "a/new").unwrap().1, 3);
+        // A folder too large to remember: every name is looked at as it is opened.
+        for n in 0..=DirSource::LISTED_MAX {
+            write_object(root.path(), "b", &format!("big/{n}"), b"x", &BTreeMap::new()).unwrap();
+        }
+        rustix::fs::mkfifoat(rustix::fs::CWD, root.path().join("b/big/fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
+        assert_eq!(d.open(&mut folders, "b", "big/3").unwrap().1, 1);
+        assert!(d.listed.lock().unwrap().iter().any(|(p, names)| p.ends_with("big") && names.is_none()), "too large to remember");
+        open_refused(d.open(&mut folders, "b", "big/fifo"), "not a regular file but a FIFO");
     }
 
     /// Folders wholly before `start_after` are skipped, and the listing is the same as if they

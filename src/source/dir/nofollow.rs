@@ -112,13 +112,17 @@ pub(super) fn open_dir_at(base: BorrowedFd<'_>, base_path: &Path, rel: &Path) ->
 /// The entries of an open directory with their types (links not followed), `.` and `..` and
 /// names that are not UTF-8 (no S3 key is) left out.
 pub(super) fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileType)>, SourceError> {
-    entries_at(dir.as_fd(), shown)
+    entries_at(dir.as_fd(), shown, usize::MAX)
 }
 
-/// [`entries`] of a borrowed directory descriptor.
-pub(super) fn entries_at(dir: BorrowedFd<'_>, shown: &Path) -> Result<Vec<(String, FileType)>, SourceError> {
+/// [`entries`] of a borrowed directory descriptor, reading no more than `max + 1` of them (more
+/// than `max` says the folder is larger, without holding it all).
+pub(super) fn entries_at(dir: BorrowedFd<'_>, shown: &Path, max: usize) -> Result<Vec<(String, FileType)>, SourceError> {
     let mut out = Vec::new();
     for entry in rustix::fs::Dir::read_from(dir).map_err(|e| io_error(shown, e))? {
+        if out.len() > max {
+            break;
+        }
         let entry = entry.map_err(|e| io_error(shown, e))?;
         let name = entry.file_name();
         if name == c"." || name == c".." {
