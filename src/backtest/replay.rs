@@ -16,7 +16,7 @@ use super::alarm::AlarmSpec;
 use super::datapoints::Datapoints;
 use super::definitions::{AlarmDef, Definitions, FilterDef};
 use super::record::{self, Fields, Json, WholeValue};
-use crate::filter_pattern::{Emission, FilterPattern, JsonKind, JsonView, LogEvent, MetricValue, Step};
+use crate::filter_pattern::{Emission, FilterPattern, JsonKind, JsonView, LogEvent, MetricValue};
 use crate::finding::Scope;
 
 /// The fields whose most frequent values explain an alarm (`top` in the report).
@@ -103,12 +103,9 @@ impl Replay {
                 Err(reason) => skipped.push(NotReplayed { kind: "filter", name: def.filter_name, reason }),
             }
         }
-        let mut fields = Some(Fields::default());
-        if let Some(all) = &mut fields {
-            for path in DRIVER_PATHS {
-                all.add(&path.iter().map(|k| Step::Key(k.to_string())).collect::<Vec<_>>());
-            }
-        }
+        let mut drivers = Fields::default();
+        DRIVER_PATHS.iter().for_each(|path| drivers.add_keys(path));
+        let mut fields = Some(drivers);
         for f in &filters {
             match (f.pattern.json_selectors(), &mut fields) {
                 (Some(selectors), Some(all)) => {

@@ -41,14 +41,6 @@ impl JsonPath {
     pub(crate) fn steps(&self) -> &[Step] {
         &self.steps
     }
-
-    /// The top-level key the path starts with.
-    pub fn root(&self) -> Option<&str> {
-        match self.steps.first() {
-            Some(Step::Key(k)) => Some(k),
-            _ => None,
-        }
-    }
 }
 
 /// What one event contributes to a metric filter's metric.
