@@ -2,20 +2,21 @@
 //! Each digest is authenticated as it arrives (`chain::authenticate`, off the reactor) and only
 //! then are its log files queued and its previous-digest link followed.
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use futures::{stream, StreamExt};
 
 use super::list::DigestListing;
-use super::logs::{LogJob, LogQueue, Referenced};
+use super::logs::{LogJob, LogQueue, LogTally, Referenced};
 use super::retry::retrying;
 use super::{Context, Run};
-use crate::finding::FindingKind;
+use crate::finding::{FindingKind, Scope};
 use crate::integrity::chain::{self, Auth, ChainReport, DigestMetadata, DigestSlot, DigestVerdict, Fetched};
 use crate::integrity::digest;
 use crate::integrity::keys::KeyRing;
 use crate::layout::digest_key_time;
+use crate::limits::Limits;
 use crate::progress::Progress;
 use crate::report::{ObjectRecord, ObjectType, ObjectVerdict};
 use crate::source::{read_bounded, read_bounded_blocking, Body, SourceError};
@@ -60,13 +61,22 @@ impl Walked {
 
 /// Fetches, authenticates and walks the target's regular and backfill chains; authentic digests
 /// queue their log files on `queue`, which is dropped (ending the log stage) when all are done.
+/// A local copy's log files are checked by the worker that authenticated their digest instead,
+/// and what it found is returned.
 /// Other trails delivering to the same folder are authenticated only to learn which log files are
 /// theirs: their links are not followed and their log files are not ours to check.
-pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Referenced) -> (Walked, Walked) {
+pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Arc<Referenced>) -> (Walked, Walked, LogTally) {
     let Run { ctx, target, ref scope, range, .. } = *run;
     let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
-    let replay = ctx.replay.as_deref().map(|r| (r, scope));
-    let logs = Logs { queue: Some(&queue), referenced, bucket: &target.bucket, checked_before: run.resume.map(|h| h.key.as_str()), replay };
+    let logs = Logs {
+        queue: Some(queue),
+        referenced: referenced.clone(),
+        bucket: target.bucket.clone(),
+        checked_before: run.resume.map(|h| h.key.clone()),
+        scope: scope.clone(),
+        replay: ctx.replay.clone(),
+        checked: Arc::default(),
+    };
     let walk = async |listed: Vec<String>, backfill: bool| {
         let slots = fetch_chain(ctx, listed, backfill, range, keys, &logs, &in_trail(backfill)).await;
         let report = chain::walk(&slots, range.start, scope, target, &in_trail(backfill));
@@ -74,21 +84,49 @@ pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<Ke
     };
     let regular = walk(listing.regular, false).await;
     let backfill = walk(listing.backfill, true).await;
-    let others = Logs { queue: None, replay: None, ..logs };
+    let others = Logs { queue: None, replay: None, ..logs.clone() };
     fetch_chain(ctx, listing.other_trails, false, range, keys, &others, &|_, _| false).await;
-    (regular, backfill)
+    let checked = std::mem::take(&mut *logs.checked.lock().unwrap_or_else(|e| e.into_inner()));
+    (regular, backfill, checked)
 }
 
 /// Where an authentic digest's log files go: checked (when there is a queue) and remembered as
-/// referenced (those in the trail's bucket).
-struct Logs<'a> {
-    queue: Option<&'a LogQueue>,
-    referenced: &'a Referenced,
-    bucket: &'a str,
+/// referenced (those in the trail's bucket). Owned, so that a local copy's workers can route
+/// the digests they authenticate themselves.
+#[derive(Clone)]
+pub(super) struct Logs {
+    /// Where log files wait to be checked; None for digests whose log files are not ours to check.
+    pub queue: Option<LogQueue>,
+    pub referenced: Arc<Referenced>,
+    pub bucket: String,
     /// The checkpointed head's key: the audit that recorded it checked its log files.
-    checked_before: Option<&'a str>,
-    /// Where covered periods are reported for a replay.
-    replay: Option<(&'a dyn super::Replay, &'a crate::finding::Scope)>,
+    pub checked_before: Option<String>,
+    pub scope: Scope,
+    /// Where covered periods and verified log files are reported, for a replay.
+    pub replay: Option<Arc<dyn super::Replay>>,
+    /// What a local copy's workers found checking log files themselves (not through the queue).
+    pub checked: Arc<Mutex<LogTally>>,
+}
+
+impl Logs {
+    /// Takes an authentic digest's log files out of its slot (releasing its parsed body),
+    /// remembers those in the trail's bucket as referenced, and returns the ones to check: none
+    /// for any other digest, for digests of other trails, and for the checkpointed head.
+    pub fn take_jobs(&self, slot: &mut DigestSlot, progress: &Progress) -> Vec<LogJob> {
+        let Some(period) = slot.authentic().map(|a| (a.start(), a.end())) else { return Vec::new() };
+        let entries = slot.take_log_files();
+        slot.release_body();
+        self.referenced.insert_all(entries.iter().filter(|e| e.s3_bucket == self.bucket).map(|e| e.s3_object.as_str()));
+        if self.queue.is_none() || (self.checked_before.as_deref() == Some(slot.key.as_str()) && slot.bucket == self.bucket) {
+            return Vec::new();
+        }
+        if let Some(replay) = &self.replay {
+            replay.covered(&self.scope, period.0, period.1);
+        }
+        progress.add_logs(entries.len());
+        let digest: Arc<str> = slot.key.as_str().into();
+        entries.into_iter().enumerate().map(|(index, entry)| LogJob { digest: digest.clone(), period, index, entry }).collect()
+    }
 }
 
 /// Fetches and authenticates the listed digests, then follows the previous-digest links of
@@ -101,7 +139,7 @@ async fn fetch_chain(
     backfill: bool,
     range: Range,
     keys: &Arc<KeyRing>,
-    logs: &Logs<'_>,
+    logs: &Logs,
     in_trail: &(dyn Fn(&str, &str) -> bool + Sync),
 ) -> Vec<DigestSlot> {
     ctx.progress.add_digests(listed.len());
@@ -133,7 +171,7 @@ async fn fetch_chain(
 /// digests name for it in `previousDigestSignature`. Any digest, authentic or not, may name one:
 /// a signature authenticates itself, so each candidate is tried (a few at most, so that planted
 /// names cannot multiply the work) until one verifies.
-async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot], keys: &Arc<KeyRing>, logs: &Logs<'_>) {
+async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot], keys: &Arc<KeyRing>, logs: &Logs) {
     const CANDIDATES: usize = 4;
     let waiting = |s: &DigestSlot| matches!(s.auth, Auth::Pending | Auth::Unverifiable(_)) && matches!(s.fetched, Fetched::Present { .. });
     // Hints are gathered for waiting digests only: a chain of years has few or none, and a hint
@@ -198,52 +236,32 @@ async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot
     }
 }
 
-/// Sends an authentic digest's log files on: into `referenced`, and into the check queue.
-async fn route_logs(logs: &Logs<'_>, slot: &mut DigestSlot, progress: &Progress) {
-    let Some(period) = slot.authentic().map(|a| (a.start(), a.end())) else { return };
-    let entries = slot.take_log_files();
-    slot.release_body();
-    let digest: Arc<str> = slot.key.as_str().into();
-    logs.referenced.insert_all(entries.iter().filter(|e| e.s3_bucket == logs.bucket).map(|e| e.s3_object.as_str()));
-    let Some(queue) = logs.queue else { return };
-    if logs.checked_before == Some(slot.key.as_str()) && slot.bucket == logs.bucket {
-        return;
-    }
-    if let Some((replay, scope)) = logs.replay {
-        replay.covered(scope, period.0, period.1);
-    }
-    progress.add_logs(entries.len());
-    for (index, entry) in entries.into_iter().enumerate() {
+/// Sends an authentic digest's log files on (see [`Logs::take_jobs`]) into the check queue.
+async fn route_logs(logs: &Logs, slot: &mut DigestSlot, progress: &Progress) {
+    let jobs = logs.take_jobs(slot, progress);
+    let Some(queue) = &logs.queue else { return };
+    for job in jobs {
         // The receiver lives until every digest is done; a send can only fail after that.
-        let _ = queue.send(LogJob { digest: digest.clone(), period, index, entry }).await;
+        let _ = queue.send(job).await;
     }
 }
 
 /// Fetches digests and authenticates each one off the reactor as it arrives (with its own
 /// signature metadata), so that its log files need not wait for the walk.
-async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, backfill: bool, keys: &Arc<KeyRing>, logs: &Logs<'_>) -> Vec<DigestSlot> {
-    let now = ctx.options.now;
-    // Only a copy made without S3 metadata may lack a signature; CloudTrail always writes one.
-    let unsigned_is_unverifiable = ctx.options.walk.signature_from_successor;
+async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, backfill: bool, keys: &Arc<KeyRing>, logs: &Logs) -> Vec<DigestSlot> {
+    if ctx.source.local().is_some() {
+        return super::local::check_digests(ctx, wanted, backfill, keys, logs).await;
+    }
     let count = wanted.len();
     stream::iter(wanted)
         .map(|(bucket, key, listed)| {
             let keys = keys.clone();
             async move {
                 let fetched = fetch_digest(ctx, &bucket, &key).await;
-                let key_time = digest_key_time(&key);
-                let slot = DigestSlot { bucket, key, key_time, listed, backfill, fetched, auth: Auth::Pending };
+                let slot = DigestSlot { key_time: digest_key_time(&key), bucket, key, listed, backfill, fetched, auth: Auth::Pending };
                 let stand_in = slot.unreadable("checking task failed".into());
-                let check = move || {
-                    let mut slot = slot;
-                    slot.auth = match chain::authenticate(&slot, &keys, None, now) {
-                        Auth::Unverifiable(_) if !unsigned_is_unverifiable => {
-                            Auth::Invalid(FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into())
-                        }
-                        auth => auth,
-                    };
-                    slot
-                };
+                let (now, unsigned_is_unverifiable) = (ctx.options.now, ctx.options.walk.signature_from_successor);
+                let check = move || authenticated(slot, &keys, now, unsigned_is_unverifiable);
                 let mut slot = tokio::task::spawn_blocking(check).await.unwrap_or_else(|e| DigestSlot {
                     fetched: Fetched::Unreadable(format!("checking task failed: {e}")),
                     ..stand_in
@@ -260,6 +278,16 @@ async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, b
             slots
         })
         .await
+}
+
+/// The slot with its authentication by its own signature. `unsigned_is_unverifiable`: only a copy
+/// made without S3 metadata may lack a signature; CloudTrail always writes one.
+pub(super) fn authenticated(mut slot: DigestSlot, keys: &KeyRing, now: chrono::DateTime<chrono::Utc>, unsigned_is_unverifiable: bool) -> DigestSlot {
+    slot.auth = match chain::authenticate(&slot, keys, None, now) {
+        Auth::Unverifiable(_) if !unsigned_is_unverifiable => Auth::Invalid(FindingKind::DigestSignatureInvalid, "no signature or signature-algorithm metadata".into()),
+        auth => auth,
+    };
+    slot
 }
 
 /// Fetches a digest and parses it off the reactor; a body that broke off is fetched again.
@@ -280,12 +308,7 @@ async fn fetch_digest_once(ctx: &Context<'_>, bucket: &str, key: &str) -> Fetche
         Err(SourceError::NotFound) => return Fetched::Missing,
         Err(SourceError::Access(why)) => return Fetched::Unreadable(why),
     };
-    let m = &object.metadata;
-    let metadata = DigestMetadata {
-        signature: m.get("signature").cloned(),
-        signature_algorithm: m.get("signature-algorithm").cloned(),
-        backfill_generated: m.get("backfill-generation-timestamp").cloned(),
-    };
+    let metadata = digest_metadata(&object.metadata);
     let max = limits.max_digest_bytes;
     let read: Box<dyn FnOnce() -> Result<Vec<u8>, SourceError> + Send> = match object.body {
         // A local file is read on the thread that parses it: one hop, not one per read.
@@ -297,19 +320,32 @@ async fn fetch_digest_once(ctx: &Context<'_>, bucket: &str, key: &str) -> Fetche
         }
     };
     let limits = *limits;
-    let work = move || {
-        let gz = match read() {
-            Ok(gz) => gz,
-            Err(e) => return Fetched::Unreadable(e.to_string()),
-        };
-        let bytes = if gz.len() as u64 > max {
-            digest::DigestBytes { inflated_sha256: None, parsed: Err(digest::DigestFormatError::TooLarge { limit: max }) }
-        } else {
-            digest::parse(&gz, &limits)
-        };
-        Fetched::Present { metadata: Box::new(metadata), bytes: Box::new(bytes) }
-    };
+    let work = move || parsed(read(), metadata, &limits);
     tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Fetched::Unreadable(format!("parsing task failed: {e}")))
+}
+
+/// The signature metadata CloudTrail puts on a digest object.
+pub(super) fn digest_metadata(m: &std::collections::BTreeMap<String, String>) -> DigestMetadata {
+    DigestMetadata {
+        signature: m.get("signature").cloned(),
+        signature_algorithm: m.get("signature-algorithm").cloned(),
+        backfill_generated: m.get("backfill-generation-timestamp").cloned(),
+    }
+}
+
+/// A digest object as read (at most `max_digest_bytes` + 1 bytes), parsed.
+pub(super) fn parsed(read: Result<Vec<u8>, SourceError>, metadata: DigestMetadata, limits: &Limits) -> Fetched {
+    let gz = match read {
+        Ok(gz) => gz,
+        Err(e) => return Fetched::Unreadable(e.to_string()),
+    };
+    let max = limits.max_digest_bytes;
+    let bytes = if gz.len() as u64 > max {
+        digest::DigestBytes { inflated_sha256: None, parsed: Err(digest::DigestFormatError::TooLarge { limit: max }) }
+    } else {
+        digest::parse(&gz, limits)
+    };
+    Fetched::Present { metadata: Box::new(metadata), bytes: Box::new(bytes) }
 }
 
 pub fn record_digests(out: &mut Vec<ObjectRecord>, slots: &[DigestSlot], chain: &ChainReport, object_type: ObjectType) {

@@ -17,7 +17,8 @@ use crate::integrity::logfile::{self, LogVerdict};
 use crate::progress::Progress;
 use crate::report::{Counts, ObjectRecord, ObjectType, ObjectVerdict};
 use crate::source::dir::Folders;
-use crate::source::{LocalFiles, SourceError};
+use super::cpu::Worker;
+use crate::source::{LocalFiles, Source, SourceError};
 
 /// How many log checks may wait in the queue: enough to keep the pool busy, few enough that a
 /// range of any size costs the same memory (the digest fetcher waits when it is full).
@@ -47,14 +48,9 @@ const LOCAL_BATCH: usize = 64;
 /// inflate and hash without a thread hop per file).
 pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<LogJob>) -> LogTally {
     let opts = &ctx.options;
+    let how = Tallying { scope, replay: ctx.replay.as_deref(), progress: &ctx.progress, record_objects: opts.record_objects };
     let tally = |mut tally: LogTally, (job, verdict): (LogJob, Result<LogVerdict, SourceError>)| {
-        if let Some(replay) = &ctx.replay {
-            if !matches!(verdict, Ok(LogVerdict::Valid { .. })) {
-                replay.unverified(scope, &job.entry.s3_object, job.period);
-            }
-        }
-        ctx.progress.log_done();
-        tally.add(scope, job, verdict, opts.record_objects);
+        tally.add(&how, job, verdict);
         async move { tally }
     };
     let queued = ReceiverStream::new(queued);
@@ -88,18 +84,10 @@ async fn check_local_batch(ctx: &Context<'_>, scope: &Scope, batch: Vec<LogJob>)
     let checked = ctx
         .cpu
         .run(move |worker| {
-            let super::cpu::Worker { scratch, folders } = worker;
             batch
                 .into_iter()
                 .map(|job| {
-                    let replayed = replay.as_ref().map(|(r, scope)| Replayed { replay: r.clone(), scope: scope.clone(), digest: job.digest.clone() });
-                    let check = || match source.local() {
-                        Some(local) => check_local(local, folders, &job.entry, max, scratch, &progress, replayed.as_ref()),
-                        None => Err(SourceError::Access("not a local source".into())),
-                    };
-                    // A bug must cost one file's verdict (unreadable), never the batch's.
-                    let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check))
-                        .unwrap_or_else(|_| Err(SourceError::Access("checking task failed".into())));
+                    let verdict = check_local_job(&*source, worker, &job, max, &progress, replay.as_ref().map(|(r, scope)| (r, scope)));
                     (job, verdict)
                 })
                 .collect()
@@ -107,6 +95,25 @@ async fn check_local_batch(ctx: &Context<'_>, scope: &Scope, batch: Vec<LogJob>)
         .await;
     // The pool only fails when the runtime shuts down, and then no report is written.
     checked.unwrap_or_default()
+}
+
+/// Checks one queued log file of a local copy on the calling worker; a panic costs this file's
+/// verdict (unreadable), never the worker's other files.
+pub(super) fn check_local_job(
+    source: &dyn Source,
+    worker: &mut Worker,
+    job: &LogJob,
+    max_inflated: u64,
+    progress: &Progress,
+    replay: Option<(&Arc<dyn Replay>, &Scope)>,
+) -> Result<LogVerdict, SourceError> {
+    let Worker { scratch, folders } = worker;
+    let replayed = replay.map(|(r, scope)| Replayed { replay: r.clone(), scope: scope.clone(), digest: job.digest.clone() });
+    let check = || match source.local() {
+        Some(local) => check_local(local, folders, &job.entry, max_inflated, scratch, progress, replayed.as_ref()),
+        None => Err(SourceError::Access("not a local source".into())),
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|_| Err(SourceError::Access("checking task failed".into())))
 }
 
 /// Opens, reads, inflates and hashes one local log file on the calling worker.
@@ -212,8 +219,24 @@ pub struct LogTally {
 /// A log file's problem and record, with the digest and position that listed it (for ordering).
 type LogNote = (Arc<str>, usize, Option<Finding>, Option<ObjectRecord>);
 
+/// How a checked log file is tallied: for which target, and who else hears of it.
+pub struct Tallying<'a> {
+    pub scope: &'a Scope,
+    /// Told of every log file that did not verify.
+    pub replay: Option<&'a dyn Replay>,
+    pub progress: &'a Progress,
+    pub record_objects: bool,
+}
+
 impl LogTally {
-    fn add(&mut self, scope: &Scope, job: LogJob, result: Result<LogVerdict, SourceError>, record_objects: bool) {
+    pub fn add(&mut self, how: &Tallying<'_>, job: LogJob, result: Result<LogVerdict, SourceError>) {
+        if let Some(replay) = how.replay {
+            if !matches!(result, Ok(LogVerdict::Valid { .. })) {
+                replay.unverified(how.scope, &job.entry.s3_object, job.period);
+            }
+        }
+        how.progress.log_done();
+        let (scope, record_objects) = (how.scope, how.record_objects);
         let entry = &job.entry;
         let (b, k) = (&entry.s3_bucket, &entry.s3_object);
         let finding = |kind, message: String| Some(scope.finding(kind, b, k, message));
@@ -240,6 +263,17 @@ impl LogTally {
         if problem.is_some() || record.is_some() {
             self.notes.push((job.digest, job.index, problem, record));
         }
+    }
+
+    pub fn merge(&mut self, other: LogTally) {
+        self.counts += other.counts;
+        self.notes.extend(other.notes);
+    }
+
+    /// A problem found beside any one log file's check (the check itself failed), reported after
+    /// the log files' own findings.
+    pub fn note(&mut self, finding: Finding) {
+        self.notes.push((Arc::from(""), usize::MAX, Some(finding), None));
     }
 
     /// The findings and records, in walk order (`rank` of the listing digest, then its position

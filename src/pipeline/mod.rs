@@ -27,6 +27,7 @@ mod completeness;
 mod cpu;
 mod digests;
 mod list;
+mod local;
 mod logs;
 mod retry;
 
@@ -202,18 +203,19 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
     let days = list::log_days(ctx.source.clone(), target.clone(), range);
     // Log files are checked as soon as their digest is authentic, while the rest of the chain is
     // still being fetched: a bounded queue feeds a bounded pool of log checks.
-    let referenced = logs::Referenced::default();
+    let referenced = Arc::new(logs::Referenced::default());
     let (queue, queued) = logs::queue();
     // The check for unreferenced log files needs only the chains: it runs while the last log
     // files are still being checked.
     let chains = async {
-        let (chain, backfill) = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced).await;
+        let (chain, backfill, checked) = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced).await;
         let covered = Periods::new(chain.verified().chain(backfill.verified()).map(|a| (a.start(), a.end())));
         let unread = Periods::new(chain.report.unread.iter().chain(&backfill.report.unread).copied());
         let unreferenced = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests, days).await;
-        (chain, backfill, unreferenced)
+        (chain, backfill, checked, unreferenced)
     };
-    let ((chain, backfill, (unreferenced, count)), tally) = tokio::join!(chains, logs::check_queued(ctx, scope, queued));
+    let ((chain, backfill, checked, (unreferenced, count)), mut tally) = tokio::join!(chains, logs::check_queued(ctx, scope, queued));
+    tally.merge(checked);
 
     let mut part = Part::default();
     let mut findings: Vec<Finding> = chain.report.findings.iter().chain(&backfill.report.findings).cloned().collect();

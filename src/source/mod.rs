@@ -77,6 +77,9 @@ pub trait LocalFiles: Send + Sync {
     /// and says how large it was when opened (a hint: the file may still change). `folders` keeps
     /// folders open between calls (a batch of log files shares a few).
     fn open(&self, folders: &mut dir::Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError>;
+
+    /// Opens an object with its metadata, blocking: `get` on the calling (worker) thread.
+    fn open_object(&self, folders: &mut dir::Folders, bucket: &str, key: &str) -> Result<Object, SourceError>;
 }
 
 /// [`read_bounded`] of a local file, on the calling (blocking) thread.

@@ -152,14 +152,11 @@ impl Source for DirSource {
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
-        let mut rel = checked(bucket)?.to_path_buf();
-        rel.push(checked(key)?);
+        let rel = object_rel(bucket, key)?;
         let (root, folders) = (self.root.clone(), self.folders.clone());
         // Open, check and read the sidecar in one blocking hop.
         let opened = tokio::task::spawn_blocking(move || {
-            let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-                return Err(SourceError::Access(format!("{}: not an object path", root.join(&rel).display())));
-            };
+            let (parent, name) = split(&root, &rel)?;
             // A copy of the folder's descriptor, so that the lock is not held while reading.
             let folder = folders.lock().unwrap_or_else(|e| e.into_inner()).get(&root, parent)?.try_clone_to_owned();
             let folder = folder.map_err(|e| SourceError::Access(format!("{}: {e}", root.join(parent).display())))?;
@@ -206,16 +203,33 @@ impl Folders {
 
 impl LocalFiles for DirSource {
     fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError> {
-        let mut rel = checked(bucket)?.to_path_buf();
-        rel.push(checked(key)?);
-        let shown = || self.root.join(&rel);
-        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-            return Err(SourceError::Access(format!("{}: not an object path", shown().display())));
-        };
+        let rel = object_rel(bucket, key)?;
+        let (parent, name) = split(&self.root, &rel)?;
         let dir = folders.get(&self.root, parent)?;
         let listed = self.regular_files(dir, parent)?;
         let listed = listed.as_ref().as_ref().is_some_and(|names| name.to_str().is_some_and(|n| names.contains(n)));
-        open_file_at(dir, name, listed, &shown)
+        open_file_at(dir, name, listed, &|| self.root.join(&rel))
+    }
+
+    fn open_object(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<Object, SourceError> {
+        let rel = object_rel(bucket, key)?;
+        let (parent, name) = split(&self.root, &rel)?;
+        open_with_sidecar(folders.get(&self.root, parent)?, name, &self.root.join(&rel))
+    }
+}
+
+/// An object's path below the root, each part checked.
+fn object_rel(bucket: &str, key: &str) -> Result<PathBuf, SourceError> {
+    let mut rel = checked(bucket)?.to_path_buf();
+    rel.push(checked(key)?);
+    Ok(rel)
+}
+
+/// An object path's folder and file name.
+fn split<'p>(root: &Path, rel: &'p Path) -> Result<(&'p Path, &'p std::ffi::OsStr), SourceError> {
+    match (rel.parent(), rel.file_name()) {
+        (Some(parent), Some(name)) => Ok((parent, name)),
+        _ => Err(SourceError::Access(format!("{}: not an object path", root.join(rel).display()))),
     }
 }
 
