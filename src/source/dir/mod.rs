@@ -9,7 +9,7 @@
 //! a read block. The root itself is the user's choice and may be a link.
 use std::collections::{BTreeMap, HashSet};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rustix::fs::FileType;
@@ -26,7 +26,7 @@ pub struct DirSource {
     /// The folders `get` opened last: a digest folder holds a day of digests.
     folders: Arc<Mutex<Folders>>,
     /// The regular files of the folders log files were opened from last, shared by the workers.
-    listed: Mutex<Vec<(PathBuf, Arc<RegularFiles>)>>,
+    listed: Mutex<Vec<(String, Arc<RegularFiles>)>>,
 }
 
 /// The names a folder's listing showed as regular files; `None` for a folder too large to
@@ -46,7 +46,7 @@ impl DirSource {
 
     /// The regular files of the open folder `dir` (`rel`), listed on first use and remembered for
     /// the few folders used last.
-    fn regular_files(&self, dir: BorrowedFd<'_>, rel: &Path) -> Result<Arc<RegularFiles>, SourceError> {
+    fn regular_files(&self, dir: BorrowedFd<'_>, rel: &str) -> Result<Arc<RegularFiles>, SourceError> {
         // Held while listing, so that two workers wanting the same folder list it once.
         let mut listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, names)) = listed.iter().find(|(p, _)| p == rel) {
@@ -59,7 +59,7 @@ impl DirSource {
             listed.remove(0);
         }
         let names = Arc::new(names);
-        listed.push((rel.to_path_buf(), names.clone()));
+        listed.push((rel.to_string(), names.clone()));
         Ok(names)
     }
 
@@ -81,15 +81,15 @@ impl DirSource {
     }
 }
 
+/// A bucket or key as a path below the root: '/'-separated names, none of them empty, `.` or
+/// `..`. An empty name is refused too (not skipped, as a path would), so that no two keys reach
+/// the same file: `a//b` is not `a/b`.
 fn checked(part: &str) -> Result<&Path, SourceError> {
-
-    let rel = Path::new(part);
-    if part.is_empty() || part.contains('\\') || part.contains('\0')
-        || !rel.components().all(|c| matches!(c, Component::Normal(_)))
-    {
+    let name_ok = |n: &str| !n.is_empty() && n != "." && n != ".." && !n.contains(['\\', '\0']);
+    if !part.split('/').all(name_ok) {
         return Err(SourceError::Access(format!("refusing unsafe path component '{part}'")));
     }
-    Ok(rel)
+    Ok(Path::new(part))
 }
 
 #[async_trait::async_trait]
@@ -152,15 +152,15 @@ impl Source for DirSource {
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, SourceError> {
-        let rel = object_rel(bucket, key)?;
         let (root, folders) = (self.root.clone(), self.folders.clone());
+        let (bucket, key) = (bucket.to_string(), key.to_string());
         // Open, check and read the sidecar in one blocking hop.
         let opened = tokio::task::spawn_blocking(move || {
-            let (parent, name) = split(&root, &rel)?;
+            let (rel, name) = locate(&bucket, &key)?;
             // A copy of the folder's descriptor, so that the lock is not held while reading.
-            let folder = folders.lock().unwrap_or_else(|e| e.into_inner()).get(&root, parent)?.try_clone_to_owned();
-            let folder = folder.map_err(|e| SourceError::Access(format!("{}: {e}", root.join(parent).display())))?;
-            open_with_sidecar(folder.as_fd(), name, &root.join(&rel))
+            let folder = folders.lock().unwrap_or_else(|e| e.into_inner()).get(&root, rel.as_ref())?.fd.try_clone();
+            let folder = folder.map_err(|e| SourceError::Access(format!("{}: {e}", root.join(rel.as_ref()).display())))?;
+            open_with_sidecar(folder.as_fd(), name.as_ref(), &root.join(&bucket).join(&key))
         })
         .await;
         opened.map_err(|e| SourceError::Access(format!("opening task failed: {e}")))?
@@ -176,61 +176,66 @@ impl Source for DirSource {
 }
 
 /// Folders held open between object opens, so that a file costs one open rather than one per
-/// path component. Each was opened link-free from the root; a handful at most are kept.
+/// path component. Each was opened link-free from the root; a handful at most are kept, each with
+/// its listing's regular files once a log file was opened there.
 #[derive(Default)]
 pub struct Folders {
-    open: Vec<(PathBuf, std::os::fd::OwnedFd)>,
+    open: Vec<Folder>,
+}
+
+struct Folder {
+    /// '/'-separated, below the root, checked.
+    rel: String,
+    fd: std::os::fd::OwnedFd,
+    regular: Option<Arc<RegularFiles>>,
 }
 
 impl Folders {
     const KEPT: usize = 8;
 
     /// The open folder `rel` below `root`, opened on first use.
-    fn get(&mut self, root: &Path, rel: &Path) -> Result<BorrowedFd<'_>, SourceError> {
-        let at = match self.open.iter().position(|(p, _)| p == rel) {
+    fn get(&mut self, root: &Path, rel: &str) -> Result<&mut Folder, SourceError> {
+        let at = match self.open.iter().position(|f| f.rel == rel) {
             Some(i) => i,
             None => {
                 if self.open.len() >= Folders::KEPT {
                     self.open.remove(0);
                 }
-                self.open.push((rel.to_path_buf(), open_dir(root, rel)?));
+                self.open.push(Folder { rel: rel.to_string(), fd: open_dir(root, Path::new(rel))?, regular: None });
                 self.open.len() - 1
             }
         };
-        Ok(self.open[at].1.as_fd())
+        Ok(&mut self.open[at])
     }
 }
 
 impl LocalFiles for DirSource {
     fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError> {
-        let rel = object_rel(bucket, key)?;
-        let (parent, name) = split(&self.root, &rel)?;
-        let dir = folders.get(&self.root, parent)?;
-        let listed = self.regular_files(dir, parent)?;
-        let listed = listed.as_ref().as_ref().is_some_and(|names| name.to_str().is_some_and(|n| names.contains(n)));
-        open_file_at(dir, name, listed, &|| self.root.join(&rel))
+        let (rel, name) = locate(bucket, key)?;
+        let folder = folders.get(&self.root, rel.as_ref())?;
+        let regular = match &folder.regular {
+            Some(names) => names.clone(),
+            None => folder.regular.insert(self.regular_files(folder.fd.as_fd(), &folder.rel)?).clone(),
+        };
+        let listed = regular.as_ref().as_ref().is_some_and(|names| names.contains(name));
+        open_file_at(folder.fd.as_fd(), name.as_ref(), listed, &|| self.root.join(bucket).join(key))
     }
 
     fn open_object(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<Object, SourceError> {
-        let rel = object_rel(bucket, key)?;
-        let (parent, name) = split(&self.root, &rel)?;
-        open_with_sidecar(folders.get(&self.root, parent)?, name, &self.root.join(&rel))
+        let (rel, name) = locate(bucket, key)?;
+        let folder = folders.get(&self.root, rel.as_ref())?;
+        open_with_sidecar(folder.fd.as_fd(), name.as_ref(), &self.root.join(bucket).join(key))
     }
 }
 
-/// An object's path below the root, each part checked.
-fn object_rel(bucket: &str, key: &str) -> Result<PathBuf, SourceError> {
-    let mut rel = checked(bucket)?.to_path_buf();
-    rel.push(checked(key)?);
-    Ok(rel)
-}
-
-/// An object path's folder and file name.
-fn split<'p>(root: &Path, rel: &'p Path) -> Result<(&'p Path, &'p std::ffi::OsStr), SourceError> {
-    match (rel.parent(), rel.file_name()) {
-        (Some(parent), Some(name)) => Ok((parent, name)),
-        _ => Err(SourceError::Access(format!("{}: not an object path", root.join(rel).display()))),
-    }
+/// An object's folder below the root ('/'-separated) and its file name, each part checked.
+fn locate<'k>(bucket: &'k str, key: &'k str) -> Result<(std::borrow::Cow<'k, str>, &'k str), SourceError> {
+    checked(bucket)?;
+    checked(key)?;
+    Ok(match key.rsplit_once('/') {
+        Some((dir, name)) => (format!("{bucket}/{dir}").into(), name),
+        None => (bucket.into(), key),
+    })
 }
 
 /// The keys under `bucket`/`dir_part` that begin with `prefix` and sort after `start_after`,
