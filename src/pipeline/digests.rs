@@ -2,13 +2,14 @@
 //! Each digest is authenticated as it arrives (`chain::authenticate`, off the reactor) and only
 //! then are its log files queued and its previous-digest link followed.
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Duration;
 use futures::{stream, StreamExt};
 
 use super::list::DigestListing;
-use super::logs::{LogJob, LogQueue, LogTally, Referenced};
+use super::local::LocalChecker;
+use super::logs::{LogJob, LogQueue, Referenced};
 use super::retry::retrying;
 use super::{Context, Run};
 use crate::finding::{FindingKind, Scope};
@@ -61,11 +62,11 @@ impl Walked {
 
 /// Fetches, authenticates and walks the target's regular and backfill chains; authentic digests
 /// queue their log files on `queue`, which is dropped (ending the log stage) when all are done.
-/// A local copy's log files are checked by the worker that authenticated their digest instead,
-/// and what it found is returned.
+/// A local copy's digests and log files are checked by its CPU workers instead (`local`), whose
+/// log checks may still be running when this returns: [`LocalChecker::finish`] waits for them.
 /// Other trails delivering to the same folder are authenticated only to learn which log files are
 /// theirs: their links are not followed and their log files are not ours to check.
-pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Arc<Referenced>) -> (Walked, Walked, LogTally) {
+pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<KeyRing>, queue: LogQueue, referenced: &Arc<Referenced>) -> (Walked, Walked, Option<Arc<LocalChecker>>) {
     let Run { ctx, target, ref scope, range, .. } = *run;
     let in_trail = |backfill: bool| move |bucket: &str, key: &str| bucket == target.bucket && target.parse_digest_key(key).is_some_and(|(_, b)| b == backfill);
     let logs = Logs {
@@ -75,7 +76,7 @@ pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<Ke
         checked_before: run.resume.map(|h| h.key.clone()),
         scope: scope.clone(),
         replay: ctx.replay.clone(),
-        checked: Arc::default(),
+        local: ctx.source.local().map(|_| Arc::new(LocalChecker::start(ctx, keys, scope))),
     };
     let walk = async |listed: Vec<String>, backfill: bool| {
         let slots = fetch_chain(ctx, listed, backfill, range, keys, &logs, &in_trail(backfill)).await;
@@ -86,8 +87,7 @@ pub async fn fetch_and_walk(run: &Run<'_>, listing: DigestListing, keys: &Arc<Ke
     let backfill = walk(listing.backfill, true).await;
     let others = Logs { queue: None, replay: None, ..logs.clone() };
     fetch_chain(ctx, listing.other_trails, false, range, keys, &others, &|_, _| false).await;
-    let checked = std::mem::take(&mut *logs.checked.lock().unwrap_or_else(|e| e.into_inner()));
-    (regular, backfill, checked)
+    (regular, backfill, logs.local)
 }
 
 /// Where an authentic digest's log files go: checked (when there is a queue) and remembered as
@@ -104,8 +104,8 @@ pub(super) struct Logs {
     pub scope: Scope,
     /// Where covered periods and verified log files are reported, for a replay.
     pub replay: Option<Arc<dyn super::Replay>>,
-    /// What a local copy's workers found checking log files themselves (not through the queue).
-    pub checked: Arc<Mutex<LogTally>>,
+    /// A local copy's workers, which read its digests and check its log files (not the queue).
+    pub local: Option<Arc<LocalChecker>>,
 }
 
 impl Logs {
@@ -236,9 +236,13 @@ async fn authenticate_from_successors(ctx: &Context<'_>, slots: &mut [DigestSlot
     }
 }
 
-/// Sends an authentic digest's log files on (see [`Logs::take_jobs`]) into the check queue.
+/// Sends an authentic digest's log files on (see [`Logs::take_jobs`]): to a local copy's workers,
+/// else into the check queue.
 async fn route_logs(logs: &Logs, slot: &mut DigestSlot, progress: &Progress) {
     let jobs = logs.take_jobs(slot, progress);
+    if let Some(local) = &logs.local {
+        return local.queue_logs(jobs);
+    }
     let Some(queue) = &logs.queue else { return };
     for job in jobs {
         // The receiver lives until every digest is done; a send can only fail after that.
@@ -249,8 +253,8 @@ async fn route_logs(logs: &Logs, slot: &mut DigestSlot, progress: &Progress) {
 /// Fetches digests and authenticates each one off the reactor as it arrives (with its own
 /// signature metadata), so that its log files need not wait for the walk.
 async fn fetch_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, backfill: bool, keys: &Arc<KeyRing>, logs: &Logs) -> Vec<DigestSlot> {
-    if ctx.source.local().is_some() {
-        return super::local::check_digests(ctx, wanted, backfill, keys, logs).await;
+    if let Some(local) = &logs.local {
+        return local.check_digests(wanted, backfill, logs).await;
     }
     let count = wanted.len();
     stream::iter(wanted)

@@ -1,21 +1,25 @@
-//! A local copy's digests and their log files, checked by the CPU workers without a hand-off
-//! between stages: a worker takes the next digest, reads, parses and authenticates it, and queues
-//! its log files for the workers, which take queued log files before another digest. So a small
-//! log file costs its own work and nothing more, both cores stay busy to the last file, and the
-//! queue holds about one digest's list per worker.
+//! A local copy's CPU workers: for each target, one per core, checking digests and log files
+//! without a hand-off between stages. A worker takes the next digest, reads, parses and
+//! authenticates it, and queues its log files for the workers, which check them once enough wait
+//! ([`READ_AHEAD`]). So a small log file costs its own work and nothing more, both cores stay busy
+//! to the last file, and the queue's size does not depend on the range.
 //!
-//! Digests authenticated later (by a successor's signature) still go through the async queue
-//! (`logs::check_queued`); this path is for the digests fetched with their own metadata.
+//! Digests are handed back as soon as they are read, so the chain is walked (and predecessors
+//! fetched, through the same workers) while log files are still being checked; the unreferenced
+//! check overlaps the last of them. The workers stop once the chain stage closes the checker and
+//! the queue is empty ([`LocalChecker::finish`]).
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use super::cpu::Worker;
 use super::digests::{authenticated, digest_metadata, parsed, Logs};
 use super::logs::{check_local_job, LogJob, LogTally, Tallying};
 use super::Context;
-use crate::finding::FindingKind;
+use crate::finding::{FindingKind, Scope};
 use crate::integrity::chain::{Auth, DigestSlot, Fetched};
 use crate::integrity::keys::KeyRing;
 use crate::layout::digest_key_time;
@@ -23,149 +27,262 @@ use crate::limits::Limits;
 use crate::progress::Progress;
 use crate::source::{read_bounded_blocking, Body, Source, SourceError};
 
-/// What every worker reads.
-struct Plan {
+/// How many log files may wait before a worker checks them rather than read another digest: enough
+/// that the chain is read while the last log files are checked, few enough that memory does not
+/// grow with the range.
+const READ_AHEAD: usize = 1024;
+
+/// A target's workers for a local copy.
+pub(super) struct LocalChecker {
+    shared: Arc<Shared>,
+    workers: Mutex<Vec<JoinHandle<Result<LogTally, SourceError>>>>,
+}
+
+/// What every worker reads, and the work they share.
+struct Shared {
     source: Arc<dyn Source>,
     keys: Arc<KeyRing>,
-    logs: Logs,
-    backfill: bool,
     now: DateTime<Utc>,
     unsigned_is_unverifiable: bool,
     limits: Limits,
     record_objects: bool,
     progress: Progress,
-    /// The digests to check: bucket, key, and whether the listing showed it.
-    wanted: Vec<(String, String, bool)>,
+    scope: Scope,
+    replay: Option<Arc<dyn super::Replay>>,
+    work: Mutex<Work>,
+    /// Wakes idle workers: work was queued, a digest was read, or the checker closed.
+    wake: Condvar,
 }
 
-/// What the workers share.
 #[derive(Default)]
 struct Work {
-    /// The next digest to take.
-    next: usize,
+    /// Digests to read: a batch, and the place in it.
+    digests: VecDeque<(Arc<Batch>, usize)>,
     /// Log files of authentic digests, not yet taken.
     logs: VecDeque<LogJob>,
     /// Workers reading a digest: until none is, an idle worker may yet get log files to check.
     reading: usize,
+    /// Workers still running.
+    running: usize,
+    /// No more digests or log files will come.
+    closed: bool,
 }
 
-/// What one worker did.
-#[derive(Default)]
-struct Done {
-    slots: Vec<(usize, DigestSlot)>,
-    tally: LogTally,
+/// Digests wanted together (one `check_digests` call), and where their slots go.
+struct Batch {
+    /// Bucket, key, and whether the listing showed it.
+    wanted: Vec<(String, String, bool)>,
+    backfill: bool,
+    /// Where their log files go (without the checker: a batch is no owner of it).
+    logs: Logs,
+    read: Mutex<BatchRead>,
 }
 
-/// Checks the `wanted` digests of a local copy and the log files of those that are authentic
-/// (see the module's doc); the log files' tally goes to `logs.checked`. Slots come back in the
-/// order wanted.
-pub(super) async fn check_digests(ctx: &Context<'_>, wanted: Vec<(String, String, bool)>, backfill: bool, keys: &Arc<KeyRing>, logs: &Logs) -> Vec<DigestSlot> {
-    let opts = &ctx.options;
-    let plan = Arc::new(Plan {
-        source: ctx.source.clone(),
-        keys: keys.clone(),
-        logs: logs.clone(),
-        backfill,
-        now: opts.now,
-        unsigned_is_unverifiable: opts.walk.signature_from_successor,
-        limits: opts.limits,
-        record_objects: opts.record_objects,
-        progress: ctx.progress.clone(),
-        wanted,
-    });
-    let work = Arc::new((Mutex::new(Work::default()), Condvar::new()));
-    let workers = (0..ctx.cpu.workers()).map(|_| {
-        let (plan, work) = (plan.clone(), work.clone());
-        ctx.cpu.run(move |worker| run_worker(&plan, &work, worker))
-    });
-    let mut slots: Vec<Option<DigestSlot>> = plan.wanted.iter().map(|_| None).collect();
-    let mut tally = LogTally::default();
-    let mut failed = false;
-    for done in futures::future::join_all(workers).await {
-        let Ok(done) = done else {
-            failed = true;
-            continue;
-        };
-        for (i, slot) in done.slots {
-            slots[i] = Some(slot);
+struct BatchRead {
+    slots: Vec<Option<DigestSlot>>,
+    left: usize,
+    /// Told when the last slot is in.
+    told: Option<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    fn put(&self, i: usize, slot: DigestSlot) {
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        if read.slots[i].replace(slot).is_none() {
+            read.left -= 1;
         }
-        tally.merge(done.tally);
+        if read.left == 0 {
+            if let Some(told) = read.told.take() {
+                let _ = told.send(());
+            }
+        }
     }
-    // The pool only fails when the runtime shuts down; even so, nothing it took may pass as checked.
-    if let (true, Some((bucket, key, _))) = (failed, plan.wanted.first()) {
-        let message = "a checking worker failed: log files of digests from here on may not have been checked".to_string();
-        tally.note(logs.scope.finding(FindingKind::AccessError, bucket, key, message));
+
+    /// What stands for a digest whose check failed.
+    fn unchecked(&self, i: usize) -> DigestSlot {
+        let (bucket, key, listed) = &self.wanted[i];
+        DigestSlot {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            key_time: digest_key_time(key),
+            listed: *listed,
+            backfill: self.backfill,
+            fetched: Fetched::Unreadable("checking task failed".into()),
+            auth: Auth::Pending,
+        }
     }
-    logs.checked.lock().unwrap_or_else(|e| e.into_inner()).merge(tally);
-    slots.into_iter().zip(&plan.wanted).map(|(slot, wanted)| slot.unwrap_or_else(|| unchecked(&plan, wanted))).collect()
 }
 
-/// One worker's loop: queued log files first, then the next digest; it stops when neither is
-/// left and no other worker is reading a digest that could queue more.
-fn run_worker(plan: &Plan, shared: &(Mutex<Work>, Condvar), worker: &mut Worker) -> Done {
-    let (lock, wake) = shared;
-    let how = Tallying { scope: &plan.logs.scope, replay: plan.logs.replay.as_deref(), progress: &plan.progress, record_objects: plan.record_objects };
-    let replay = plan.logs.replay.as_ref().map(|r| (r, &plan.logs.scope));
-    let mut done = Done::default();
-    let mut work = lock.lock().unwrap_or_else(|e| e.into_inner());
+impl LocalChecker {
+    /// Starts a target's workers; they wait for digests.
+    pub fn start(ctx: &Context<'_>, keys: &Arc<KeyRing>, scope: &Scope) -> LocalChecker {
+        let opts = &ctx.options;
+        let workers = ctx.cpu.workers();
+        let shared = Arc::new(Shared {
+            source: ctx.source.clone(),
+            keys: keys.clone(),
+            now: opts.now,
+            unsigned_is_unverifiable: opts.walk.signature_from_successor,
+            limits: opts.limits,
+            record_objects: opts.record_objects,
+            progress: ctx.progress.clone(),
+            scope: scope.clone(),
+            replay: ctx.replay.clone(),
+            work: Mutex::new(Work { running: workers, ..Work::default() }),
+            wake: Condvar::new(),
+        });
+        let handles = (0..workers)
+            .map(|_| {
+                let shared = shared.clone();
+                ctx.cpu.spawn(move |worker| run_worker(&shared, worker))
+            })
+            .collect();
+        LocalChecker { shared, workers: Mutex::new(handles) }
+    }
+
+    fn work(&self) -> std::sync::MutexGuard<'_, Work> {
+        self.shared.work.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads, parses and authenticates the `wanted` digests on the workers, queueing the log files
+    /// of authentic ones (see [`Logs::take_jobs`]); returns the slots, in the order wanted, as soon
+    /// as all are read.
+    pub async fn check_digests(&self, wanted: Vec<(String, String, bool)>, backfill: bool, logs: &Logs) -> Vec<DigestSlot> {
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let (told, read) = oneshot::channel();
+        let count = wanted.len();
+        let read_state = BatchRead { slots: wanted.iter().map(|_| None).collect(), left: count, told: Some(told) };
+        let batch = Arc::new(Batch { wanted, backfill, logs: Logs { local: None, ..logs.clone() }, read: Mutex::new(read_state) });
+        {
+            let mut work = self.work();
+            if work.running == 0 {
+                // No worker is left to read them (the pool shut down): they stand as unchecked.
+                return (0..count).map(|i| batch.unchecked(i)).collect();
+            }
+            work.digests.extend((0..count).map(|i| (batch.clone(), i)));
+        }
+        self.shared.wake.notify_all();
+        // An error says the workers are gone; `Leaving` has put in what they did not read.
+        let _ = read.await;
+        let slots = std::mem::take(&mut batch.read.lock().unwrap_or_else(|e| e.into_inner()).slots);
+        slots.into_iter().enumerate().map(|(i, slot)| slot.unwrap_or_else(|| batch.unchecked(i))).collect()
+    }
+
+    /// Queues log files to check (those of digests authenticated outside the workers).
+    pub fn queue_logs(&self, jobs: Vec<LogJob>) {
+        self.work().logs.extend(jobs);
+        self.shared.wake.notify_all();
+    }
+
+    /// Closes the checker and waits for the workers to check what is queued; their tallies,
+    /// summed. A worker that failed (the pool only fails when the runtime shuts down) is a
+    /// finding: what it had taken may not have been checked.
+    pub async fn finish(&self, bucket: &str, digest_dir: &str) -> LogTally {
+        self.work().closed = true;
+        self.shared.wake.notify_all();
+        let handles = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut tally = LogTally::default();
+        for handle in handles {
+            let failed = match handle.await {
+                Ok(Ok(done)) => {
+                    tally.merge(done);
+                    continue;
+                }
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => format!("checking task failed: {e}"),
+            };
+            tally.note(self.shared.scope.finding(FindingKind::AccessError, bucket, digest_dir, format!("log files not all checked: {failed}")));
+        }
+        tally
+    }
+}
+
+/// One worker's loop: the next digest while fewer than `READ_AHEAD` log files wait, else a log
+/// file; idle, it waits for more, and it stops once the checker is closed and nothing is left.
+fn run_worker(shared: &Shared, worker: &mut Worker) -> LogTally {
+    let how = Tallying { scope: &shared.scope, replay: shared.replay.as_deref(), progress: &shared.progress, record_objects: shared.record_objects };
+    let replay = shared.replay.as_ref().map(|r| (r, &shared.scope));
+    let mut tally = LogTally::default();
+    let mut leaving = Leaving { shared, reading: None };
+    let mut work = shared.work.lock().unwrap_or_else(|e| e.into_inner());
     loop {
-        if let Some(job) = work.logs.pop_front() {
+        let read_ahead = work.logs.len() < READ_AHEAD && !work.digests.is_empty();
+        if let Some(job) = (!read_ahead).then(|| work.logs.pop_front()).flatten() {
             drop(work);
-            let verdict = check_local_job(&*plan.source, worker, &job, plan.limits.max_log_inflated, &plan.progress, replay);
-            done.tally.add(&how, job, verdict);
-            work = lock.lock().unwrap_or_else(|e| e.into_inner());
-        } else if work.next < plan.wanted.len() {
-            let i = work.next;
-            work.next += 1;
+            let verdict = check_local_job(&*shared.source, worker, &job, shared.limits.max_log_inflated, &shared.progress, replay);
+            tally.add(&how, job, verdict);
+        } else if let Some((batch, i)) = work.digests.pop_front() {
             work.reading += 1;
             drop(work);
-            let mut slot = check_digest(plan, worker, &plan.wanted[i]);
-            plan.progress.digest_done();
-            let jobs = plan.logs.take_jobs(&mut slot, &plan.progress);
-            done.slots.push((i, slot));
-            work = lock.lock().unwrap_or_else(|e| e.into_inner());
+            leaving.reading = Some((batch.clone(), i));
+            let mut slot = check_digest(shared, worker, &batch, i);
+            shared.progress.digest_done();
+            let jobs = batch.logs.take_jobs(&mut slot, &shared.progress);
+            batch.put(i, slot);
+            leaving.reading = None;
+            let mut work = shared.work.lock().unwrap_or_else(|e| e.into_inner());
             work.reading -= 1;
             work.logs.extend(jobs);
-            wake.notify_all();
-        } else if work.reading > 0 {
-            work = wake.wait(work).unwrap_or_else(|e| e.into_inner());
+            drop(work);
+            shared.wake.notify_all();
+        } else if work.reading > 0 || !work.closed {
+            work = shared.wake.wait(work).unwrap_or_else(|e| e.into_inner());
+            continue;
         } else {
-            return done;
+            return tally;
         }
+        work = shared.work.lock().unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Accounts for a worker leaving, however it leaves: were a bug to unwind through the loop, the
+/// digest it was reading, and, if it was the last worker, every digest still queued, stand as
+/// unchecked, so that no caller waits for them.
+struct Leaving<'a> {
+    shared: &'a Shared,
+    reading: Option<(Arc<Batch>, usize)>,
+}
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        let mut work = self.shared.work.lock().unwrap_or_else(|e| e.into_inner());
+        work.running -= 1;
+        let mut unread: Vec<(Arc<Batch>, usize)> = self.reading.take().into_iter().collect();
+        if unread.len() == 1 {
+            work.reading -= 1;
+        }
+        if work.running == 0 {
+            unread.extend(work.digests.drain(..));
+        }
+        drop(work);
+        for (batch, i) in unread {
+            batch.put(i, batch.unchecked(i));
+        }
+        self.shared.wake.notify_all();
     }
 }
 
 /// Opens, reads, parses and authenticates one digest on the calling worker; a panic costs this
 /// digest's verdict (unreadable), never the worker's.
-fn check_digest(plan: &Plan, worker: &mut Worker, (bucket, key, listed): &(String, String, bool)) -> DigestSlot {
+fn check_digest(shared: &Shared, worker: &mut Worker, batch: &Batch, i: usize) -> DigestSlot {
+    let (bucket, key, listed) = &batch.wanted[i];
     let check = || {
-        let fetched = match plan.source.local().map(|local| local.open_object(&mut worker.folders, bucket, key)) {
+        let fetched = match shared.source.local().map(|local| local.open_object(&mut worker.folders, bucket, key)) {
             Some(Ok(object)) => {
                 let read = match object.body {
-                    Body::File(file) => read_bounded_blocking(file, plan.limits.max_digest_bytes),
+                    Body::File(file) => read_bounded_blocking(file, shared.limits.max_digest_bytes),
                     Body::Stream(_) => Err(SourceError::Access("not a local file".into())),
                 };
-                parsed(read, digest_metadata(&object.metadata), &plan.limits)
+                parsed(read, digest_metadata(&object.metadata), &shared.limits)
             }
             Some(Err(SourceError::NotFound)) => Fetched::Missing,
             Some(Err(SourceError::Access(why))) => Fetched::Unreadable(why),
             None => Fetched::Unreadable("not a local source".into()),
         };
-        let slot = DigestSlot { bucket: bucket.clone(), key: key.clone(), key_time: digest_key_time(key), listed: *listed, backfill: plan.backfill, fetched, auth: Auth::Pending };
-        authenticated(slot, &plan.keys, plan.now, plan.unsigned_is_unverifiable)
+        let slot = DigestSlot { bucket: bucket.clone(), key: key.clone(), key_time: digest_key_time(key), listed: *listed, backfill: batch.backfill, fetched, auth: Auth::Pending };
+        authenticated(slot, &shared.keys, shared.now, shared.unsigned_is_unverifiable)
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|_| unchecked(plan, &(bucket.clone(), key.clone(), *listed)))
-}
-
-/// What stands for a digest whose check failed.
-fn unchecked(plan: &Plan, (bucket, key, listed): &(String, String, bool)) -> DigestSlot {
-    DigestSlot {
-        bucket: bucket.clone(),
-        key: key.clone(),
-        key_time: digest_key_time(key),
-        listed: *listed,
-        backfill: plan.backfill,
-        fetched: Fetched::Unreadable("checking task failed".into()),
-        auth: Auth::Pending,
-    }
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|_| batch.unchecked(i))
 }

@@ -40,12 +40,8 @@ pub fn queue() -> (LogQueue, Receiver<LogJob>) {
     tokio::sync::mpsc::channel(LOG_QUEUE)
 }
 
-/// How many queued log files of a local copy one worker checks per hop.
-const LOCAL_BATCH: usize = 64;
-
-/// Checks every queued log file until the queue's senders are all dropped: from S3, at most
-/// `--concurrency` at once; from a local copy, in batches, each batch on one worker (open, read,
-/// inflate and hash without a thread hop per file).
+/// Checks every queued log file until the queue's senders are all dropped, at most
+/// `--concurrency` at once. (A local copy's log files are checked by its workers: `local`.)
 pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<LogJob>) -> LogTally {
     let opts = &ctx.options;
     let how = Tallying { scope, replay: ctx.replay.as_deref(), progress: &ctx.progress, record_objects: opts.record_objects };
@@ -53,17 +49,7 @@ pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<Log
         tally.add(&how, job, verdict);
         async move { tally }
     };
-    let queued = ReceiverStream::new(queued);
-    if ctx.source.local().is_some() {
-        return queued
-            .ready_chunks(LOCAL_BATCH)
-            .map(|batch| check_local_batch(ctx, scope, batch))
-            .buffer_unordered(ctx.cpu.workers())
-            .flat_map(futures::stream::iter)
-            .fold(LogTally::default(), tally)
-            .await;
-    }
-    queued
+    ReceiverStream::new(queued)
         .map(|job| {
             let replay = ctx.replay.clone().map(|r| Replayed { replay: r, scope: scope.clone(), digest: job.digest.clone() });
             async move {
@@ -74,27 +60,6 @@ pub async fn check_queued(ctx: &Context<'_>, scope: &Scope, queued: Receiver<Log
         .buffer_unordered(opts.concurrency.max(1))
         .fold(LogTally::default(), tally)
         .await
-}
-
-/// Checks a batch of a local copy's log files on one worker.
-async fn check_local_batch(ctx: &Context<'_>, scope: &Scope, batch: Vec<LogJob>) -> Vec<(LogJob, Result<LogVerdict, SourceError>)> {
-    let source = ctx.source.clone();
-    let (max, progress) = (ctx.options.limits.max_log_inflated, ctx.progress.clone());
-    let replay = ctx.replay.clone().map(|r| (r, scope.clone()));
-    let checked = ctx
-        .cpu
-        .run(move |worker| {
-            batch
-                .into_iter()
-                .map(|job| {
-                    let verdict = check_local_job(&*source, worker, &job, max, &progress, replay.as_ref().map(|(r, scope)| (r, scope)));
-                    (job, verdict)
-                })
-                .collect()
-        })
-        .await;
-    // The pool only fails when the runtime shuts down, and then no report is written.
-    checked.unwrap_or_default()
 }
 
 /// Checks one queued log file of a local copy on the calling worker; a panic costs this file's

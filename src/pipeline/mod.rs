@@ -208,10 +208,14 @@ async fn validate_target(ctx: &Context<'_>, job: &Job) -> Part {
     // The check for unreferenced log files needs only the chains: it runs while the last log
     // files are still being checked.
     let chains = async {
-        let (chain, backfill, checked) = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced).await;
+        let (chain, backfill, local) = digests::fetch_and_walk(&run, listing, &keys, queue, &referenced).await;
         let covered = Periods::new(chain.verified().chain(backfill.verified()).map(|a| (a.start(), a.end())));
         let unread = Periods::new(chain.report.unread.iter().chain(&backfill.report.unread).copied());
         let unreferenced = completeness::unreferenced(&run, &referenced, &covered, &unread, no_digests, days).await;
+        let checked = match local {
+            Some(local) => local.finish(&target.bucket, &target.digest_dir()).await,
+            None => logs::LogTally::default(),
+        };
         (chain, backfill, checked, unreferenced)
     };
     let ((chain, backfill, checked, (unreferenced, count)), mut tally) = tokio::join!(chains, logs::check_queued(ctx, scope, queued));

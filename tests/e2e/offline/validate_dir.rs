@@ -101,6 +101,10 @@ fn copy_without_metadata_takes_signatures_from_successors() {
     assert!(warnings.iter().all(|w| w["severity"] == "error" && w["message"].as_str().unwrap().contains(".metadata.json")));
     assert_eq!(run.count("digests", "valid"), trail.digest_keys.len() as u64 - 2);
     assert_eq!(run.count("digests", "invalid"), 0);
+    // The log files of digests authenticated by their successors are checked too.
+    let listed: usize = trail.digest_keys.iter().filter(|k| !newest_of_chains.contains(k)).map(|k| trail.digest(k).log_files.len()).sum();
+    assert!(listed > 0);
+    assert_eq!(run.count("log_files", "valid"), listed as u64);
 
     // Supplying those signatures (their sidecars) makes the copy fully verifiable.
     for k in &newest_of_chains {
