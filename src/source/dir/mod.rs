@@ -7,10 +7,10 @@
 //! as evidence. Only regular files are read; a FIFO, socket or device is refused before it is
 //! opened (and opened with `O_NONBLOCK` in case it was swapped in meanwhile), so nothing can make
 //! a read block. The root itself is the user's choice and may be a link.
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustix::fs::FileType;
 
@@ -25,42 +25,72 @@ pub struct DirSource {
     root: PathBuf,
     /// The folders `get` opened last: a digest folder holds a day of digests.
     folders: Arc<Mutex<Folders>>,
-    /// The regular files of the folders log files were opened from last, shared by the workers.
-    listed: Mutex<Vec<(String, Arc<RegularFiles>)>>,
+    /// The folders listed last, shared by the listing walk and the workers' opens.
+    listed: Arc<Listed>,
 }
 
-/// The names a folder's listing showed as regular files; `None` for a folder too large to
-/// remember. Such a name is opened without a `stat` of its own: the listing was its look.
-type RegularFiles = Option<HashSet<Box<str>>>;
+/// A folder's entries (not `.` and `..`) as one listing showed them, sorted by name. A log file
+/// the listing showed as a regular file is opened without a `stat` of its own: the listing was its
+/// look. The completeness walk reads the same listing, so a folder is listed once, not twice.
+pub struct Listing {
+    entries: Vec<(Box<str>, FileType)>,
+}
+
+impl Listing {
+    fn is_regular_file(&self, name: &str) -> bool {
+        self.entries.binary_search_by(|(n, _)| (**n).cmp(name)).is_ok_and(|i| self.entries[i].1 == FileType::RegularFile)
+    }
+}
+
+/// The listings of the few folders listed last, by their '/'-separated path below the root: each
+/// read once, by whichever thread wants it first, while the others wanting it wait.
+#[derive(Default)]
+struct Listed(Mutex<Vec<(String, Arc<OnceLock<Listed1>>)>>);
+
+/// One folder's listing: None when too large to keep.
+type Listed1 = Result<Option<Arc<Listing>>, SourceError>;
+
+impl Listed {
+    /// Folders whose listing is kept at once: the walk lists a few days ahead of the workers.
+    const KEPT: usize = 8;
+    /// Largest folder kept: a day of a busy region's log files is a few thousand. (Tests use a
+    /// small one, to reach the larger folders' path.)
+    const MAX: usize = if cfg!(test) { 8 } else { 20_000 };
+
+    /// The listing of the open folder `dir` (`rel`, shown as `shown`), listed on first use and
+    /// kept for the few folders used last; None for a folder too large to keep (its listing stops
+    /// reading past that size).
+    fn get(&self, dir: BorrowedFd<'_>, rel: &str, shown: &Path) -> Result<Option<Arc<Listing>>, SourceError> {
+        let once = {
+            let mut listed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            match listed.iter().find(|(p, _)| p == rel) {
+                Some((_, once)) => once.clone(),
+                None => {
+                    if listed.len() >= Listed::KEPT {
+                        listed.remove(0);
+                    }
+                    let once = Arc::new(OnceLock::new());
+                    listed.push((rel.to_string(), once.clone()));
+                    once
+                }
+            }
+        };
+        once.get_or_init(|| {
+            let entries = nofollow::entries_at(dir, shown, Listed::MAX)?;
+            if entries.len() > Listed::MAX {
+                return Ok(None);
+            }
+            let mut entries: Vec<(Box<str>, FileType)> = entries.into_iter().map(|(name, kind)| (name.into_boxed_str(), kind)).collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(Some(Arc::new(Listing { entries })))
+        })
+        .clone()
+    }
+}
 
 impl DirSource {
     pub fn new(root: impl Into<PathBuf>) -> DirSource {
-        DirSource { root: root.into(), folders: Arc::default(), listed: Mutex::default() }
-    }
-
-    /// Folders whose regular files are remembered at once.
-    const LISTED_KEPT: usize = 4;
-    /// Largest folder remembered: a day of a busy region's log files is a few thousand. (Tests
-    /// use a small one, to reach the larger folders' path.)
-    const LISTED_MAX: usize = if cfg!(test) { 8 } else { 20_000 };
-
-    /// The regular files of the open folder `dir` (`rel`), listed on first use and remembered for
-    /// the few folders used last.
-    fn regular_files(&self, dir: BorrowedFd<'_>, rel: &str) -> Result<Arc<RegularFiles>, SourceError> {
-        // Held while listing, so that two workers wanting the same folder list it once.
-        let mut listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, names)) = listed.iter().find(|(p, _)| p == rel) {
-            return Ok(names.clone());
-        }
-        let entries = nofollow::entries_at(dir, &self.root.join(rel), DirSource::LISTED_MAX)?;
-        let names: RegularFiles = (entries.len() <= DirSource::LISTED_MAX)
-            .then(|| entries.into_iter().filter(|(_, kind)| *kind == FileType::RegularFile).map(|(name, _)| name.into_boxed_str()).collect());
-        if listed.len() >= DirSource::LISTED_KEPT {
-            listed.remove(0);
-        }
-        let names = Arc::new(names);
-        listed.push((rel.to_string(), names.clone()));
-        Ok(names)
+        DirSource { root: root.into(), folders: Arc::default(), listed: Arc::default() }
     }
 
     /// Maps a bucket and key to a path, refusing anything that could leave the root: keys come
@@ -111,10 +141,10 @@ impl Source for DirSource {
         if !dir_part.is_empty() {
             checked(dir_part)?;
         }
-        let (root, bucket) = (self.root.clone(), bucket.to_string());
+        let (root, bucket, listed) = (self.root.clone(), bucket.to_string(), self.listed.clone());
         let (dir_part, prefix, start_after) = (dir_part.to_string(), prefix.to_string(), start_after.map(str::to_string));
         // One blocking hop for the whole walk, not one per directory entry.
-        let walked = tokio::task::spawn_blocking(move || walk(&root, &bucket, &dir_part, &prefix, start_after.as_deref())).await;
+        let walked = tokio::task::spawn_blocking(move || walk(&root, &bucket, &dir_part, &prefix, start_after.as_deref(), &listed)).await;
         let mut keys = walked.map_err(|e| SourceError::Access(format!("listing task failed: {e}")))??;
         keys.sort();
         if let Some(cut) = keys.iter().position(|k| stop(k)) {
@@ -187,7 +217,8 @@ struct Folder {
     /// '/'-separated, below the root, checked.
     rel: String,
     fd: std::os::fd::OwnedFd,
-    regular: Option<Arc<RegularFiles>>,
+    /// Its listing, once looked up (`Some(None)`: too large to keep).
+    listing: Option<Option<Arc<Listing>>>,
 }
 
 impl Folders {
@@ -201,7 +232,7 @@ impl Folders {
                 if self.open.len() >= Folders::KEPT {
                     self.open.remove(0);
                 }
-                self.open.push(Folder { rel: rel.to_string(), fd: open_dir(root, Path::new(rel))?, regular: None });
+                self.open.push(Folder { rel: rel.to_string(), fd: open_dir(root, Path::new(rel))?, listing: None });
                 self.open.len() - 1
             }
         };
@@ -213,11 +244,11 @@ impl LocalFiles for DirSource {
     fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError> {
         let (rel, name) = locate(bucket, key)?;
         let folder = folders.get(&self.root, rel.as_ref())?;
-        let regular = match &folder.regular {
-            Some(names) => names.clone(),
-            None => folder.regular.insert(self.regular_files(folder.fd.as_fd(), &folder.rel)?).clone(),
+        let listing = match &folder.listing {
+            Some(listing) => listing,
+            None => &*folder.listing.insert(self.listed.get(folder.fd.as_fd(), &folder.rel, &self.root.join(&folder.rel))?),
         };
-        let listed = regular.as_ref().as_ref().is_some_and(|names| names.contains(name));
+        let listed = listing.as_ref().is_some_and(|l| l.is_regular_file(name));
         open_file_at(folder.fd.as_fd(), name.as_ref(), listed, &|| self.root.join(bucket).join(key))
     }
 
@@ -241,7 +272,7 @@ fn locate<'k>(bucket: &'k str, key: &'k str) -> Result<(std::borrow::Cow<'k, str
 /// The keys under `bucket`/`dir_part` that begin with `prefix` and sort after `start_after`,
 /// sidecars excluded. Every folder is reopened from the bucket's folder, link-free, rather than
 /// held open, so a wide tree cannot exhaust file descriptors.
-fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Option<&str>) -> Result<Vec<String>, SourceError> {
+fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Option<&str>, listed: &Listed) -> Result<Vec<String>, SourceError> {
     let bucket_root = root.join(bucket);
     let bucket_dir = match open_dir(root, Path::new(bucket)) {
         Ok(dir) => dir,
@@ -256,8 +287,15 @@ fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Op
             Err(SourceError::NotFound) => continue,
             Err(e) => return Err(e),
         };
-        for (name, kind) in entries(&dir, &bucket_root.join(&rel))? {
-            let key = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        let shown = bucket_root.join(&rel);
+        let kept = listed.get(dir.as_fd(), &if rel.is_empty() { bucket.to_string() } else { format!("{bucket}/{rel}") }, &shown)?;
+        let unkept = match kept {
+            Some(_) => Vec::new(),
+            None => entries(&dir, &shown)?,
+        };
+        let all = kept.iter().flat_map(|l| l.entries.iter().map(|(n, k)| (&**n, *k))).chain(unkept.iter().map(|(n, k)| (n.as_str(), *k)));
+        for (name, kind) in all {
+            let key = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
             if kind == FileType::Directory {
                 // Folders whose every key sorts before `start_after` are not entered: a short
                 // range of a long history reads the range's folders, not the history's.
@@ -453,8 +491,8 @@ pub(crate) mod tests {
         let d = DirSource::new(root.path());
         let mut folders = Folders::default();
         d.open(&mut folders, "b", "a/real").unwrap();
-        let listed = d.listed.lock().unwrap()[0].1.clone();
-        assert!(listed.as_ref().as_ref().is_some_and(|names| names.contains("swapped-fifo")), "the folder was listed on first use");
+        let listed = d.listed.0.lock().unwrap()[0].1.get().cloned().unwrap().unwrap().unwrap();
+        assert!(listed.is_regular_file("swapped-fifo"), "the folder was listed on first use");
         let a = root.path().join("b/a");
         std::fs::remove_file(a.join("swapped-fifo")).unwrap();
         rustix::fs::mkfifoat(rustix::fs::CWD, a.join("swapped-fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
@@ -469,13 +507,31 @@ pub(crate) mod tests {
         assert_eq!(d.open(&mut folders, "b", "a/gone").err(), Some(SourceError::NotFound));
         assert_eq!(d.open(&mut folders, "b", "a/new").unwrap().1, 3);
         // A folder too large to remember: every name is looked at as it is opened.
-        for n in 0..=DirSource::LISTED_MAX {
+        for n in 0..=Listed::MAX {
             write_object(root.path(), "b", &format!("big/{n}"), b"x", &BTreeMap::new()).unwrap();
         }
         rustix::fs::mkfifoat(rustix::fs::CWD, root.path().join("b/big/fifo"), rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR).unwrap();
         assert_eq!(d.open(&mut folders, "b", "big/3").unwrap().1, 1);
-        assert!(d.listed.lock().unwrap().iter().any(|(p, names)| p.ends_with("big") && names.is_none()), "too large to remember");
+        assert!(folders.open.iter().any(|f| f.rel == "b/big" && matches!(f.listing, Some(None))), "too large to keep");
+        assert!(d.listed.0.lock().unwrap().iter().any(|(p, once)| p == "b/big" && matches!(once.get(), Some(Ok(None)))));
         open_refused(d.open(&mut folders, "b", "big/fifo"), "not a regular file but a FIFO");
+        // The walk lists such a folder whole all the same.
+        assert_eq!(run(d.list("b", "big/", None, &|_| false)).unwrap().len(), Listed::MAX + 2);
+    }
+
+    /// The listing walk and the opens share a folder's listing: it is read once.
+    #[test]
+    fn a_folder_listed_by_the_walk_is_not_listed_again_to_open_its_files() {
+        let (root, _outside) = evidence();
+        let d = DirSource::new(root.path());
+        let keys = run(d.list("b", "a/", None, &|_| false)).unwrap();
+        assert!(keys.contains(&"a/real".to_string()), "{keys:?}");
+        let walked = d.listed.0.lock().unwrap().iter().find(|(p, _)| p == "b/a").and_then(|(_, l)| l.get().cloned()).expect("the walk keeps its listing");
+        let walked = walked.unwrap().unwrap();
+        let mut folders = Folders::default();
+        d.open(&mut folders, "b", "a/real").unwrap();
+        let opened = folders.open.iter().find(|f| f.rel == "b/a").and_then(|f| f.listing.clone().flatten()).expect("the open looked at a listing");
+        assert!(Arc::ptr_eq(&walked, &opened));
     }
 
     /// Folders wholly before `start_after` are skipped, and the listing is the same as if they
