@@ -199,6 +199,15 @@ impl LocalChecker {
     }
 }
 
+/// Closes the checker however the run ends, so that its workers stop rather than wait for work
+/// (a run cut short never calls `finish`).
+impl Drop for LocalChecker {
+    fn drop(&mut self) {
+        self.work().closed = true;
+        self.shared.wake.notify_all();
+    }
+}
+
 /// One worker's loop: the next digest while fewer than `READ_AHEAD` log files wait, else a log
 /// file; idle, it waits for more, and it stops once the checker is closed and nothing is left.
 fn run_worker(shared: &Shared, worker: &mut Worker) -> LogTally {
@@ -265,7 +274,8 @@ impl Drop for Leaving<'_> {
 }
 
 /// Opens, reads, parses and authenticates one digest on the calling worker; a panic costs this
-/// digest's verdict (unreadable), never the worker's.
+/// digest's verdict (unreadable), never the worker's. A local file is read once: it does not break
+/// off mid-body as a network body can, so it is not read again (`Options::read_attempts`).
 fn check_digest(shared: &Shared, worker: &mut Worker, batch: &Batch, i: usize) -> DigestSlot {
     let (bucket, key, listed) = &batch.wanted[i];
     let check = || {

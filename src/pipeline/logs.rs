@@ -8,6 +8,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::cpu::Worker;
 use super::retry::retrying;
 use super::{Context, Replay};
 use chrono::{DateTime, Utc};
@@ -17,7 +18,6 @@ use crate::integrity::logfile::{self, LogVerdict};
 use crate::progress::Progress;
 use crate::report::{Counts, ObjectRecord, ObjectType, ObjectVerdict};
 use crate::source::dir::Folders;
-use super::cpu::Worker;
 use crate::source::{LocalFiles, Source, SourceError};
 
 /// How many log checks may wait in the queue: enough to keep the pool busy, few enough that a

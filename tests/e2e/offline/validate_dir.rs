@@ -294,3 +294,42 @@ fn relative_times_are_taken_as_their_own_arguments() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("--start-time"), "{}", bad.stderr);
 }
+
+/// A local validation cut short (its future dropped while log files are being checked) stops its
+/// workers: the runtime shuts down rather than wait for them forever.
+#[test]
+fn a_local_run_cut_short_stops_its_workers() {
+    use std::sync::Arc;
+    use trailproof::pipeline::{Context, Job, Options, Replay};
+    /// Says when the first digest's log files are queued.
+    struct Started(Arc<tokio::sync::Notify>);
+    impl Replay for Started {
+        fn covered(&self, _: &trailproof::finding::Scope, _: chrono::DateTime<chrono::Utc>, _: chrono::DateTime<chrono::Utc>) {
+            self.0.notify_one();
+        }
+        fn verified(&self, _: &trailproof::finding::Scope, _: &str, _: &str, _: &str, _: &[u8]) {}
+        fn unverified(&self, _: &trailproof::finding::Scope, _: &str, _: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)) {}
+    }
+    let trail = simulate(&spec("cut-short"));
+    let dir = write_dir(&trail);
+    let keys = trailproof::keysource::FileKeys::parse(&std::fs::read(root().join("testdata/public-keys.json")).unwrap()).unwrap();
+    let s = &trail.spec;
+    let range = trailproof::time::Range { start: s.start, end: s.start + chrono::Duration::hours(s.hours as i64) };
+    let started = Arc::new(tokio::sync::Notify::new());
+    let rt = runtime();
+    rt.block_on(async {
+        let source = Arc::new(trailproof::source::dir::DirSource::new(dir.path()));
+        let ctx = Context::new(source, &keys, None, Options::default(), false).with_replay(Arc::new(Started(started.clone())));
+        let jobs = [Job::new(s.target(), range)];
+        tokio::select! {
+            _ = trailproof::pipeline::validate(&ctx, &jobs, range) => panic!("finished before it was cut short"),
+            _ = started.notified() => {}
+        }
+    });
+    let (done, dropped) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(rt);
+        let _ = done.send(());
+    });
+    assert!(dropped.recv_timeout(std::time::Duration::from_secs(30)).is_ok(), "the runtime is still waiting for the run's workers");
+}
