@@ -70,8 +70,6 @@ struct Work {
 
 /// Digests wanted together (one `check_digests` call), and where their slots go.
 struct Batch {
-    /// Bucket, key, and whether the listing showed it.
-    wanted: Vec<(String, String, bool)>,
     backfill: bool,
     /// Where their log files go (without the checker: a batch is no owner of it).
     logs: Logs,
@@ -79,38 +77,40 @@ struct Batch {
 }
 
 struct BatchRead {
-    slots: Vec<Option<DigestSlot>>,
+    /// Until a digest is read, what stands for it if it never is: unreadable, "checking task
+    /// failed". (The slots hold the only copy of the wanted keys.)
+    slots: Vec<DigestSlot>,
     left: usize,
     /// Told when the last slot is in.
     told: Option<oneshot::Sender<()>>,
 }
 
 impl Batch {
-    fn put(&self, i: usize, slot: DigestSlot) {
+    /// The wanted digest `i`: bucket, key, and whether the listing showed it.
+    fn wanted(&self, i: usize) -> (String, String, bool) {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        let s = &read.slots[i];
+        (s.bucket.clone(), s.key.clone(), s.listed)
+    }
+
+    /// Digest `i` is done with: read (`Some`), or left as its stand-in.
+    fn put(&self, i: usize, slot: Option<DigestSlot>) {
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        if read.slots[i].replace(slot).is_none() {
-            read.left -= 1;
+        if let Some(slot) = slot {
+            read.slots[i] = slot;
         }
+        read.left -= 1;
         if read.left == 0 {
             if let Some(told) = read.told.take() {
                 let _ = told.send(());
             }
         }
     }
+}
 
-    /// What stands for a digest whose check failed.
-    fn unchecked(&self, i: usize) -> DigestSlot {
-        let (bucket, key, listed) = &self.wanted[i];
-        DigestSlot {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            key_time: digest_key_time(key),
-            listed: *listed,
-            backfill: self.backfill,
-            fetched: Fetched::Unreadable("checking task failed".into()),
-            auth: Auth::Pending,
-        }
-    }
+/// What stands for a digest until it is read, and if its check fails.
+fn stand_in(bucket: String, key: String, listed: bool, backfill: bool) -> DigestSlot {
+    DigestSlot { key_time: digest_key_time(&key), bucket, key, listed, backfill, fetched: Fetched::Unreadable("checking task failed".into()), auth: Auth::Pending }
 }
 
 impl LocalChecker {
@@ -153,21 +153,21 @@ impl LocalChecker {
         }
         let (told, read) = oneshot::channel();
         let count = wanted.len();
-        let read_state = BatchRead { slots: wanted.iter().map(|_| None).collect(), left: count, told: Some(told) };
-        let batch = Arc::new(Batch { wanted, backfill, logs: Logs { local: None, ..logs.clone() }, read: Mutex::new(read_state) });
-        {
+        let slots = wanted.into_iter().map(|(bucket, key, listed)| stand_in(bucket, key, listed, backfill)).collect();
+        let read_state = BatchRead { slots, left: count, told: Some(told) };
+        let batch = Arc::new(Batch { backfill, logs: Logs { local: None, ..logs.clone() }, read: Mutex::new(read_state) });
+        let queued = {
             let mut work = self.work();
-            if work.running == 0 {
-                // No worker is left to read them (the pool shut down): they stand as unchecked.
-                return (0..count).map(|i| batch.unchecked(i)).collect();
-            }
-            work.digests.extend((0..count).map(|i| (batch.clone(), i)));
+            // With no worker left (the pool shut down), they stand as unchecked.
+            (work.running > 0).then(|| work.digests.extend((0..count).map(|i| (batch.clone(), i)))).is_some()
+        };
+        if queued {
+            self.shared.wake.notify_all();
+            // An error says the workers are gone; `Leaving` has put in what they did not read.
+            let _ = read.await;
         }
-        self.shared.wake.notify_all();
-        // An error says the workers are gone; `Leaving` has put in what they did not read.
-        let _ = read.await;
         let slots = std::mem::take(&mut batch.read.lock().unwrap_or_else(|e| e.into_inner()).slots);
-        slots.into_iter().enumerate().map(|(i, slot)| slot.unwrap_or_else(|| batch.unchecked(i))).collect()
+        slots
     }
 
     /// Queues log files to check (those of digests authenticated outside the workers).
@@ -226,9 +226,9 @@ fn run_worker(shared: &Shared, worker: &mut Worker) -> LogTally {
             work.reading += 1;
             drop(work);
             leaving.reading = Some((batch.clone(), i));
-            let mut slot = check_digest(shared, worker, &batch, i);
+            let mut slot = check_digest(shared, worker, batch.wanted(i), batch.backfill);
             shared.progress.digest_done();
-            let jobs = batch.logs.take_jobs(&mut slot, &shared.progress);
+            let jobs = slot.as_mut().map(|slot| batch.logs.take_jobs(slot, &shared.progress)).unwrap_or_default();
             batch.put(i, slot);
             leaving.reading = None;
             let mut work = shared.work.lock().unwrap_or_else(|e| e.into_inner());
@@ -267,19 +267,19 @@ impl Drop for Leaving<'_> {
         }
         drop(work);
         for (batch, i) in unread {
-            batch.put(i, batch.unchecked(i));
+            batch.put(i, None);
         }
         self.shared.wake.notify_all();
     }
 }
 
 /// Opens, reads, parses and authenticates one digest on the calling worker; a panic costs this
-/// digest's verdict (unreadable), never the worker's. A local file is read once: it does not break
-/// off mid-body as a network body can, so it is not read again (`Options::read_attempts`).
-fn check_digest(shared: &Shared, worker: &mut Worker, batch: &Batch, i: usize) -> DigestSlot {
-    let (bucket, key, listed) = &batch.wanted[i];
+/// digest's verdict (None: its stand-in stays), never the worker's. A local file is read once: it
+/// does not break off mid-body as a network body can, so it is not read again
+/// (`Options::read_attempts`).
+fn check_digest(shared: &Shared, worker: &mut Worker, (bucket, key, listed): (String, String, bool), backfill: bool) -> Option<DigestSlot> {
     let check = || {
-        let fetched = match shared.source.local().map(|local| local.open_object(&mut worker.folders, bucket, key)) {
+        let fetched = match shared.source.local().map(|local| local.open_object(&mut worker.folders, &bucket, &key)) {
             Some(Ok(object)) => {
                 let read = match object.body {
                     Body::File(file) => read_bounded_blocking(file, shared.limits.max_digest_bytes),
@@ -291,8 +291,8 @@ fn check_digest(shared: &Shared, worker: &mut Worker, batch: &Batch, i: usize) -
             Some(Err(SourceError::Access(why))) => Fetched::Unreadable(why),
             None => Fetched::Unreadable("not a local source".into()),
         };
-        let slot = DigestSlot { bucket: bucket.clone(), key: key.clone(), key_time: digest_key_time(key), listed: *listed, backfill: batch.backfill, fetched, auth: Auth::Pending };
+        let slot = DigestSlot { key_time: digest_key_time(&key), bucket, key, listed, backfill, fetched, auth: Auth::Pending };
         authenticated(slot, &shared.keys, shared.now, shared.unsigned_is_unverifiable)
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|_| batch.unchecked(i))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).ok()
 }
