@@ -36,22 +36,41 @@ pub struct Emulator {
 }
 
 /// The moto emulator this test talks to: the shared one (started once per test process, with
-/// ListPublicKeys from keys/public-keys), or this thread's own after [`own_emulator`].
+/// ListPublicKeys from keys/public-keys), or this thread's own after [`own_emulator`] or
+/// [`resettable_emulator`].
 pub fn emulator() -> &'static Emulator {
     static SHARED: OnceLock<Emulator> = OnceLock::new();
     static OWN: OnceLock<Emulator> = OnceLock::new();
-    let cell = if OWN_EMULATOR.get() { &OWN } else { &SHARED };
+    static RESETTABLE: OnceLock<Emulator> = OnceLock::new();
+    let cell = match WHICH_EMULATOR.get() {
+        Which::Shared => &SHARED,
+        Which::Own => &OWN,
+        Which::Resettable => &RESETTABLE,
+    };
     cell.get_or_init(start_emulator)
 }
 
+#[derive(Clone, Copy)]
+enum Which {
+    Shared,
+    Own,
+    Resettable,
+}
+
 thread_local! {
-    static OWN_EMULATOR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static WHICH_EMULATOR: std::cell::Cell<Which> = const { std::cell::Cell::new(Which::Shared) };
 }
 
 /// Makes this test thread talk to a second emulator that only such tests share: for tests that
 /// change the whole emulator's behaviour (denied API calls), which must not reach other tests.
 pub fn own_emulator() {
-    OWN_EMULATOR.set(true);
+    WHICH_EMULATOR.set(Which::Own);
+}
+
+/// Makes this test thread talk to an emulator that only tests which wipe it use (taking turns):
+/// wiping the shared one would delete other tests' buckets while they run.
+pub fn resettable_emulator() {
+    WHICH_EMULATOR.set(Which::Resettable);
 }
 
 /// Starts an emulator: [`emulator`]'s, or one a test module keeps to itself.

@@ -27,7 +27,7 @@ mod offline {
 }
 
 mod emulated {
-    mod baseline;
+    pub mod baseline;
     mod bench_smoke;
     mod differential;
     mod fail_closed;

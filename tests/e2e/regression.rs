@@ -789,3 +789,16 @@ fn concurrency_bounds_requests_across_digests_log_files_and_regions_issue_12() {
     assert!(max <= 4, "{max} requests in flight with --concurrency 4");
     assert!(max >= 3, "only {max} requests in flight: the budget was not used");
 }
+
+/// Found in stop 21: the baseline tests wiped the shared emulator (moto's reset) to start each
+/// from an empty account, deleting the buckets other tests were seeding at that moment
+/// (`export_then_validate_offline_round_trip` failed with NoSuchBucket when run beside them).
+/// They now wipe an emulator of their own.
+#[test]
+fn baseline_tests_wipe_only_their_own_emulator() {
+    let witness = bucket("wipe-witness");
+    runtime().block_on(async { s3().await.create_bucket().bucket(&witness).send().await.unwrap() });
+    std::thread::spawn(|| drop(crate::emulated::baseline::fresh_account())).join().unwrap();
+    let survived = runtime().block_on(async { s3().await.head_bucket().bucket(&witness).send().await });
+    assert!(survived.is_ok(), "a baseline test's wipe deleted another test's bucket: {survived:?}");
+}

@@ -22,10 +22,12 @@ fn topic_arn(name: &str) -> String {
     format!("arn:aws:sns:us-east-1:{ACCOUNT}:{name}")
 }
 
-/// Takes the emulator for one test and wipes it.
-fn fresh_account() -> MutexGuard<'static, ()> {
+/// Takes the emulator for one test and wipes it: the emulator these tests keep to themselves
+/// (a wipe of the shared one deleted other tests' buckets while they were being seeded).
+pub fn fresh_account() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     let guard = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    resettable_emulator();
     let url = format!("{}/moto-api/reset", emulator().endpoint);
     let status = std::process::Command::new(python())
         .args(["-c", &format!("import urllib.request as u; u.urlopen(u.Request({url:?}, method='POST')).read()")])
