@@ -488,13 +488,28 @@ impl<'de> Scanner<'de> {
     }
 
     /// An array's elements (at its `[`), each read by `item` one level deeper.
-    fn elements(&mut self, depth: u32, mut item: impl FnMut(&mut Self, u32) -> Scan<()>) -> Scan<()> {
+    fn elements(&mut self, depth: u32, item: impl FnMut(&mut Self, u32) -> Scan<()>) -> Scan<()> {
+        self.sequence(depth, b']', item)
+    }
+
+    /// An object's members (at its `{`), each value read by `member` one level deeper.
+    fn members(&mut self, depth: u32, mut member: impl FnMut(&mut Self, Cow<'de, str>, u32) -> Scan<()>) -> Scan<()> {
+        self.sequence(depth, b'}', |s, depth| {
+            let key = s.key()?;
+            s.colon()?;
+            member(s, key, depth)
+        })
+    }
+
+    /// The comma-separated items of an array or object (at its opening bracket) up to `close`,
+    /// each read by `item` one level deeper.
+    fn sequence(&mut self, depth: u32, close: u8, mut item: impl FnMut(&mut Self, u32) -> Scan<()>) -> Scan<()> {
         self.i += 1;
         if depth + 1 > MAX_DEPTH {
             return Err(Unsure);
         }
         self.ws();
-        if self.eat(b']') {
+        if self.eat(close) {
             return Ok(());
         }
         loop {
@@ -503,31 +518,7 @@ impl<'de> Scanner<'de> {
             self.ws();
             match self.next()? {
                 b',' => {}
-                b']' => return Ok(()),
-                _ => return Err(Unsure),
-            }
-        }
-    }
-
-    /// An object's members (at its `{`), each value read by `member` one level deeper.
-    fn members(&mut self, depth: u32, mut member: impl FnMut(&mut Self, Cow<'de, str>, u32) -> Scan<()>) -> Scan<()> {
-        self.i += 1;
-        if depth + 1 > MAX_DEPTH {
-            return Err(Unsure);
-        }
-        self.ws();
-        if self.eat(b'}') {
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            let key = self.key()?;
-            self.colon()?;
-            member(self, key, depth + 1)?;
-            self.ws();
-            match self.next()? {
-                b',' => {}
-                b'}' => return Ok(()),
+                c if c == close => return Ok(()),
                 _ => return Err(Unsure),
             }
         }
