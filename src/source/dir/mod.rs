@@ -32,7 +32,7 @@ pub struct DirSource {
 /// A folder's entries (not `.` and `..`) as one listing showed them, sorted by name. A log file
 /// the listing showed as a regular file is opened without a `stat` of its own: the listing was its
 /// look. The completeness walk reads the same listing, so a folder is listed once, not twice.
-pub struct Listing {
+struct Listing {
     entries: Vec<(Box<str>, FileType)>,
 }
 
@@ -45,10 +45,10 @@ impl Listing {
 /// The listings of the few folders listed last, by their '/'-separated path below the root: each
 /// read once, by whichever thread wants it first, while the others wanting it wait.
 #[derive(Default)]
-struct Listed(Mutex<Vec<(String, Arc<OnceLock<Listed1>>)>>);
+struct Listed(Mutex<Vec<(String, Arc<OnceLock<FolderListing>>)>>);
 
 /// One folder's listing: None when too large to keep.
-type Listed1 = Result<Option<Arc<Listing>>, SourceError>;
+type FolderListing = Result<Option<Arc<Listing>>, SourceError>;
 
 impl Listed {
     /// Folders whose listing is kept at once: the walk lists a few days ahead of the workers.
@@ -60,7 +60,7 @@ impl Listed {
     /// The listing of the open folder `dir` (`rel`, shown as `shown`), listed on first use and
     /// kept for the few folders used last; None for a folder too large to keep (its listing stops
     /// reading past that size).
-    fn get(&self, dir: BorrowedFd<'_>, rel: &str, shown: &Path) -> Result<Option<Arc<Listing>>, SourceError> {
+    fn get(&self, dir: BorrowedFd<'_>, rel: &str, shown: &Path) -> FolderListing {
         let once = {
             let mut listed = self.0.lock().unwrap_or_else(|e| e.into_inner());
             match listed.iter().find(|(p, _)| p == rel) {
@@ -263,10 +263,18 @@ impl LocalFiles for DirSource {
 fn locate<'k>(bucket: &'k str, key: &'k str) -> Result<(std::borrow::Cow<'k, str>, &'k str), SourceError> {
     checked(bucket)?;
     checked(key)?;
-    Ok(match key.rsplit_once('/') {
-        Some((dir, name)) => (format!("{bucket}/{dir}").into(), name),
-        None => (bucket.into(), key),
-    })
+    let (dir, name) = key.rsplit_once('/').unwrap_or(("", key));
+    Ok((folder_rel(bucket, dir), name))
+}
+
+/// A folder's name below the root: `dir` (in `bucket`, '' for the bucket itself) as `Folders` and
+/// `Listed` know it, so that the opens and the walk find each other's listings.
+fn folder_rel<'k>(bucket: &'k str, dir: &str) -> std::borrow::Cow<'k, str> {
+    if dir.is_empty() {
+        bucket.into()
+    } else {
+        format!("{bucket}/{dir}").into()
+    }
 }
 
 /// The keys under `bucket`/`dir_part` that begin with `prefix` and sort after `start_after`,
@@ -288,7 +296,7 @@ fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Op
             Err(e) => return Err(e),
         };
         let shown = bucket_root.join(&rel);
-        let kept = listed.get(dir.as_fd(), &if rel.is_empty() { bucket.to_string() } else { format!("{bucket}/{rel}") }, &shown)?;
+        let kept = listed.get(dir.as_fd(), &folder_rel(bucket, &rel), &shown)?;
         let unkept = match kept {
             Some(_) => Vec::new(),
             None => entries(&dir, &shown)?,
