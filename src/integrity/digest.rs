@@ -50,7 +50,8 @@ pub struct Digest {
     #[serde(default)]
     pub previous_digest_hash_algorithm: Option<String>,
     /// Hex signature of the previous digest, as in its `signature` metadata; null starts a chain.
-    #[serde(default)]
+    /// Required, even as null: absent is a format error (see [`REQUIRED_FIELDS`]).
+    #[serde(deserialize_with = "nullable")]
     pub previous_digest_signature: Option<String>,
     /// The log files delivered in the covered period.
     pub log_files: Vec<LogFileEntry>,
@@ -140,7 +141,8 @@ pub fn parse(gz: &[u8], limits: &Limits) -> DigestBytes {
 }
 
 /// Fields that must be present (possibly null) before a digest can be checked; the AWS CLI
-/// requires the same, plus logFiles which it needs to check log files.
+/// requires the same, plus logFiles which it needs to check log files. The typed parse enforces
+/// them: each is a plain field, or `nullable`, and serde refuses a missing one.
 const REQUIRED_FIELDS: [&str; 8] = [
     "awsAccountId",
     "digestStartTime",
@@ -152,20 +154,25 @@ const REQUIRED_FIELDS: [&str; 8] = [
     "logFiles",
 ];
 
+/// A field that may be null but must be present: unlike a plain `Option` field, serde reports it
+/// missing when absent (a field read by `deserialize_with` has no implicit default).
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
 fn parse_json(inflated: &[u8], sha256: [u8; 32]) -> Result<ParsedDigest, DigestFormatError> {
-    // The top-level names first, so that "absent" and "null" can be told apart for required
-    // fields.
-    let names: std::collections::HashMap<String, serde::de::IgnoredAny> =
-        serde_json::from_slice(inflated).map_err(|e| DigestFormatError::Json(e.to_string()))?;
-    for field in REQUIRED_FIELDS {
-        if !names.contains_key(field) {
-            return Err(DigestFormatError::MissingField(field));
+    // Typed, straight from the bytes, in one pass: a field named twice is an error ("duplicate
+    // field"), not a silent choice. CloudTrail never writes one, and two verifiers picking
+    // different copies (Python's json keeps the last) could be made to disagree about what was
+    // signed.
+    let digest: Digest = serde_json::from_slice(inflated).map_err(|e| {
+        let message = e.to_string();
+        let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+        match REQUIRED_FIELDS.iter().find(|f| Some(**f) == missing) {
+            Some(field) => DigestFormatError::MissingField(field),
+            None => DigestFormatError::Json(message),
         }
-    }
-    // Typed, straight from the bytes: a field named twice is an error ("duplicate field"), not
-    // a silent choice. CloudTrail never writes one, and two verifiers picking different copies
-    // (Python's json keeps the last) could be made to disagree about what was signed.
-    let digest: Digest = serde_json::from_slice(inflated).map_err(|e| DigestFormatError::Json(e.to_string()))?;
+    })?;
     if digest.digest_signature_algorithm != SIGNATURE_ALGORITHM {
         return Err(DigestFormatError::Algorithm(digest.digest_signature_algorithm.clone()));
     }
@@ -248,11 +255,14 @@ mod tests {
         assert!(matches!(parse(&full[..full.len() - 5], &l).parsed, Err(DigestFormatError::Gzip(_))));
         assert!(matches!(parse(&gz(b"[1,2]"), &l).parsed, Err(DigestFormatError::Json(_))));
         assert!(matches!(parse(&gz(b"\xff\xfe"), &l).parsed, Err(DigestFormatError::Json(_))));
-        let no_prev = SAMPLE.replace("\"previousDigestSignature\":null,", "");
-        assert_eq!(
-            parse(&gz(no_prev.as_bytes()), &l).parsed.unwrap_err(),
-            DigestFormatError::MissingField("previousDigestSignature")
-        );
+        // Each required field absent is named; present as null, the nullable one is fine.
+        for field in REQUIRED_FIELDS {
+            let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(SAMPLE).unwrap();
+            fields.remove(field);
+            let without = serde_json::to_vec(&fields).unwrap();
+            assert_eq!(parse(&gz(&without), &l).parsed.unwrap_err(), DigestFormatError::MissingField(field));
+        }
+        assert!(SAMPLE.contains("\"previousDigestSignature\":null,"));
         let bad_time = SAMPLE.replace("2026-03-01T05:17:42Z", "yesterday");
         assert!(matches!(parse(&gz(bad_time.as_bytes()), &l).parsed, Err(DigestFormatError::BadTime { .. })));
         let md5 = SAMPLE.replace("SHA256withRSA", "MD5withRSA");

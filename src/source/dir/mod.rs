@@ -115,11 +115,15 @@ impl DirSource {
 /// `..`. An empty name is refused too (not skipped, as a path would), so that no two keys reach
 /// the same file: `a//b` is not `a/b`.
 fn checked(part: &str) -> Result<&Path, SourceError> {
-    let name_ok = |n: &str| !n.is_empty() && n != "." && n != ".." && !n.contains(['\\', '\0']);
     if !part.split('/').all(name_ok) {
         return Err(SourceError::Access(format!("refusing unsafe path component '{part}'")));
     }
     Ok(Path::new(part))
+}
+
+/// One name of a checked path: not empty, `.` or `..`, and no `\` or NUL.
+fn name_ok(n: &str) -> bool {
+    !n.is_empty() && n != "." && n != ".." && !n.bytes().any(|b| b == b'\\' || b == 0)
 }
 
 #[async_trait::async_trait]
@@ -238,12 +242,38 @@ impl Folders {
         };
         Ok(&mut self.open[at])
     }
+
+    /// The folder of `bucket`/`key` and the key's file name, checked as [`locate`] checks them. A
+    /// folder already open had its names checked when it was opened, so then only the file name
+    /// is checked, and no folder name is built: a log file's open costs no more than it must.
+    fn locate<'k>(&mut self, root: &Path, bucket: &str, key: &'k str) -> Result<(&mut Folder, &'k str), SourceError> {
+        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key));
+        // The folder opened last first: a worker opens a day's log files one after another.
+        match self.open.iter().rposition(|f| f.is(bucket, dir)) {
+            Some(at) if name_ok(name) => Ok((&mut self.open[at], name)),
+            _ => {
+                let (rel, _) = locate(bucket, key)?;
+                Ok((self.get(root, &rel)?, name))
+            }
+        }
+    }
+}
+
+impl Folder {
+    /// Whether this is the folder `dir` of `bucket` ('' for the bucket's own), as [`folder_rel`]
+    /// names it.
+    fn is(&self, bucket: &str, dir: &str) -> bool {
+        match self.rel.strip_prefix(bucket) {
+            Some("") => dir.is_empty(),
+            Some(rest) => rest.strip_prefix('/') == Some(dir),
+            None => false,
+        }
+    }
 }
 
 impl LocalFiles for DirSource {
     fn open(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<(std::fs::File, u64), SourceError> {
-        let (rel, name) = locate(bucket, key)?;
-        let folder = folders.get(&self.root, rel.as_ref())?;
+        let (folder, name) = folders.locate(&self.root, bucket, key)?;
         let listing = match &folder.listing {
             Some(listing) => listing,
             None => &*folder.listing.insert(self.listed.get(folder.fd.as_fd(), &folder.rel, &self.root.join(&folder.rel))?),
@@ -253,8 +283,7 @@ impl LocalFiles for DirSource {
     }
 
     fn open_object(&self, folders: &mut Folders, bucket: &str, key: &str) -> Result<Object, SourceError> {
-        let (rel, name) = locate(bucket, key)?;
-        let folder = folders.get(&self.root, rel.as_ref())?;
+        let (folder, name) = folders.locate(&self.root, bucket, key)?;
         open_with_sidecar(folder.fd.as_fd(), name.as_ref(), &self.root.join(bucket).join(key))
     }
 }
@@ -486,6 +515,28 @@ pub(crate) mod tests {
             d.open(&mut folders, "b", &format!("d{n}/x")).unwrap();
         }
         assert!(folders.open.len() <= Folders::KEPT);
+    }
+
+    /// Once a folder is open, a key in it has only its file name checked: an unsafe name is still
+    /// refused, and a key whose folder merely looks like the open one gets the full check.
+    #[test]
+    fn keys_in_an_open_folder_are_still_checked() {
+        let (root, _outside) = evidence();
+        write_object(root.path(), "b", "a/a/real", b"x", &BTreeMap::new()).unwrap();
+        let d = DirSource::new(root.path());
+        let mut folders = Folders::default();
+        d.open(&mut folders, "b", "a/real").unwrap();
+        for bad in ["a/", "a/.", "a/..", "a/x\\y", "a/x\0", "a//real", "a/./real", "a/../a/real", "/a/real", "a/real/"] {
+            open_refused(d.open(&mut folders, "b", bad), "unsafe path");
+        }
+        open_refused(d.open(&mut folders, "", "b/a/real"), "unsafe path");
+        open_refused(d.open(&mut folders, "b/", "a/real"), "unsafe path");
+        open_refused(d.open(&mut folders, "b/.", "a/real"), "unsafe path");
+        // The same folder by another split of its path is the same folder; a longer path is not.
+        assert_eq!(d.open(&mut folders, "b/a", "real").unwrap().1, 4);
+        assert_eq!(d.open(&mut folders, "b", "a/a/real").unwrap().1, 1);
+        let a = folders.open.iter().find(|f| f.rel == "b/a").unwrap();
+        assert!(a.is("b", "a") && a.is("b/a", "") && !a.is("b", "") && !a.is("b", "a/a") && !a.is("", "b/a") && !a.is("b/", "a"));
     }
 
     /// A name its folder's listing showed as a regular file is opened without a look of its own;
