@@ -31,6 +31,10 @@ enum Command {
         /// Passes over the data; the best is kept
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// Only the limit on every core, without the single-core figures: one sample of it, for
+        /// a benchmark that alternates it with trailproof's runs
+        #[arg(long)]
+        all_cores_only: bool,
     },
     /// Write the bundled sample trail (testdata/sample) to a directory
     Sample {
@@ -172,8 +176,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", serde_json::json!({"objects": keys.len(), "bytes": bytes}));
             Ok(())
         }
-        Command::CpuLimit { dir, rounds } => {
-            println!("{}", cpu::limit(&dir, rounds)?);
+        Command::CpuLimit { dir, rounds, all_cores_only } => {
+            println!("{}", cpu::limit(&dir, rounds, !all_cores_only)?);
             Ok(())
         }
         Command::Sample { out } => {
@@ -349,9 +353,9 @@ mod cpu {
     }
 
     /// The limit: open + read + inflate (libdeflate, the fastest engine here) + SHA-256 of every
-    /// file on every core, page cache warm (the first round warms it); and single-core rates of
-    /// the candidates over bytes already in memory.
-    pub fn limit(dir: &Path, rounds: u32) -> Result<String, String> {
+    /// file on every core, page cache warm (the first round warms it); and, with `single_core`,
+    /// single-core rates of the candidates over bytes already in memory.
+    pub fn limit(dir: &Path, rounds: u32, single_core: bool) -> Result<String, String> {
         let paths = log_files(dir)?;
         if paths.is_empty() {
             return Err(format!("no log files under {}", dir.display()));
@@ -366,13 +370,15 @@ mod cpu {
             // Rates are of inflated bytes, except the hash-only rows, which hash the gzip bytes.
             single.insert(name.to_string(), serde_json::json!(rate(&files, 1, rounds, |f, s| one(f, inflate, hash, s))));
         };
-        put("zlib-rs+sha2", Inflate::ZlibRs, Hash::Sha2);
-        put("zlib-rs+ring", Inflate::ZlibRs, Hash::Ring);
-        put("zlib-rs", Inflate::ZlibRs, Hash::None);
-        put("libdeflate+sha2", Inflate::Libdeflate, Hash::Sha2);
-        put("libdeflate", Inflate::Libdeflate, Hash::None);
-        put("sha2 (over gzip bytes)", Inflate::None, Hash::Sha2);
-        put("ring (over gzip bytes)", Inflate::None, Hash::Ring);
+        if single_core {
+            put("zlib-rs+sha2", Inflate::ZlibRs, Hash::Sha2);
+            put("zlib-rs+ring", Inflate::ZlibRs, Hash::Ring);
+            put("zlib-rs", Inflate::ZlibRs, Hash::None);
+            put("libdeflate+sha2", Inflate::Libdeflate, Hash::Sha2);
+            put("libdeflate", Inflate::Libdeflate, Hash::None);
+            put("sha2 (over gzip bytes)", Inflate::None, Hash::Sha2);
+            put("ring (over gzip bytes)", Inflate::None, Hash::Ring);
+        }
         let all = rate(&paths, cores, rounds + 1, |path, s| {
             let mut input = std::mem::take(&mut s.input);
             input.clear();
