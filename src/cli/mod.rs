@@ -485,6 +485,18 @@ impl AwsArgs {
     }
 }
 
+impl Cli {
+    /// Whether the command checks a local copy of the evidence (`--source`): then it needs no
+    /// async runtime thread per core (see main).
+    pub fn evidence_is_local(&self) -> bool {
+        match &self.command {
+            Command::ValidateLogs(args) => args.evidence.source.is_some(),
+            Command::Backtest(args) => args.evidence.source.is_some(),
+            _ => false,
+        }
+    }
+}
+
 /// Runs the parsed command; returns the exit code.
 pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<i32, RunError> {
     let aws = cli.aws.options();

@@ -85,7 +85,10 @@ pub trait LocalFiles: Send + Sync {
 /// [`read_bounded`] of a local file, on the calling (blocking) thread.
 pub fn read_bounded_blocking(file: std::fs::File, max: u64) -> Result<Vec<u8>, SourceError> {
     use std::io::Read;
-    let mut out = Vec::new();
+    // The file's size spares the many small reads of a buffer grown from empty. A hint only, and
+    // within the bound: a file that grew is still read to the bound, one that shrank to its end.
+    let size = file.metadata().map_or(0, |m| m.len()).min(max.saturating_add(1));
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(max.saturating_add(1)).read_to_end(&mut out).map_err(|e| SourceError::Access(format!("reading body: {e}")))?;
     Ok(out)
 }
