@@ -31,14 +31,37 @@ pub struct DirSource {
 
 /// A folder's entries (not `.` and `..`) as one listing showed them, sorted by name. A log file
 /// the listing showed as a regular file is opened without a `stat` of its own: the listing was its
-/// look. The completeness walk reads the same listing, so a folder is listed once, not twice.
+/// look. The completeness walk reads the same listing, so a folder is listed once, not twice. The
+/// names are held end to end in one string, so that a listing of thousands is one allocation to
+/// free, not thousands at the end of a run.
 struct Listing {
-    entries: Vec<(Box<str>, FileType)>,
+    names: String,
+    /// Each entry's name (its start and end in `names`) and type.
+    entries: Vec<(u32, u32, FileType)>,
 }
 
 impl Listing {
+    /// A listing of `entries`, sorted by name. None if their names do not fit its offsets (a
+    /// folder too large to keep is not kept).
+    fn new(mut entries: Vec<(String, FileType)>) -> Option<Listing> {
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut names = String::with_capacity(entries.iter().map(|(n, _)| n.len()).sum());
+        let mut spans = Vec::with_capacity(entries.len());
+        for (name, kind) in entries {
+            let start = u32::try_from(names.len()).ok()?;
+            names.push_str(&name);
+            spans.push((start, u32::try_from(names.len()).ok()?, kind));
+        }
+        Some(Listing { names, entries: spans })
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, FileType)> {
+        self.entries.iter().map(|&(start, end, kind)| (&self.names[start as usize..end as usize], kind))
+    }
+
     fn is_regular_file(&self, name: &str) -> bool {
-        self.entries.binary_search_by(|(n, _)| (**n).cmp(name)).is_ok_and(|i| self.entries[i].1 == FileType::RegularFile)
+        let found = self.entries.binary_search_by(|&(start, end, _)| self.names[start as usize..end as usize].cmp(name));
+        found.is_ok_and(|i| self.entries[i].2 == FileType::RegularFile)
     }
 }
 
@@ -80,9 +103,7 @@ impl Listed {
             if entries.len() > Listed::MAX {
                 return Ok(None);
             }
-            let mut entries: Vec<(Box<str>, FileType)> = entries.into_iter().map(|(name, kind)| (name.into_boxed_str(), kind)).collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            Ok(Some(Arc::new(Listing { entries })))
+            Ok(Listing::new(entries).map(Arc::new))
         })
         .clone()
     }
@@ -330,7 +351,7 @@ fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Op
             Some(_) => Vec::new(),
             None => entries(&dir, &shown)?,
         };
-        let all = kept.iter().flat_map(|l| l.entries.iter().map(|(n, k)| (&**n, *k))).chain(unkept.iter().map(|(n, k)| (n.as_str(), *k)));
+        let all = kept.iter().flat_map(|l| l.iter()).chain(unkept.iter().map(|(n, k)| (n.as_str(), *k)));
         for (name, kind) in all {
             let key = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
             if kind == FileType::Directory {
@@ -515,6 +536,22 @@ pub(crate) mod tests {
             d.open(&mut folders, "b", &format!("d{n}/x")).unwrap();
         }
         assert!(folders.open.len() <= Folders::KEPT);
+    }
+
+    /// A listing holds its names end to end: each is found whole, never a neighbour's prefix or
+    /// a run into the next.
+    #[test]
+    fn a_listing_finds_each_name_whole() {
+        let names = ["ab", "a", "b", "abc", "ba"];
+        let entries = names.iter().map(|n| (n.to_string(), if *n == "abc" { FileType::Directory } else { FileType::RegularFile })).collect();
+        let listing = Listing::new(entries).unwrap();
+        assert_eq!(listing.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["a", "ab", "abc", "b", "ba"]);
+        for name in ["a", "ab", "b", "ba"] {
+            assert!(listing.is_regular_file(name), "{name}");
+        }
+        for name in ["abc", "", "aba", "bab", "c", "abab"] {
+            assert!(!listing.is_regular_file(name), "{name}");
+        }
     }
 
     /// Once a folder is open, a key in it has only its file name checked: an unsafe name is still
