@@ -121,10 +121,11 @@ def main():
     ap.add_argument("--logs-per-hour", type=int, default=24)
     # Section 3: the range sizes, in hours of about 11 log files each.
     ap.add_argument("--rss-hours", default="876,8760,87600")
-    ap.add_argument("--bin-dir", default=str(ROOT / "target/release"), help="where trailproof and trailproof-sim are")
+    ap.add_argument("--bin-dir", default=str(ROOT / "target/dist"), help="where trailproof is")
+    ap.add_argument("--sim-dir", help="where trailproof-sim is (default: --bin-dir)")
     a = ap.parse_args()
     global BIN, SIM
-    BIN, SIM = Path(a.bin_dir) / "trailproof", Path(a.bin_dir) / "trailproof-sim"
+    BIN, SIM = Path(a.bin_dir) / "trailproof", Path(a.sim_dir or a.bin_dir) / "trailproof-sim"
     if a.smoke:
         a.runs, a.hours, a.logs_per_hour, a.rss_hours = 1, 3, 4, "2,20,200"
 
