@@ -32,6 +32,9 @@ use crate::source::{read_bounded_blocking, Body, Source, SourceError};
 /// grow with the range.
 const READ_AHEAD: usize = 1024;
 
+/// Most log files a worker takes at once.
+const TAKEN: usize = 8;
+
 /// A target's workers for a local copy.
 pub(super) struct LocalChecker {
     shared: Arc<Shared>,
@@ -49,6 +52,7 @@ struct Shared {
     progress: Progress,
     scope: Scope,
     replay: Option<Arc<dyn super::Replay>>,
+    workers: usize,
     work: Mutex<Work>,
     /// Wakes idle workers: work was queued, a digest was read, or the checker closed.
     wake: Condvar,
@@ -128,6 +132,7 @@ impl LocalChecker {
             progress: ctx.progress.clone(),
             scope: scope.clone(),
             replay: ctx.replay.clone(),
+            workers,
             work: Mutex::new(Work { running: workers, ..Work::default() }),
             wake: Condvar::new(),
         });
@@ -215,13 +220,19 @@ fn run_worker(shared: &Shared, worker: &mut Worker) -> LogTally {
     let replay = shared.replay.as_ref().map(|r| (r, &shared.scope));
     let mut tally = LogTally::default();
     let mut leaving = Leaving { shared, reading: None };
+    let mut taken: Vec<LogJob> = Vec::with_capacity(TAKEN);
     let mut work = shared.work.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let read_ahead = work.logs.len() < READ_AHEAD && !work.digests.is_empty();
-        if let Some(job) = (!read_ahead).then(|| work.logs.pop_front()).flatten() {
+        if !read_ahead && !work.logs.is_empty() {
+            // A few at a time, while many wait: one trip through the lock for several files.
+            let n = (work.logs.len() / (2 * shared.workers)).clamp(1, TAKEN);
+            taken.extend(work.logs.drain(..n));
             drop(work);
-            let verdict = check_local_job(&*shared.source, worker, &job, shared.limits.max_log_inflated, &shared.progress, replay);
-            tally.add(&how, job, verdict);
+            for job in taken.drain(..) {
+                let verdict = check_local_job(&*shared.source, worker, &job, shared.limits.max_log_inflated, &shared.progress, replay);
+                tally.add(&how, job, verdict);
+            }
         } else if let Some((batch, i)) = work.digests.pop_front() {
             work.reading += 1;
             drop(work);
