@@ -52,7 +52,6 @@ struct Shared {
     progress: Progress,
     scope: Scope,
     replay: Option<Arc<dyn super::Replay>>,
-    workers: usize,
     work: Mutex<Work>,
     /// Wakes idle workers: work was queued, a digest was read, or the checker closed.
     wake: Condvar,
@@ -132,7 +131,6 @@ impl LocalChecker {
             progress: ctx.progress.clone(),
             scope: scope.clone(),
             replay: ctx.replay.clone(),
-            workers,
             work: Mutex::new(Work { running: workers, ..Work::default() }),
             wake: Condvar::new(),
         });
@@ -164,7 +162,10 @@ impl LocalChecker {
         let queued = {
             let mut work = self.work();
             // With no worker left (the pool shut down), they stand as unchecked.
-            (work.running > 0).then(|| work.digests.extend((0..count).map(|i| (batch.clone(), i)))).is_some()
+            if work.running > 0 {
+                work.digests.extend((0..count).map(|i| (batch.clone(), i)));
+            }
+            work.running > 0
         };
         if queued {
             self.shared.wake.notify_all();
@@ -225,8 +226,9 @@ fn run_worker(shared: &Shared, worker: &mut Worker) -> LogTally {
     loop {
         let read_ahead = work.logs.len() < READ_AHEAD && !work.digests.is_empty();
         if !read_ahead && !work.logs.is_empty() {
-            // A few at a time, while many wait: one trip through the lock for several files.
-            let n = (work.logs.len() / (2 * shared.workers)).clamp(1, TAKEN);
+            // A few at a time, while many wait: one trip through the lock for several files
+            // (`running` counts this worker, so it is never 0 here).
+            let n = (work.logs.len() / (2 * work.running)).clamp(1, TAKEN);
             taken.extend(work.logs.drain(..n));
             drop(work);
             for job in taken.drain(..) {

@@ -55,12 +55,16 @@ impl Listing {
         Some(Listing { names, entries: spans })
     }
 
+    fn name(&self, (start, end): (u32, u32)) -> &str {
+        &self.names[start as usize..end as usize]
+    }
+
     fn iter(&self) -> impl Iterator<Item = (&str, FileType)> {
-        self.entries.iter().map(|&(start, end, kind)| (&self.names[start as usize..end as usize], kind))
+        self.entries.iter().map(|&(start, end, kind)| (self.name((start, end)), kind))
     }
 
     fn is_regular_file(&self, name: &str) -> bool {
-        let found = self.entries.binary_search_by(|&(start, end, _)| self.names[start as usize..end as usize].cmp(name));
+        let found = self.entries.binary_search_by(|&(start, end, _)| self.name((start, end)).cmp(name));
         found.is_ok_and(|i| self.entries[i].2 == FileType::RegularFile)
     }
 }
