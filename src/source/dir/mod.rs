@@ -34,6 +34,7 @@ pub struct DirSource {
 /// look. The completeness walk reads the same listing, so a folder is listed once, not twice. The
 /// names are held end to end in one string, so that a listing of thousands is one allocation to
 /// free, not thousands at the end of a run.
+#[derive(Default)]
 struct Listing {
     names: String,
     /// Each entry's name (its start and end in `names`) and type.
@@ -41,18 +42,20 @@ struct Listing {
 }
 
 impl Listing {
-    /// A listing of `entries`, sorted by name. None if their names do not fit its offsets (a
-    /// folder too large to keep is not kept).
-    fn new(mut entries: Vec<(String, FileType)>) -> Option<Listing> {
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut names = String::with_capacity(entries.iter().map(|(n, _)| n.len()).sum());
-        let mut spans = Vec::with_capacity(entries.len());
-        for (name, kind) in entries {
-            let start = u32::try_from(names.len()).ok()?;
-            names.push_str(&name);
-            spans.push((start, u32::try_from(names.len()).ok()?, kind));
-        }
-        Some(Listing { names, entries: spans })
+    /// Adds an entry, in any order ([`Listing::sorted`] sorts them). None if the names no longer
+    /// fit the offsets (a folder too large to keep is not kept).
+    fn push(&mut self, name: &str, kind: FileType) -> Option<()> {
+        let start = u32::try_from(self.names.len()).ok()?;
+        self.names.push_str(name);
+        self.entries.push((start, u32::try_from(self.names.len()).ok()?, kind));
+        Some(())
+    }
+
+    /// The same entries, sorted by name.
+    fn sorted(mut self) -> Listing {
+        let names = &self.names;
+        self.entries.sort_unstable_by(|a, b| names[a.0 as usize..a.1 as usize].cmp(&names[b.0 as usize..b.1 as usize]));
+        self
     }
 
     fn name(&self, (start, end): (u32, u32)) -> &str {
@@ -103,11 +106,11 @@ impl Listed {
             }
         };
         once.get_or_init(|| {
-            let entries = nofollow::entries_at(dir, shown, Listed::MAX)?;
-            if entries.len() > Listed::MAX {
-                return Ok(None);
-            }
-            Ok(Listing::new(entries).map(Arc::new))
+            let mut listing = Some(Listing::default());
+            let count = nofollow::entries_at(dir, shown, Listed::MAX, &mut |name, kind| {
+                listing = listing.take().and_then(|mut l| l.push(name, kind).map(|()| l));
+            })?;
+            Ok(listing.filter(|_| count <= Listed::MAX).map(|l| Arc::new(l.sorted())))
         })
         .clone()
     }
@@ -357,7 +360,12 @@ fn walk(root: &Path, bucket: &str, dir_part: &str, prefix: &str, start_after: Op
         };
         let all = kept.iter().flat_map(|l| l.iter()).chain(unkept.iter().map(|(n, k)| (n.as_str(), *k)));
         for (name, kind) in all {
-            let key = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+            let mut key = String::with_capacity(rel.len() + 1 + name.len());
+            if !rel.is_empty() {
+                key.push_str(&rel);
+                key.push('/');
+            }
+            key.push_str(name);
             if kind == FileType::Directory {
                 // Folders whose every key sorts before `start_after` are not entered: a short
                 // range of a long history reads the range's folders, not the history's.
@@ -547,8 +555,11 @@ pub(crate) mod tests {
     #[test]
     fn a_listing_finds_each_name_whole() {
         let names = ["ab", "a", "b", "abc", "ba"];
-        let entries = names.iter().map(|n| (n.to_string(), if *n == "abc" { FileType::Directory } else { FileType::RegularFile })).collect();
-        let listing = Listing::new(entries).unwrap();
+        let mut listing = Listing::default();
+        for n in names {
+            listing.push(n, if n == "abc" { FileType::Directory } else { FileType::RegularFile }).unwrap();
+        }
+        let listing = listing.sorted();
         assert_eq!(listing.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["a", "ab", "abc", "b", "ba"]);
         for name in ["a", "ab", "b", "ba"] {
             assert!(listing.is_regular_file(name), "{name}");

@@ -112,15 +112,24 @@ pub(super) fn open_dir_at(base: BorrowedFd<'_>, base_path: &Path, rel: &Path) ->
 /// The entries of an open directory with their types (links not followed), `.` and `..` and
 /// names that are not UTF-8 (no S3 key is) left out.
 pub(super) fn entries(dir: &OwnedFd, shown: &Path) -> Result<Vec<(String, FileType)>, SourceError> {
-    entries_at(dir.as_fd(), shown, usize::MAX)
+    let mut out = Vec::new();
+    entries_at(dir.as_fd(), shown, usize::MAX, &mut |name, kind| out.push((name.to_string(), kind)))?;
+    Ok(out)
 }
 
-/// [`entries`] of a borrowed directory descriptor, reading no more than `max + 1` of them (more
-/// than `max` says the folder is larger, without holding it all).
-pub(super) fn entries_at(dir: BorrowedFd<'_>, shown: &Path, max: usize) -> Result<Vec<(String, FileType)>, SourceError> {
-    let mut out = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir).map_err(|e| io_error(shown, e))? {
-        if out.len() > max {
+/// [`entries`] of a borrowed directory descriptor, each given to `each` as it is read (no name is
+/// copied that the caller does not keep). Reads no more than `max + 1` of them (more than `max`
+/// says the folder is larger, without holding it all); returns how many were given.
+pub(super) fn entries_at(dir: BorrowedFd<'_>, shown: &Path, max: usize, each: &mut dyn FnMut(&str, FileType)) -> Result<usize, SourceError> {
+    // Read from a descriptor of its own, from the start, whatever `dir` has read; entries are
+    // read in place from one buffer, not copied out one by one.
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY | OFlags::NOFOLLOW;
+    let fresh = rustix::fs::openat(dir, c".", flags, Mode::empty()).map_err(|e| io_error(shown, e))?;
+    let mut buf = Vec::with_capacity(32 << 10);
+    let mut raw = rustix::fs::RawDir::new(&fresh, buf.spare_capacity_mut());
+    let mut count = 0;
+    while let Some(entry) = raw.next() {
+        if count > max {
             break;
         }
         let entry = entry.map_err(|e| io_error(shown, e))?;
@@ -138,9 +147,10 @@ pub(super) fn entries_at(dir: BorrowedFd<'_>, shown: &Path, max: usize) -> Resul
             },
             kind => kind,
         };
-        out.push((name.to_string(), kind));
+        each(name, kind);
+        count += 1;
     }
-    Ok(out)
+    Ok(count)
 }
 
 /// Opens the regular file `name` in the open folder `dir`, link-free, with its size when opened (a
