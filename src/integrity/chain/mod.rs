@@ -95,6 +95,15 @@ impl HexText {
         }
     }
 
+    /// Whether both say the same: the same bytes, or else the same text in any case, blanks
+    /// around it aside.
+    fn same(&self, other: &HexText) -> bool {
+        match (self, other) {
+            (HexText::Bytes(a), HexText::Bytes(b)) => a == b,
+            _ => self.text().trim().eq_ignore_ascii_case(other.text().trim()),
+        }
+    }
+
     /// Whether this is the hex of `bytes`, in any case.
     fn is_hex_of(&self, bytes: &[u8]) -> bool {
         match self {

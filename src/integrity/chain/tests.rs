@@ -184,4 +184,12 @@ fn hex_text_keeps_what_the_digest_says() {
         assert_eq!(text.text(), odd);
         assert!(!text.is_hex_of(&[0x00, 0xab, 0xff]), "{odd:?}");
     }
+    // Compared with each other as the texts compare: in any case, blanks around them aside.
+    for same in ["00abff", "00ABFF", " 00abff", "00abff\n"] {
+        assert!(hex.same(&HexText::new(same)) && HexText::new(same).same(&hex), "{same:?}");
+    }
+    for other in ["00abfe", "00ab", "00 abff", "", "zz"] {
+        assert!(!hex.same(&HexText::new(other)) && !HexText::new(other).same(&hex), "{other:?}");
+    }
+    assert!(HexText::new("zz").same(&HexText::new(" ZZ")));
 }

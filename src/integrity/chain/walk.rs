@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::authenticate::truncate;
-use super::{Auth, Authentic, DigestSlot, DigestVerdict, Fetched, PreviousLink};
+use super::{Auth, Authentic, DigestSlot, DigestVerdict, Fetched, HexText, PreviousLink};
 use crate::finding::{Finding, FindingKind, Scope};
 use crate::integrity::digest::HASH_ALGORITHM;
 use crate::layout::Target;
@@ -107,8 +107,10 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
         match &slots[p].fetched {
             Fetched::Present { .. } | Fetched::Released => {
                 let (metadata_signature, sha256) = present.unwrap_or_default();
-                let authentic_signature = slots[p].authentic().map(Authentic::signature);
-                let problems = link_problems(prev, authentic_signature.as_deref().or(metadata_signature), sha256);
+                // Compared as bytes when both are hex: no signature is spelled out to compare it.
+                let metadata_signature = metadata_signature.map(|s| HexText::new(s.trim()));
+                let actual_signature = slots[p].authentic().map(|a| &a.signature).or(metadata_signature.as_ref());
+                let problems = link_problems(prev, actual_signature, sha256);
                 if problems.is_empty() {
                     linked[p] = true;
                     if slots[p].authentic().is_none() {
@@ -219,10 +221,10 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
 
 /// What is wrong with an authentic digest's link to the object it names: it must commit to exactly
 /// that object, by its signature and by the hash of its inflated bytes.
-fn link_problems(prev: &PreviousLink, actual_signature: Option<&str>, actual_sha256: Option<[u8; 32]>) -> Vec<String> {
+fn link_problems(prev: &PreviousLink, actual_signature: Option<&HexText>, actual_sha256: Option<[u8; 32]>) -> Vec<String> {
     let mut problems = Vec::new();
     if let (Some(stated), Some(actual)) = (&prev.signature, actual_signature) {
-        if !stated.text().trim().eq_ignore_ascii_case(actual.trim()) {
+        if !stated.same(actual) {
             problems.push("previousDigestSignature differs from the previous digest's signature".to_string());
         }
     }
