@@ -108,7 +108,7 @@ pub fn walk(slots: &[DigestSlot], range_start: DateTime<Utc>, scope: &Scope, tar
             Fetched::Present { .. } | Fetched::Released => {
                 let (metadata_signature, sha256) = present.unwrap_or_default();
                 // Compared as bytes when both are hex: no signature is spelled out to compare it.
-                let metadata_signature = metadata_signature.map(|s| HexText::new(s.trim()));
+                let metadata_signature = metadata_signature.filter(|_| slots[p].authentic().is_none()).map(|s| HexText::new(s.trim()));
                 let actual_signature = slots[p].authentic().map(|a| &a.signature).or(metadata_signature.as_ref());
                 let problems = link_problems(prev, actual_signature, sha256);
                 if problems.is_empty() {

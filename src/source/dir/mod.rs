@@ -53,21 +53,22 @@ impl Listing {
 
     /// The same entries, sorted by name.
     fn sorted(mut self) -> Listing {
-        let names = &self.names;
-        self.entries.sort_unstable_by(|a, b| names[a.0 as usize..a.1 as usize].cmp(&names[b.0 as usize..b.1 as usize]));
+        let Listing { names, entries } = &mut self;
+        entries.sort_unstable_by(|a, b| Listing::name(names, a).cmp(Listing::name(names, b)));
         self
     }
 
-    fn name(&self, (start, end): (u32, u32)) -> &str {
-        &self.names[start as usize..end as usize]
+    /// The name of `entry`, one of `names`'s entries.
+    fn name<'n>(names: &'n str, &(start, end, _): &(u32, u32, FileType)) -> &'n str {
+        &names[start as usize..end as usize]
     }
 
     fn iter(&self) -> impl Iterator<Item = (&str, FileType)> {
-        self.entries.iter().map(|&(start, end, kind)| (self.name((start, end)), kind))
+        self.entries.iter().map(|entry| (Listing::name(&self.names, entry), entry.2))
     }
 
     fn is_regular_file(&self, name: &str) -> bool {
-        let found = self.entries.binary_search_by(|&(start, end, _)| self.name((start, end)).cmp(name));
+        let found = self.entries.binary_search_by(|entry| Listing::name(&self.names, entry).cmp(name));
         found.is_ok_and(|i| self.entries[i].2 == FileType::RegularFile)
     }
 }
@@ -106,11 +107,9 @@ impl Listed {
             }
         };
         once.get_or_init(|| {
-            let mut listing = Some(Listing::default());
-            let count = nofollow::entries_at(dir, shown, Listed::MAX, &mut |name, kind| {
-                listing = listing.take().and_then(|mut l| l.push(name, kind).map(|()| l));
-            })?;
-            Ok(listing.filter(|_| count <= Listed::MAX).map(|l| Arc::new(l.sorted())))
+            let (mut listing, mut fits) = (Listing::default(), true);
+            let count = nofollow::entries_at(dir, shown, Listed::MAX, &mut |name, kind| fits = fits && listing.push(name, kind).is_some())?;
+            Ok((fits && count <= Listed::MAX).then(|| Arc::new(listing.sorted())))
         })
         .clone()
     }
